@@ -1,0 +1,49 @@
+package dsl
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// didYouMean returns a hint naming the candidate closest to name, or "" when
+// none is close enough to be a likely typo.
+func didYouMean(name string, candidates []string) string {
+	best, bestDist := "", len(name)/2+1
+	if bestDist > 3 {
+		bestDist = 3
+	}
+	sorted := append([]string(nil), candidates...)
+	sort.Strings(sorted)
+	for _, c := range sorted {
+		if d := levenshtein(strings.ToLower(name), strings.ToLower(c)); d < bestDist || (d == 0 && c != name) {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" || best == name {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q?", best)
+}
+
+// levenshtein is the edit distance between a and b, counted in characters.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
