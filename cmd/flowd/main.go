@@ -20,6 +20,7 @@ func commands() []command {
 	return []command{
 		{"check", "report errors and warnings in .flow files", runCheck},
 		{"fmt", "print .flow files in the canonical layout", runFmt},
+		{"test", "run the scripted conversations in .flowtest files", runTest},
 	}
 }
 

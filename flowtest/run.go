@@ -1,0 +1,459 @@
+package flowtest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/sandbox"
+)
+
+// DefaultNow is the clock at the start of every case unless `now` sets it:
+// a Monday morning, so that business-hours flows are open.
+var DefaultNow = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+
+// A Result is the outcome of one case.
+type Result struct {
+	File     string
+	Case     *Case
+	Failures []string // empty when the case passed
+}
+
+// Passed reports whether the case passed.
+func (r *Result) Passed() bool { return len(r.Failures) == 0 }
+
+// RunFile runs every case of a .flowtest file. The error reports a file that
+// cannot be read or a flow that does not compile; failing cases are results.
+func RunFile(path string) ([]*Result, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	f, err := Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	flowPath := f.Flow
+	if flowPath == "" {
+		flowPath = strings.TrimSuffix(filepath.Base(path), ".flowtest") + ".flow"
+	}
+	flowPath = filepath.Join(filepath.Dir(path), flowPath)
+	main, flows, err := LoadFlows(flowPath)
+	if err != nil {
+		return nil, err
+	}
+	var results []*Result
+	for _, c := range f.Cases {
+		results = append(results, runCase(path, c, main, flows))
+	}
+	return results, nil
+}
+
+// LoadFlows compiles the flow at path, and the other flows of its directory
+// so that start steps can reach them. Only the main flow must compile.
+func LoadFlows(path string) (*interpreter.Program, map[string]*interpreter.Program, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	main, ds, err := interpreter.CompileSource(path, src)
+	if err != nil {
+		var b strings.Builder
+		dsl.Render(&b, src, ds)
+		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
+	}
+	flows := map[string]*interpreter.Program{main.Flow: main}
+	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
+	for _, s := range siblings {
+		if filepath.Clean(s) == filepath.Clean(path) {
+			continue
+		}
+		if src, err := os.ReadFile(s); err == nil {
+			if p, _, err := interpreter.CompileSource(s, src); err == nil {
+				if _, dup := flows[p.Flow]; !dup {
+					flows[p.Flow] = p
+				}
+			}
+		}
+	}
+	return main, flows, nil
+}
+
+// caseRun is the state of one running case.
+type caseRun struct {
+	file    string
+	world   *sandbox.World
+	main    *interpreter.Program
+	run     *sandbox.Run
+	trigger map[string]any
+	res     *Result
+}
+
+func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program) *Result {
+	w := sandbox.New(DefaultNow)
+	w.Flows = flows
+	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
+	lines := c.Lines
+	for i := 0; i < len(lines); {
+		l := lines[i]
+		i++
+		if l.Kind == Expect {
+			cr.failf(l.Num, "expected line %q comes before any event", l.Text)
+			continue
+		}
+		var err error
+		switch l.Kind {
+		case Setup:
+			err = cr.setup(l)
+		case Event:
+			err = cr.event(l)
+		case Assert:
+			err = cr.assert(l)
+		}
+		if err != nil {
+			cr.failf(l.Num, "%s: %v", l.Text, err)
+			return cr.res
+		}
+		var want []string
+		for i < len(lines) && lines[i].Kind == Expect {
+			want = append(want, lines[i].Text)
+			i++
+		}
+		got := w.Transcript()
+		if !equal(got, want) {
+			cr.failf(l.Num, "after %s:\n%s", l.Text, Diff(want, got))
+		}
+	}
+	return cr.res
+}
+
+func (cr *caseRun) failf(line int, format string, args ...any) {
+	cr.res.Failures = append(cr.res.Failures, fmt.Sprintf("%s:%d: %s", cr.file, line, fmt.Sprintf(format, args...)))
+}
+
+func (cr *caseRun) setup(l Line) error {
+	w := cr.world
+	switch l.Verb {
+	case "contact", "conversation", "assignee", "trigger":
+		name, value, ok := strings.Cut(l.Arg, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return fmt.Errorf("want: %s NAME = VALUE", l.Verb)
+		}
+		target := map[string]map[string]any{"contact": w.Contact, "conversation": w.Conversation, "trigger": cr.trigger}[l.Verb]
+		if l.Verb == "assignee" {
+			if w.Assignee == nil {
+				w.Assignee = map[string]any{}
+			}
+			target = w.Assignee
+		}
+		target[name] = ParseValue(strings.TrimSpace(value))
+	case "tags":
+		var tags []string
+		for _, t := range strings.Split(l.Arg, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, unquote(t))
+			}
+		}
+		w.Contact["tags"] = tags
+	case "timezone":
+		loc, err := time.LoadLocation(l.Arg)
+		if err != nil {
+			return err
+		}
+		w.Location = loc
+		w.Now = reinterpret(w.Now, loc)
+	case "now":
+		t, err := parseNow(l.Arg, w.Location)
+		if err != nil {
+			return err
+		}
+		w.Now = t
+	case "http":
+		s, err := ParseStub(l.Arg)
+		if err != nil {
+			return err
+		}
+		w.Stubs = append(w.Stubs, s)
+	case "agents":
+		switch l.Arg {
+		case "online":
+			w.SetAgentsOnline(true)
+		case "offline":
+			w.SetAgentsOnline(false)
+		default:
+			return fmt.Errorf("want: agents online, or agents offline")
+		}
+	case "deliveries":
+		switch l.Arg {
+		case "fail":
+			w.FailDelivery = true
+		case "ok":
+			w.FailDelivery = false
+		default:
+			return fmt.Errorf("want: deliveries fail, or deliveries ok")
+		}
+	}
+	return nil
+}
+
+// reinterpret keeps the wall-clock reading of t in a new location.
+func reinterpret(t time.Time, loc *time.Location) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
+}
+
+func parseNow(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want: now YYYY-MM-DD HH:MM (in the workspace timezone)")
+}
+
+// ParseStub reads `METHOD URL -> STATUS [BODY]` or `METHOD URL -> error TEXT`.
+func ParseStub(s string) (*sandbox.Stub, error) {
+	req, resp, ok := strings.Cut(s, "->")
+	if !ok {
+		return nil, fmt.Errorf("want: http METHOD URL -> STATUS [BODY]")
+	}
+	fields := strings.Fields(req)
+	stub := &sandbox.Stub{}
+	switch len(fields) {
+	case 1:
+		stub.Method, stub.URL = "*", fields[0]
+	case 2:
+		stub.Method, stub.URL = fields[0], fields[1]
+	default:
+		return nil, fmt.Errorf("want: http METHOD URL -> STATUS [BODY]")
+	}
+	resp = strings.TrimSpace(resp)
+	word, rest, _ := strings.Cut(resp, " ")
+	if word == "error" {
+		stub.Err = strings.TrimSpace(rest)
+		if stub.Err == "" {
+			stub.Err = "error"
+		}
+		return stub, nil
+	}
+	status, err := strconv.Atoi(word)
+	if err != nil || status < 100 || status > 599 {
+		return nil, fmt.Errorf("response status %q is not an HTTP status", word)
+	}
+	stub.Status, stub.Body = status, strings.TrimSpace(rest)
+	return stub, nil
+}
+
+func (cr *caseRun) event(l Line) error {
+	w := cr.world
+	switch l.Verb {
+	case "start":
+		if cr.run != nil && cr.run.Status == interpreter.Waiting {
+			return fmt.Errorf("the flow is already running")
+		}
+		cr.run = w.Start(cr.main, cr.triggerData())
+	case "user:":
+		w.Say(l.Arg)
+	case "location:":
+		lat, long, ok := strings.Cut(l.Arg, ",")
+		la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
+		lo, err2 := strconv.ParseFloat(strings.TrimSpace(long), 64)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("want: location: LAT, LONG")
+		}
+		w.SendLocation(la, lo)
+	case "agent:":
+		w.AgentSays(l.Arg)
+	case "assign":
+		if l.Arg == "" {
+			return fmt.Errorf("want: assign USER (an agent assigns the conversation by hand)")
+		}
+		w.ManualAssign(unquote(l.Arg))
+	case "wait":
+		d, err := dsl.ParseDuration(l.Arg)
+		if err != nil {
+			return err
+		}
+		w.Advance(time.Duration(d))
+	case "ai":
+		r := w.Waiting(interpreter.WaitAI)
+		if r == nil {
+			return fmt.Errorf("no run is waiting for AI")
+		}
+		fields := strings.Fields(l.Arg)
+		if len(fields) == 0 {
+			return fmt.Errorf("want: ai success|human|unable|failure [Name=Value ...]")
+		}
+		out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: fields[0], Vars: map[string]string{}}
+		for _, kv := range fields[1:] {
+			k, v, _ := strings.Cut(kv, "=")
+			out.Vars[k] = unquote(v)
+		}
+		w.Answer(r, out)
+	}
+	return nil
+}
+
+func (cr *caseRun) triggerData() map[string]any {
+	t := map[string]any{}
+	for k, v := range cr.trigger {
+		t[k] = v
+	}
+	return t
+}
+
+// assert evaluates an expr-lang condition over the world: contact,
+// conversation, assignee, trigger, the main run's variables, and run.status
+// (waiting, done, failed) and run.wait.
+func (cr *caseRun) assert(l Line) error {
+	env := cr.env()
+	prog, err := expr.Compile(l.Arg, expr.Env(env), expr.AllowUndefinedVariables(), expr.AsBool())
+	if err != nil {
+		return err
+	}
+	v, err := expr.Run(prog, env)
+	if err != nil {
+		return err
+	}
+	if v != true {
+		return fmt.Errorf("false\n%s", describe(env))
+	}
+	return nil
+}
+
+func (cr *caseRun) env() map[string]any {
+	w := cr.world
+	env := map[string]any{
+		"contact": w.Contact, "conversation": w.Conversation, "assignee": w.Assignee,
+		"trigger": cr.trigger, "run": map[string]any{"status": "not started", "wait": ""},
+	}
+	if r := cr.run; r != nil {
+		for k, v := range r.Vars {
+			env[k] = v
+		}
+		env["run"] = map[string]any{"status": r.Status.String(), "wait": r.Wait.String()}
+	}
+	return env
+}
+
+// describe prints the world's state for a failed assertion.
+func describe(env map[string]any) string {
+	var b strings.Builder
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "        %s = %v\n", k, env[k])
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// ParseValue reads a setup value: "quoted" text, a whole number, a decimal,
+// true or false, or else the text as written.
+func ParseValue(s string) any {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return unquote(s)
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	}
+	if s == "true" || s == "false" {
+		return s == "true"
+	}
+	return s
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Run runs the .flowtest files under paths (directories recursively) and
+// writes a report like `go test -v`, ending with "N passed, N failed". It
+// returns the counts.
+func Run(paths []string, w io.Writer, verbose bool) (passed, failed int, err error) {
+	files, err := testFiles(paths)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(files) == 0 {
+		return 0, 0, fmt.Errorf("no .flowtest files in %s", strings.Join(paths, " "))
+	}
+	for _, f := range files {
+		results, err := RunFile(f)
+		if err != nil {
+			fmt.Fprintf(w, "--- FAIL: %s\n    %s\n", f, strings.ReplaceAll(err.Error(), "\n", "\n    "))
+			failed++
+			continue
+		}
+		for _, r := range results {
+			if r.Passed() {
+				passed++
+				if verbose {
+					fmt.Fprintf(w, "--- PASS: %s:%d: %s\n", r.File, r.Case.Line, r.Case.Name)
+				}
+				continue
+			}
+			failed++
+			fmt.Fprintf(w, "--- FAIL: %s:%d: %s\n", r.File, r.Case.Line, r.Case.Name)
+			for _, msg := range r.Failures {
+				fmt.Fprintf(w, "    %s\n", strings.ReplaceAll(msg, "\n", "\n    "))
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
+	return passed, failed, nil
+}
+
+func testFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.Walk(p, func(path string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() && strings.HasSuffix(path, ".flowtest") {
+				out = append(out, path)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

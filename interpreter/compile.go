@@ -1,0 +1,572 @@
+package interpreter
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"github.com/flowd/flowd/dsl"
+)
+
+// DefaultAssignTimeout is how long an assign waits when its timeout is not
+// given (respond.io: 7 days).
+const DefaultAssignTimeout = 7 * 24 * time.Hour
+
+// DefaultAIIdle is how long an ai reply waits for a silent contact.
+const DefaultAIIdle = 60 * time.Minute
+
+// CompileSource runs the whole front end: parse, check, compile. The
+// diagnostics hold warnings even when compilation succeeds; the error is
+// non-nil when the source has errors.
+func CompileSource(filename string, src []byte) (*Program, dsl.Diagnostics, error) {
+	f, err := dsl.Parse(filename, src)
+	if err != nil {
+		ds, _ := err.(dsl.Diagnostics)
+		return nil, ds, err
+	}
+	ds := dsl.Check(f)
+	if err := ds.Err(); err != nil {
+		return nil, ds, err
+	}
+	p, err := Compile(f)
+	return p, ds, err
+}
+
+// Compile turns a checked flow into a Program. It assumes dsl.Check found no
+// errors, and reports the first problem it meets otherwise.
+func Compile(f *dsl.File) (*Program, error) {
+	sum := sha256.Sum256(f.Src)
+	c := &compiler{
+		prog: &Program{
+			Flow: f.Name.Value(),
+			File: f.Filename(),
+			Hash: hex.EncodeToString(sum[:8]),
+		},
+		labels: map[string]int{},
+		vars:   map[string]bool{},
+	}
+	for _, h := range f.Header {
+		if ex, ok := h.(*dsl.Exit); ok {
+			for _, cond := range ex.Conds {
+				c.prog.Exits = append(c.prog.Exits, string(cond.Kind))
+			}
+		}
+	}
+	c.stmts(f.Steps)
+	c.step, c.pos = -1, f.EndPos
+	c.emit(END, 0, -1) // falling off the last step ends the run
+	for _, fx := range c.fixups {
+		pc, ok := c.labels[fx.label]
+		if !ok {
+			c.fail(c.prog.Pos[fx.pc], "unknown label %q", fx.label)
+			continue
+		}
+		c.prog.Code[fx.pc].B = int32(pc)
+	}
+	for _, name := range sortedVars(c.vars) {
+		c.prog.Vars = append(c.prog.Vars, name)
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.prog, nil
+}
+
+type fixup struct {
+	pc    int
+	label string
+}
+
+type compiler struct {
+	prog   *Program
+	labels map[string]int
+	fixups []fixup
+	vars   map[string]bool
+	pos    lexer.Position
+	step   int32
+	err    error
+}
+
+func (c *compiler) fail(pos lexer.Position, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%s: %s", pos, fmt.Sprintf(format, args...))
+	}
+}
+
+// emit appends an instruction at the current step's position and returns its pc.
+func (c *compiler) emit(op Opcode, a, b int) int {
+	c.prog.Code = append(c.prog.Code, Instr{Op: op, A: int32(a), B: int32(b)})
+	c.prog.Pos = append(c.prog.Pos, c.pos)
+	c.prog.Step = append(c.prog.Step, c.step)
+	return len(c.prog.Code) - 1
+}
+
+func (c *compiler) pc() int { return len(c.prog.Code) }
+
+// patch points the jump at pc to the current end of the code.
+func (c *compiler) patch(pcs []int) {
+	for _, pc := range pcs {
+		c.prog.Code[pc].B = int32(c.pc())
+	}
+}
+
+func (c *compiler) stmts(list []*dsl.Stmt) {
+	for _, st := range list {
+		c.stmt(st)
+	}
+}
+
+func (c *compiler) stmt(st *dsl.Stmt) {
+	id := "#" + strconv.Itoa(len(c.prog.Steps)+1)
+	if st.Label != nil {
+		id = st.Label.Name
+		c.labels[id] = c.pc()
+	}
+	c.prog.Steps = append(c.prog.Steps, id)
+	c.step = int32(len(c.prog.Steps) - 1)
+	c.pos = st.Pos
+	step, pos := c.step, c.pos
+	// restore after nested blocks, so trailing jumps carry the owning step
+	defer func() { c.step, c.pos = step, pos }()
+
+	switch s := st.Step.(type) {
+	case *dsl.Send:
+		c.send(s)
+	case *dsl.Ask:
+		c.ask(s)
+	case *dsl.Assign:
+		c.assign(s)
+	case *dsl.Unassign:
+		c.emit(UNASSIGN, 0, -1)
+	case *dsl.If:
+		c.ifStep(s)
+	case *dsl.TagStep:
+		spec := &TagSpec{Add: s.Action == "add"}
+		for _, t := range s.Tags {
+			spec.Tags = append(spec.Tags, compileTemplate(t, c))
+		}
+		c.prog.Tags = append(c.prog.Tags, spec)
+		c.emit(TAG, len(c.prog.Tags)-1, -1)
+	case *dsl.Set:
+		c.prog.Fields = append(c.prog.Fields, &FieldSpec{Field: s.Field.Parts[1], Value: compileTemplate(s.Value, c)})
+		c.emit(FIELD, len(c.prog.Fields)-1, -1)
+	case *dsl.Clear:
+		c.prog.Fields = append(c.prog.Fields, &FieldSpec{Field: s.Field.Parts[1]})
+		c.emit(FIELD, len(c.prog.Fields)-1, -1)
+	case *dsl.Open:
+		c.emit(OPEN, 0, -1)
+	case *dsl.Close:
+		spec := &CloseSpec{}
+		for _, o := range s.Opts {
+			if o.Category != nil {
+				spec.Category = compileTemplate(o.Category, c)
+			}
+			if o.Summary != nil {
+				spec.Summary = compileTemplate(o.Summary, c)
+			}
+		}
+		c.prog.Closes = append(c.prog.Closes, spec)
+		c.emit(CLOSE, len(c.prog.Closes)-1, -1)
+	case *dsl.CommentStep:
+		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Text, c))
+		c.emit(COMMENT, len(c.prog.Texts)-1, -1)
+	case *dsl.Jump:
+		max := 1
+		if s.Max != nil {
+			max = s.Max.Value
+		}
+		c.prog.Jumps = append(c.prog.Jumps, &JumpSpec{Label: s.Target.Name, Max: max})
+		pc := c.emit(JUMP, len(c.prog.Jumps)-1, -1)
+		c.fixups = append(c.fixups, fixup{pc, s.Target.Name})
+	case *dsl.Wait:
+		c.prog.Waits = append(c.prog.Waits, c.duration(s.For))
+		c.emit(WAIT, len(c.prog.Waits)-1, -1)
+	case *dsl.Start:
+		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Flow, c))
+		c.emit(START, len(c.prog.Texts)-1, -1)
+	case *dsl.During:
+		c.during(s)
+	case *dsl.HTTP:
+		c.http(s)
+	case *dsl.Sheet:
+		c.sheet(s)
+	case *dsl.AI:
+		c.ai(s)
+	case *dsl.Stop:
+		c.emit(END, 0, -1)
+	default:
+		c.fail(st.Pos, "cannot compile %T", s)
+	}
+}
+
+// branch compiles an optional on-block right after its step; the block ends
+// with a jump that the caller patches to the step's continuation. It returns
+// the block's pc, or -1 when there is no such branch.
+func (c *compiler) branch(s dsl.Step, name string, ends *[]int) int {
+	on := dsl.Branch(s, name)
+	if on == nil {
+		return -1
+	}
+	start := c.pc()
+	step, pos := c.step, c.pos
+	c.stmts(on.Block.Stmts)
+	c.step, c.pos = step, pos // the jump out belongs to the owning step
+	*ends = append(*ends, c.emit(JMP, 0, -1))
+	return start
+}
+
+func (c *compiler) expr(src string, pos lexer.Position, asBool bool) *vm.Program {
+	opts := exprOptions()
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		c.fail(pos, "%v", err)
+		return nil
+	}
+	if strings.Contains(src, "system") {
+		c.prog.UsesSystem = true
+	}
+	return prog
+}
+
+func (c *compiler) duration(d *dsl.Dur) time.Duration {
+	v, err := d.Value()
+	if err != nil {
+		c.fail(d.Pos, "%v", err)
+	}
+	return time.Duration(v)
+}
+
+func (c *compiler) message(text *dsl.Text, opts []*dsl.SendOpt) MessageSpec {
+	m := MessageSpec{Text: compileTemplate(text, c)}
+	for _, o := range opts {
+		switch {
+		case o.Via != nil:
+			m.Via = o.Via.Name
+		case o.Choices != nil:
+			m.Choices = c.templates(o.Choices)
+		case o.Attach != nil:
+			m.Attach = c.templates(o.Attach)
+		case o.Subject != nil:
+			m.Subject = compileTemplate(o.Subject, c)
+		}
+	}
+	return m
+}
+
+func (c *compiler) templates(ts []*dsl.Text) []*Template {
+	out := make([]*Template, len(ts))
+	for i, t := range ts {
+		out[i] = compileTemplate(t, c)
+	}
+	return out
+}
+
+func (c *compiler) send(s *dsl.Send) {
+	spec := &SendSpec{MessageSpec: c.message(s.Text, s.Options())}
+	for _, v := range s.Variants() {
+		vs := &VariantSpec{Channel: v.Channel.Name, MessageSpec: c.message(v.Text, v.Opts)}
+		if v.Template != nil {
+			vs.Template = v.Template.Value()
+			if v.Language != nil {
+				vs.Language = v.Language.Value()
+			}
+			vs.Params = c.templates(v.Params)
+		}
+		spec.Variants = append(spec.Variants, vs)
+	}
+	c.prog.Sends = append(c.prog.Sends, spec)
+	c.emit(SEND, len(c.prog.Sends)-1, -1)
+	var ends []int
+	spec.Failure = c.branch(s, "failure", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+}
+
+func (c *compiler) ask(s *dsl.Ask) {
+	spec := &AskSpec{Type: s.AskType(), Prompt: compileTemplate(s.Prompt, c)}
+	for _, o := range s.Options() {
+		switch {
+		case o.Save != nil:
+			for _, t := range o.Save {
+				switch {
+				case t.Tag:
+					spec.SaveTag = true
+				case len(t.Ref.Parts) == 1:
+					spec.SaveVars = append(spec.SaveVars, t.Ref.Parts[0])
+					c.vars[t.Ref.Parts[0]] = true
+				default:
+					spec.SaveFields = append(spec.SaveFields, t.Ref.Parts[1])
+				}
+			}
+		case o.Retry != nil:
+			spec.Retries = o.Retry.Count.Value
+			spec.RetryPrompt = compileTemplate(o.Retry.Prompt, c)
+		case o.Timeout != nil:
+			spec.Timeout = c.duration(o.Timeout)
+		case o.Choices != nil:
+			spec.Choices = c.templates(o.Choices)
+		case o.Min != nil:
+			spec.Min = c.number(o.Min)
+		case o.Max != nil:
+			spec.Max = c.number(o.Max)
+		}
+	}
+	c.prog.Asks = append(c.prog.Asks, spec)
+	c.emit(ASK, len(c.prog.Asks)-1, -1)
+	var ends []int
+	spec.Invalid = c.branch(s, "invalid", &ends)
+	spec.TimeoutPC = c.branch(s, "timeout", &ends)
+	spec.Failure = c.branch(s, "failure", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+}
+
+func (c *compiler) number(n *dsl.Num) *float64 {
+	v, err := strconv.ParseFloat(n.Value, 64)
+	if err != nil {
+		c.fail(n.Pos, "malformed number %q", n.Value)
+	}
+	if n.Neg {
+		v = -v
+	}
+	return &v
+}
+
+func (c *compiler) assign(s *dsl.Assign) {
+	spec := &AssignSpec{Kind: s.Kind, Target: compileTemplate(s.Target, c), Timeout: DefaultAssignTimeout}
+	if s.Kind != "user" {
+		spec.Logic = "round robin"
+	}
+	for _, o := range s.Options() {
+		switch {
+		case o.Logic != "":
+			spec.Logic = string(o.Logic)
+		case o.Online:
+			spec.OnlineOnly = true
+		case o.MaxOpen != nil:
+			spec.MaxOpen = o.MaxOpen.Value
+		case o.Timeout != nil:
+			spec.Timeout = c.duration(o.Timeout)
+		}
+	}
+	c.prog.Assigns = append(c.prog.Assigns, spec)
+	c.emit(ASSIGN, len(c.prog.Assigns)-1, -1)
+	var ends []int
+	spec.TimeoutPC = c.branch(s, "timeout", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+}
+
+// ifStep compiles if / else if / else into conditional jumps:
+//
+//	BRANCH cond0 -> L1; then-block; JMP end
+//	L1: BRANCH cond1 -> L2; block; JMP end
+//	L2: else-block
+//	end:
+func (c *compiler) ifStep(s *dsl.If) {
+	var ends []int
+	step, pos := c.step, c.pos
+	arm := func(cond *dsl.Expr, block *dsl.Block, last bool) {
+		c.step, c.pos = step, pos
+		skip := -1
+		if cond != nil {
+			c.prog.Exprs = append(c.prog.Exprs, c.expr(cond.Src, cond.Pos, true))
+			c.prog.ExprSrc = append(c.prog.ExprSrc, cond.Src)
+			skip = c.emit(BRANCH, len(c.prog.Exprs)-1, -1)
+		}
+		c.stmts(block.Stmts)
+		c.step, c.pos = step, pos
+		if !last {
+			ends = append(ends, c.emit(JMP, 0, -1))
+		}
+		if skip >= 0 {
+			c.patch([]int{skip})
+		}
+	}
+	arm(s.Cond, s.Then, len(s.Elses) == 0)
+	for i, e := range s.Elses {
+		arm(e.Cond, e.Block, i == len(s.Elses)-1)
+	}
+	c.patch(ends)
+}
+
+var weekdayIndex = map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+
+func (c *compiler) during(s *dsl.During) {
+	spec := &DuringSpec{}
+	if s.Zone != nil {
+		spec.Zone = s.Zone.Value()
+		loc, err := time.LoadLocation(spec.Zone)
+		if err != nil {
+			c.fail(s.Zone.Pos, "unknown timezone %q", spec.Zone)
+		}
+		spec.Loc = loc
+	}
+	if r := s.Range; r != nil {
+		spec.IsRange = true
+		spec.From = wallClock(r.StartDate, r.StartTime, false)
+		spec.To = wallClock(r.EndDate, r.EndTime, true)
+	}
+	for _, h := range s.Hours {
+		var hs HoursSpec
+		first := weekdayIndex[h.FirstDay.Name]
+		last := first
+		if h.LastDay != nil {
+			last = weekdayIndex[h.LastDay.Name]
+		}
+		for d := first; ; d = (d + 1) % 7 {
+			hs.Days[d] = true
+			if d == last {
+				break
+			}
+		}
+		hs.From, hs.To = minutes(h.From.Value), minutes(h.To.Value)
+		spec.Hours = append(spec.Hours, hs)
+	}
+	c.prog.Durings = append(c.prog.Durings, spec)
+	pc := c.emit(DURING, len(c.prog.Durings)-1, -1)
+	var ends []int
+	spec.InsidePC = c.branch(s, "inside", &ends)
+	outside := c.branch(s, "outside", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+	if spec.InsidePC < 0 {
+		spec.InsidePC = spec.Next
+	}
+	if outside < 0 {
+		outside = spec.Next
+	}
+	c.prog.Code[pc].B = int32(outside)
+}
+
+// wallClock encodes a date and optional time as a wall-clock time in UTC; an
+// end date without a time means the end of that day.
+func wallClock(date, clock string, end bool) time.Time {
+	t, _ := time.Parse("2006-01-02", date)
+	switch {
+	case clock != "":
+		t = t.Add(time.Duration(minutes(clock)) * time.Minute)
+	case end:
+		t = t.Add(24 * time.Hour)
+	}
+	return t
+}
+
+func minutes(clock string) int {
+	h, _ := strconv.Atoi(clock[:strings.IndexByte(clock, ':')])
+	m, _ := strconv.Atoi(clock[strings.IndexByte(clock, ':')+1:])
+	return h*60 + m
+}
+
+func (c *compiler) http(s *dsl.HTTP) {
+	spec := &HTTPSpec{Method: s.Method.Name, URL: compileTemplate(s.URL, c), Timeout: 10 * time.Second}
+	for _, o := range s.Options() {
+		switch {
+		case o.Timeout != nil:
+			spec.Timeout = c.duration(o.Timeout)
+		case o.Header != nil:
+			spec.Headers = append(spec.Headers, HeaderSpec{Name: o.Header.Name.Value(), Value: compileTemplate(o.Header.Value, c)})
+		case o.Body != nil:
+			spec.Body = compileTemplate(o.Body, c)
+		case o.Map != nil:
+			path, err := ParsePath(o.Map.Path.Value())
+			if err != nil {
+				c.fail(o.Map.Path.Pos, "%v", err)
+			}
+			spec.Maps = append(spec.Maps, MapSpec{Path: path, Raw: o.Map.Path.Value(), Var: o.Map.Var.Name})
+			c.vars[o.Map.Var.Name] = true
+		case o.Status != nil:
+			spec.StatusVar = o.Status.Name
+			c.vars[o.Status.Name] = true
+		}
+	}
+	c.prog.HTTPs = append(c.prog.HTTPs, spec)
+	c.emit(HTTP, len(c.prog.HTTPs)-1, -1)
+	var ends []int
+	spec.Failure = c.branch(s, "failure", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+}
+
+// ParsePath parses a response path such as $.data.contacts[1].firstName.
+func ParsePath(p string) ([]PathElem, error) {
+	if !strings.HasPrefix(p, "$") {
+		return nil, fmt.Errorf("malformed JSON path %q", p)
+	}
+	var out []PathElem
+	rest := p[1:]
+	for rest != "" {
+		switch rest[0] {
+		case '.':
+			i := 1
+			for i < len(rest) && rest[i] != '.' && rest[i] != '[' {
+				i++
+			}
+			out = append(out, PathElem{Key: rest[1:i], Index: -1})
+			rest = rest[i:]
+		case '[':
+			end := strings.IndexByte(rest, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("malformed JSON path %q", p)
+			}
+			n, err := strconv.Atoi(rest[1:end])
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("malformed JSON path %q", p)
+			}
+			out = append(out, PathElem{Index: n})
+			rest = rest[end+1:]
+		default:
+			return nil, fmt.Errorf("malformed JSON path %q", p)
+		}
+	}
+	return out, nil
+}
+
+func (c *compiler) sheet(s *dsl.Sheet) {
+	spec := &SheetSpec{Doc: compileTemplate(s.Doc, c), Tab: compileTemplate(s.Tab, c)}
+	for _, o := range s.Body.Clauses {
+		if o.Column != nil {
+			spec.Columns = append(spec.Columns, Column{Name: o.Column.Value(), Value: compileTemplate(o.Value, c)})
+		}
+	}
+	c.prog.Sheets = append(c.prog.Sheets, spec)
+	c.emit(SHEET, len(c.prog.Sheets)-1, -1)
+	var ends []int
+	spec.Failure = c.branch(s, "failure", &ends)
+	c.patch(ends)
+	spec.Next = c.pc()
+}
+
+func (c *compiler) ai(s *dsl.AI) {
+	spec := &AISpec{Mode: s.Mode, Text: compileTemplate(s.Text, c), Idle: DefaultAIIdle, Branches: map[string]int{}}
+	for _, o := range s.Options() {
+		switch {
+		case o.Save != nil:
+			for _, id := range o.Save {
+				spec.Save = append(spec.Save, id.Name)
+				c.vars[id.Name] = true
+			}
+		case o.Idle != nil:
+			spec.Idle = c.duration(o.Idle)
+		}
+	}
+	c.prog.AIs = append(c.prog.AIs, spec)
+	c.emit(AI, len(c.prog.AIs)-1, -1)
+	var ends []int
+	for _, name := range []string{"human", "unable", "idle", "failure"} {
+		if pc := c.branch(s, name, &ends); pc >= 0 {
+			spec.Branches[name] = pc
+		}
+	}
+	c.patch(ends)
+	spec.Next = c.pc()
+}

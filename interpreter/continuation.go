@@ -1,0 +1,266 @@
+package interpreter
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Version is the version of the continuation encoding. Increment it whenever
+// the encoding or the meaning of a field changes; Decode rejects any other.
+const Version = 1
+
+// magic starts every encoded continuation.
+const magic = "FLC"
+
+// A WaitKind says what a paused run waits for.
+type WaitKind uint8
+
+const (
+	WaitNone     WaitKind = iota
+	WaitReply             // an ask: a message, or its timer
+	WaitTimer             // a wait step
+	WaitDelivery          // a send or sheet row with an on failure branch
+	WaitAssign            // an assign: the result, or its timer
+	WaitHTTP              // an http step: the response
+	WaitAI                // an ai reply: the outcome, or its idle timer
+
+	waitKinds
+)
+
+var waitNames = [...]string{"none", "reply", "timer", "delivery", "assign", "http", "ai"}
+
+func (k WaitKind) String() string {
+	if k < waitKinds {
+		return waitNames[k]
+	}
+	return fmt.Sprintf("wait(%d)", k)
+}
+
+// A Continuation is everything a paused run needs to resume, in another
+// process or after a restart: which program (by hash), where (pc), what it
+// waits for, and the run's state. Expression programs and contact data are
+// never in it; the runtime supplies them again on resume.
+type Continuation struct {
+	Program string   // hex hash of the program it paused in
+	PC      int      // the waiting instruction
+	Seq     uint32   // bumped at each wait; timers and answers carry it, so stale ones are ignored
+	Wait    WaitKind // what it waits for
+	Retries int      // invalid replies so far to the waiting ask
+	Jumps   []uint8  // times each bounded jump was taken in this run
+	Vars    map[string]any
+}
+
+// Encode appends the binary form of c to dst:
+//
+//	"FLC" version:byte hash:8 bytes pc:uvarint seq:uvarint wait:byte retries:uvarint
+//	njumps:uvarint jumps:bytes nvars:uvarint (name:str value)*
+//
+// where str is a uvarint length and bytes, and value is a tag byte (0 nil,
+// 1 string, 2 float64 as 8 bytes, 3 int as varint, 4 false, 5 true, 6 JSON str)
+// followed by its payload. Variables are written in name order, so equal
+// states encode to equal bytes.
+func (c *Continuation) Encode(dst []byte) ([]byte, error) {
+	hash, err := hex.DecodeString(c.Program)
+	if err != nil || len(hash) != 8 {
+		return nil, fmt.Errorf("continuation: bad program hash %q", c.Program)
+	}
+	dst = append(dst, magic...)
+	dst = append(dst, Version)
+	dst = append(dst, hash...)
+	dst = binary.AppendUvarint(dst, uint64(c.PC))
+	dst = binary.AppendUvarint(dst, uint64(c.Seq))
+	dst = append(dst, byte(c.Wait))
+	dst = binary.AppendUvarint(dst, uint64(c.Retries))
+	dst = binary.AppendUvarint(dst, uint64(len(c.Jumps)))
+	dst = append(dst, c.Jumps...)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Vars)))
+	names := make([]string, 0, 8)
+	for k := range c.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		dst = appendString(dst, k)
+		if dst, err = appendValue(dst, c.Vars[k]); err != nil {
+			return nil, fmt.Errorf("continuation: variable %s: %w", k, err)
+		}
+	}
+	return dst, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendValue(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, 0), nil
+	case string:
+		return appendString(append(dst, 1), v), nil
+	case float64:
+		return binary.LittleEndian.AppendUint64(append(dst, 2), math.Float64bits(v)), nil
+	case int:
+		return binary.AppendVarint(append(dst, 3), int64(v)), nil
+	case bool:
+		if v {
+			return append(dst, 5), nil
+		}
+		return append(dst, 4), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return appendString(append(dst, 6), string(b)), nil
+}
+
+// ErrVersion is wrapped by Decode's error for a continuation written by a
+// different encoding version.
+var ErrVersion = errors.New("unsupported continuation version")
+
+// Decode reads a continuation written by Encode. It rejects other versions
+// loudly rather than guess at their meaning.
+func Decode(b []byte) (*Continuation, error) {
+	d := decoder{b: b}
+	if len(b) < len(magic)+1 || string(b[:len(magic)]) != magic {
+		return nil, errors.New("continuation: not a flowd continuation")
+	}
+	if v := b[len(magic)]; v != Version {
+		return nil, fmt.Errorf("continuation: %w %d (this flowd reads version %d)", ErrVersion, v, Version)
+	}
+	d.i = len(magic) + 1
+	c := &Continuation{}
+	c.Program = hex.EncodeToString(d.bytes(8))
+	c.PC = int(d.uvarint())
+	c.Seq = uint32(d.uvarint())
+	c.Wait = WaitKind(d.byte())
+	c.Retries = int(d.uvarint())
+	if n := d.uvarint(); n > 0 {
+		c.Jumps = append([]uint8(nil), d.bytes(int(n))...)
+	}
+	n := d.uvarint()
+	if n > uint64(len(b)) {
+		d.fail()
+	}
+	if n > 0 && d.err == nil {
+		c.Vars = make(map[string]any, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			k := d.string()
+			c.Vars[k] = d.value()
+		}
+	}
+	if d.err == nil && d.i != len(b) {
+		d.err = errors.New("continuation: trailing bytes")
+	}
+	if d.err == nil && c.Wait >= waitKinds {
+		d.err = fmt.Errorf("continuation: unknown wait kind %d", c.Wait)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return c, nil
+}
+
+type decoder struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errors.New("continuation: truncated or corrupt")
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || d.i >= len(d.b) {
+		d.fail()
+		return 0
+	}
+	d.i++
+	return d.b[d.i-1]
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.err != nil || n < 0 || d.i+n > len(d.b) {
+		d.fail()
+		return nil
+	}
+	d.i += n
+	return d.b[d.i-n : d.i]
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.i:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	return string(d.bytes(int(n)))
+}
+
+func (d *decoder) value() any {
+	switch d.byte() {
+	case 0:
+		return nil
+	case 1:
+		return d.string()
+	case 2:
+		b := d.bytes(8)
+		if b == nil {
+			return nil
+		}
+		return math.Float64frombits(binary.LittleEndian.Uint64(b))
+	case 3:
+		if d.err != nil {
+			return nil
+		}
+		v, n := binary.Varint(d.b[d.i:])
+		if n <= 0 {
+			d.fail()
+			return nil
+		}
+		d.i += n
+		return int(v)
+	case 4:
+		return false
+	case 5:
+		return true
+	case 6:
+		var v any
+		if err := json.Unmarshal([]byte(d.string()), &v); err != nil {
+			d.fail()
+		}
+		return v
+	}
+	d.fail()
+	return nil
+}
+
+// String renders the continuation for people (the REPL's :state).
+func (c *Continuation) String() string {
+	vars, _ := json.Marshal(c.Vars)
+	return fmt.Sprintf("program %s pc %d seq %d wait %s retries %d jumps %v vars %s",
+		c.Program, c.PC, c.Seq, c.Wait, c.Retries, c.Jumps, vars)
+}

@@ -1,0 +1,72 @@
+package interpreter
+
+import "encoding/json"
+
+// An Input is what the outside world answers a waiting run with. A run
+// accepts only the inputs its wait is for; any other is ignored.
+type Input interface{ input() }
+
+// Message is a message from the contact.
+type Message struct {
+	Text string
+	// Location is set when the channel sent a location rather than text.
+	Location *Location
+}
+
+// A Location is a point on the map.
+type Location struct {
+	Lat, Long float64
+}
+
+// Timeout says that the timer started with Seq has fired.
+type Timeout struct {
+	Seq uint32
+}
+
+// HTTPResponse answers an HTTPRequest. Err is set when no response came
+// (a connection error or the request's timeout).
+type HTTPResponse struct {
+	Seq    uint32
+	Status int
+	Body   []byte
+	Err    string
+}
+
+// AssignResult says the conversation was assigned, answering an Assign.
+type AssignResult struct {
+	Seq  uint32
+	User string
+}
+
+// Delivery answers a send or a sheet row that has an on failure branch, or
+// reports a question that could not be delivered.
+type Delivery struct {
+	Seq uint32
+	OK  bool
+	Err string
+}
+
+// AIOutcome answers an AIReply: success, human (the contact asked for a
+// person), unable (AI could not answer) or failure; Vars are the values it
+// collected.
+type AIOutcome struct {
+	Seq     uint32
+	Outcome string
+	Vars    map[string]string
+}
+
+func (Message) input()      {}
+func (Timeout) input()      {}
+func (HTTPResponse) input() {}
+func (AssignResult) input() {}
+func (Delivery) input()     {}
+func (AIOutcome) input()    {}
+
+// jsonBody decodes a response body, or returns nil.
+func jsonBody(b []byte) any {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	return v
+}

@@ -1,0 +1,146 @@
+package interpreter
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/flowd/flowd/dsl"
+)
+
+// A Template is an interpolated text, compiled: literal pieces, $references and
+// ${expressions}. A piece whose value is missing (nil, or an empty string) is
+// rendered as written in the source, so that the gap shows.
+type Template struct {
+	Raw   string // the string literal as written, quotes included
+	parts []part
+}
+
+type part struct {
+	lit  string      // literal text, when ref and prog are empty
+	ref  []string    // a $reference: contact.firstname
+	prog *vm.Program // a ${ } expression
+	raw  string      // the piece as written, rendered when the value is missing
+}
+
+// compileTemplate compiles a dsl.Text; expressions are compiled once here.
+func compileTemplate(t *dsl.Text, c *compiler) *Template {
+	if t == nil {
+		return nil
+	}
+	tpl := &Template{Raw: t.Raw}
+	for _, seg := range t.Segments() {
+		switch seg.Kind {
+		case dsl.Literal:
+			tpl.parts = append(tpl.parts, part{lit: seg.Value})
+		case dsl.RefSegment:
+			ref := strings.Split(seg.Value, ".")
+			if ref[0] == "system" {
+				c.prog.UsesSystem = true
+			}
+			tpl.parts = append(tpl.parts, part{ref: ref, raw: seg.Raw})
+		case dsl.ExprSegment:
+			prog := c.expr(seg.Value, t.PosAt(seg.Offset), false)
+			tpl.parts = append(tpl.parts, part{prog: prog, raw: seg.Raw})
+		}
+	}
+	return tpl
+}
+
+// literal returns the text of a template with no interpolation, or "" and
+// false.
+func (t *Template) literal() (string, bool) {
+	if len(t.parts) == 0 {
+		return "", true
+	}
+	if len(t.parts) == 1 && t.parts[0].ref == nil && t.parts[0].prog == nil {
+		return t.parts[0].lit, true
+	}
+	return "", false
+}
+
+// render interpolates the template against the run's environment.
+func (r *run) render(t *Template) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	if s, ok := t.literal(); ok {
+		return s, nil
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		switch {
+		case p.ref != nil:
+			v := lookup(r.env, p.ref)
+			if s, ok := textOf(v); ok {
+				b.WriteString(s)
+			} else {
+				b.WriteString(p.raw)
+			}
+		case p.prog != nil:
+			v, err := r.m.vm.Run(p.prog, r.env)
+			if err != nil {
+				return "", err
+			}
+			if s, ok := textOf(v); ok {
+				b.WriteString(s)
+			} else {
+				b.WriteString(p.raw)
+			}
+		default:
+			b.WriteString(p.lit)
+		}
+	}
+	return b.String(), nil
+}
+
+// lookup follows a dotted reference through maps and JSON values.
+func lookup(env map[string]any, ref []string) any {
+	var v any = env
+	for _, key := range ref {
+		switch m := v.(type) {
+		case map[string]any:
+			v = m[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(m) {
+				return nil
+			}
+			v = m[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// textOf renders a value as text; ok is false for a missing value.
+func textOf(v any) (string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return "", false
+	case string:
+		return v, v != ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case bool:
+		return strconv.FormatBool(v), true
+	case []string:
+		return strings.Join(v, ", "), len(v) > 0
+	case time.Time:
+		return v.Format("2006-01-02 15:04:05"), !v.IsZero()
+	case time.Duration:
+		return v.String(), true
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}

@@ -1,0 +1,807 @@
+package interpreter
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/expr-lang/expr/vm"
+)
+
+// DefaultBudget is how many instructions one sprint (a start or a resume) may
+// run before the VM stops it as a runaway loop.
+const DefaultBudget = 10000
+
+// Context is what the VM reads of the world on each sprint. The runtime
+// supplies it fresh every time; the VM keeps Contact and Conversation current
+// as it emits effects, so that a condition after `set contact.city = ...` sees
+// the new value within the same sprint.
+type Context struct {
+	Contact      map[string]any // standard and custom fields; "tags" is a []string
+	Assignee     map[string]any
+	Conversation map[string]any
+	Trigger      map[string]any
+	Now          time.Time
+	Location     *time.Location // the workspace timezone; nil is UTC
+}
+
+// Status is how a sprint ended.
+type Status int
+
+const (
+	Waiting Status = iota // paused; Cont says for what
+	Done                  // the run ended
+	Failed                // the run ended with a runtime error
+)
+
+func (s Status) String() string {
+	return [...]string{"waiting", "done", "failed"}[s]
+}
+
+// An Outcome is the result of one sprint.
+type Outcome struct {
+	Status  Status
+	Effects []Effect
+	Cont    *Continuation // when Waiting
+	Err     *RuntimeError // when Failed
+	// Vars are the run's variables when it ended (Done or Failed); a
+	// waiting run keeps them in Cont.
+	Vars map[string]any
+	// Ignored is set when the input did not fit the wait (a stale timer, a
+	// message while waiting for an HTTP response): nothing happened and Cont
+	// is unchanged.
+	Ignored bool
+}
+
+// A RuntimeError ends a run: bad data, an expression that fails, a loop that
+// runs past the step budget. It carries the .flow position.
+type RuntimeError struct {
+	Pos  lexer.Position
+	Step string
+	Msg  string
+}
+
+func (e *RuntimeError) Error() string {
+	return fmt.Sprintf("%s: step %s: %s", e.Pos, e.Step, e.Msg)
+}
+
+// A Machine runs programs. It holds scratch space reused across sprints, so a
+// Machine must not be used by two goroutines at once; give each worker its own.
+type Machine struct {
+	Budget int // instructions per sprint; 0 means DefaultBudget
+	vm     vm.VM
+}
+
+// run is the state of one sprint.
+type run struct {
+	m   *Machine
+	p   *Program
+	ctx *Context
+	c   *Continuation
+	env map[string]any
+	out Outcome
+}
+
+// Start begins a run of p at its first step.
+func (m *Machine) Start(p *Program, ctx *Context) Outcome {
+	r := m.newRun(p, ctx, &Continuation{Program: p.Hash})
+	r.exec(0)
+	return r.out
+}
+
+// Resume continues a paused run with an input. The continuation must have
+// been made by p (same hash): the runtime keeps old programs for runs that
+// paused in them.
+func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) Outcome {
+	if c.Program != p.Hash {
+		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
+			Msg: fmt.Sprintf("continuation was made by program %s, not %s", c.Program, p.Hash)}}
+	}
+	if c.PC < 0 || c.PC >= len(p.Code) || c.Wait == WaitNone {
+		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
+			Msg: fmt.Sprintf("continuation is not waiting at a valid instruction (pc %d)", c.PC)}}
+	}
+	r := m.newRun(p, ctx, c)
+	next, ok := r.resume(in)
+	switch {
+	case !ok:
+		return Outcome{Status: Waiting, Cont: c, Ignored: true}
+	case r.out.Status == Failed || next == waitAgain:
+		return r.out
+	}
+	r.exec(next)
+	return r.out
+}
+
+func (m *Machine) newRun(p *Program, ctx *Context, c *Continuation) *run {
+	if ctx.Contact == nil {
+		ctx.Contact = map[string]any{}
+	}
+	if ctx.Conversation == nil {
+		ctx.Conversation = map[string]any{}
+	}
+	env := make(map[string]any, len(c.Vars)+6)
+	for k, v := range c.Vars {
+		env[k] = v
+	}
+	env["contact"] = ctx.Contact
+	env["assignee"] = ctx.Assignee
+	env["conversation"] = ctx.Conversation
+	env["trigger"] = ctx.Trigger
+	if p.UsesSystem {
+		env["system"] = systemValues(ctx)
+	}
+	return &run{m: m, p: p, ctx: ctx, c: c, env: env}
+}
+
+// systemValues are the system.* names, in the workspace timezone.
+func systemValues(ctx *Context) map[string]any {
+	loc := ctx.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := ctx.Now.In(loc)
+	return map[string]any{
+		"now":              now,
+		"current_datetime": now.Format("2006-01-02 15:04:05"),
+		"current_date":     now.Format("2006-01-02"),
+		"current_time":     now.Format("15:04:05"),
+		"timezone":         loc.String(),
+	}
+}
+
+// fail ends the run with a runtime error at pc.
+func (r *run) fail(pc int, format string, args ...any) {
+	r.out.Status = Failed
+	r.out.Err = &RuntimeError{Pos: r.p.Position(pc), Step: r.p.StepID(pc), Msg: fmt.Sprintf(format, args...)}
+	r.out.Cont = nil
+	r.out.Vars = r.vars()
+}
+
+// vars collects the flow variables from the environment.
+func (r *run) vars() map[string]any {
+	var out map[string]any
+	for _, name := range r.p.Vars {
+		if v, ok := r.env[name]; ok {
+			if out == nil {
+				out = make(map[string]any, len(r.p.Vars))
+			}
+			out[name] = v
+		}
+	}
+	return out
+}
+
+func (r *run) emit(e Effect) { r.out.Effects = append(r.out.Effects, e) }
+
+// suspend pauses the run at pc, waiting for kind, and returns the new seq.
+func (r *run) suspend(pc int, kind WaitKind) uint32 {
+	r.c.Vars = r.vars()
+	r.c.PC = pc
+	r.c.Wait = kind
+	r.c.Seq++
+	r.out.Status = Waiting
+	r.out.Cont = r.c
+	return r.c.Seq
+}
+
+// exec runs from pc until the run waits, ends, fails or exhausts its budget.
+func (r *run) exec(pc int) {
+	budget := r.m.Budget
+	if budget <= 0 {
+		budget = DefaultBudget
+	}
+	p := r.p
+	for steps := 0; ; steps++ {
+		if steps >= budget {
+			r.fail(pc, "ran %d instructions without waiting: a loop? (the step budget is %d)", steps, budget)
+			return
+		}
+		if pc < 0 || pc >= len(p.Code) {
+			r.fail(pc, "pc %d out of range", pc)
+			return
+		}
+		in := p.Code[pc]
+		switch in.Op {
+		case NOP:
+			pc++
+		case SEND:
+			s := p.Sends[in.A]
+			msg, err := r.message(&s.MessageSpec, s.Variants)
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			msg.Step = p.StepID(pc)
+			r.emit(msg)
+			if s.Failure < 0 {
+				pc = s.Next
+				continue
+			}
+			msg.Seq = r.suspend(pc, WaitDelivery)
+			return
+		case ASK:
+			if !r.ask(pc, p.Asks[in.A], false) {
+				return
+			}
+			r.c.Retries = 0
+			r.suspend(pc, WaitReply)
+			r.startTimer(p.Asks[in.A].Timeout)
+			return
+		case ASSIGN:
+			a := p.Assigns[in.A]
+			target, err := r.render(a.Target)
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			seq := r.suspend(pc, WaitAssign)
+			r.emit(&Assign{Kind: a.Kind, Target: target, Logic: a.Logic, OnlineOnly: a.OnlineOnly, MaxOpen: a.MaxOpen, Seq: seq})
+			r.startTimer(a.Timeout)
+			return
+		case UNASSIGN:
+			r.emit(&Unassign{})
+			r.ctx.Assignee = nil
+			r.env["assignee"] = nil
+			pc++
+		case JMP:
+			pc = int(in.B)
+		case BRANCH:
+			v, err := r.m.vm.Run(p.Exprs[in.A], r.env)
+			if err != nil {
+				r.fail(pc, "condition %s: %v", p.ExprSrc[in.A], err)
+				return
+			}
+			ok, isBool := v.(bool)
+			if !isBool {
+				r.fail(pc, "condition %s is %T, not true or false", p.ExprSrc[in.A], v)
+				return
+			}
+			if ok {
+				pc++
+			} else {
+				pc = int(in.B)
+			}
+		case TAG:
+			if !r.tags(pc, p.Tags[in.A]) {
+				return
+			}
+			pc++
+		case FIELD:
+			f := p.Fields[in.A]
+			if f.Value == nil {
+				r.emit(&ClearField{Field: f.Field})
+				delete(r.ctx.Contact, f.Field)
+			} else {
+				v, err := r.render(f.Value)
+				if err != nil {
+					r.fail(pc, "%v", err)
+					return
+				}
+				r.setField(f.Field, v)
+			}
+			pc++
+		case OPEN:
+			r.emit(&OpenConversation{})
+			r.ctx.Conversation["open"] = true
+			pc++
+		case CLOSE:
+			cl := p.Closes[in.A]
+			cat, err1 := r.render(cl.Category)
+			sum, err2 := r.render(cl.Summary)
+			if err := firstErr(err1, err2); err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			r.emit(&CloseConversation{Category: cat, Summary: sum})
+			r.ctx.Conversation["open"] = false
+			pc++
+		case COMMENT:
+			text, err := r.render(p.Texts[in.A])
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			r.emit(&AddComment{Text: text})
+			pc++
+		case JUMP:
+			slot := int(in.A)
+			for len(r.c.Jumps) <= slot {
+				r.c.Jumps = append(r.c.Jumps, 0)
+			}
+			if int(r.c.Jumps[slot]) < p.Jumps[slot].Max {
+				r.c.Jumps[slot]++
+				pc = int(in.B)
+			} else {
+				pc++ // spent: skipped
+			}
+		case WAIT:
+			r.suspend(pc, WaitTimer)
+			r.startTimer(p.Waits[in.A])
+			return
+		case START:
+			name, err := r.render(p.Texts[in.A])
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			r.emit(&StartFlow{Flow: name})
+			pc++
+		case DURING:
+			d := p.Durings[in.A]
+			if r.inside(d) {
+				pc = d.InsidePC
+			} else {
+				pc = int(in.B)
+			}
+		case HTTP:
+			r.httpRequest(pc, p.HTTPs[in.A])
+			return
+		case SHEET:
+			s := p.Sheets[in.A]
+			row, err := r.sheetRow(s)
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			r.emit(row)
+			if s.Failure < 0 {
+				pc = s.Next
+				continue
+			}
+			row.Seq = r.suspend(pc, WaitDelivery)
+			return
+		case AI:
+			a := p.AIs[in.A]
+			text, err := r.render(a.Text)
+			if err != nil {
+				r.fail(pc, "%v", err)
+				return
+			}
+			if a.Mode == "handoff" {
+				r.emit(&AIHandoff{Agent: text})
+				pc++
+				continue
+			}
+			seq := r.suspend(pc, WaitAI)
+			r.emit(&AIReply{Instructions: text, Save: a.Save, Seq: seq})
+			r.startTimer(a.Idle)
+			return
+		case END:
+			r.out.Status = Done
+			r.out.Cont = nil
+			r.out.Vars = r.vars()
+			return
+		default:
+			r.fail(pc, "illegal instruction %s", in.Op)
+			return
+		}
+	}
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) startTimer(d time.Duration) {
+	if d > 0 {
+		r.emit(&StartTimer{Seq: r.c.Seq, After: d})
+	}
+}
+
+func (r *run) cancelTimer() { r.emit(&CancelTimer{Seq: r.c.Seq}) }
+
+// message renders a message and its channel variants.
+func (r *run) message(m *MessageSpec, variants []*VariantSpec) (*SendMessage, error) {
+	var err error
+	out := &SendMessage{Channel: m.Via}
+	if out.Text, err = r.render(m.Text); err != nil {
+		return nil, err
+	}
+	if out.Choices, err = r.renderAll(m.Choices); err != nil {
+		return nil, err
+	}
+	if out.Attachments, err = r.renderAll(m.Attach); err != nil {
+		return nil, err
+	}
+	if out.Subject, err = r.render(m.Subject); err != nil {
+		return nil, err
+	}
+	for _, v := range variants {
+		vo, err := r.message(&v.MessageSpec, nil)
+		if err != nil {
+			return nil, err
+		}
+		params, err := r.renderAll(v.Params)
+		if err != nil {
+			return nil, err
+		}
+		out.Variants = append(out.Variants, Variant{Channel: v.Channel, Text: vo.Text, Template: v.Template,
+			Language: v.Language, Params: params, Choices: vo.Choices, Attachments: vo.Attachments, Subject: vo.Subject})
+	}
+	return out, nil
+}
+
+func (r *run) renderAll(ts []*Template) ([]string, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		s, err := r.render(t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// ask sends the question (retry: the retry prompt, if any). It reports false
+// when the run failed.
+func (r *run) ask(pc int, a *AskSpec, retry bool) bool {
+	prompt := a.Prompt
+	if retry && a.RetryPrompt != nil {
+		prompt = a.RetryPrompt
+	}
+	text, err := r.render(prompt)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
+	}
+	choices, err := r.renderAll(a.Choices)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
+	}
+	if a.Type == "rating" {
+		choices = ratingChoices
+	}
+	r.emit(&SendMessage{Step: r.p.StepID(pc), Text: text, Choices: choices, Question: true})
+	return true
+}
+
+var ratingChoices = []string{"1", "2", "3", "4", "5"}
+
+// resume applies an input to the wait at c.PC and returns where to continue.
+// ok is false when the input does not fit the wait.
+func (r *run) resume(in Input) (next int, ok bool) {
+	pc := r.c.PC
+	p := r.p
+	instr := p.Code[pc]
+	switch r.c.Wait {
+	case WaitReply:
+		a := p.Asks[instr.A]
+		switch in := in.(type) {
+		case Message:
+			return r.answer(pc, a, in), true
+		case Timeout:
+			if in.Seq != r.c.Seq {
+				return 0, false
+			}
+			return branchOrEnd(a.TimeoutPC, p), true
+		case Delivery:
+			if in.Seq != r.c.Seq || in.OK || a.Failure < 0 {
+				return 0, false
+			}
+			r.cancelTimer()
+			return a.Failure, true
+		}
+	case WaitTimer:
+		if t, isT := in.(Timeout); isT && t.Seq == r.c.Seq {
+			return pc + 1, true
+		}
+	case WaitDelivery:
+		d, isD := in.(Delivery)
+		if !isD || d.Seq != r.c.Seq {
+			return 0, false
+		}
+		next, failure := 0, 0
+		if instr.Op == SEND {
+			next, failure = p.Sends[instr.A].Next, p.Sends[instr.A].Failure
+		} else {
+			next, failure = p.Sheets[instr.A].Next, p.Sheets[instr.A].Failure
+		}
+		if d.OK {
+			return next, true
+		}
+		return failure, true
+	case WaitAssign:
+		a := p.Assigns[instr.A]
+		switch in := in.(type) {
+		case AssignResult:
+			if in.Seq != r.c.Seq {
+				return 0, false
+			}
+			r.cancelTimer()
+			r.ctx.Assignee = map[string]any{"id": in.User, "email": in.User, "name": in.User}
+			r.env["assignee"] = r.ctx.Assignee
+			return a.Next, true
+		case Timeout:
+			if in.Seq != r.c.Seq {
+				return 0, false
+			}
+			return branchOrEnd(a.TimeoutPC, p), true
+		}
+	case WaitHTTP:
+		h := p.HTTPs[instr.A]
+		resp, isR := in.(HTTPResponse)
+		if !isR || resp.Seq != r.c.Seq {
+			return 0, false
+		}
+		return r.httpResponse(h, resp), true
+	case WaitAI:
+		a := p.AIs[instr.A]
+		switch in := in.(type) {
+		case AIOutcome:
+			if in.Seq != r.c.Seq {
+				return 0, false
+			}
+			r.cancelTimer()
+			if in.Outcome == "success" {
+				for _, name := range a.Save {
+					if v, ok := in.Vars[name]; ok {
+						r.env[name] = v
+					}
+				}
+				return a.Next, true
+			}
+			pc, has := a.Branches[in.Outcome]
+			if !has {
+				pc = -1
+			}
+			return branchOrEnd(pc, p), true
+		case Timeout:
+			if in.Seq != r.c.Seq {
+				return 0, false
+			}
+			pc, has := a.Branches["idle"]
+			if !has {
+				pc = -1
+			}
+			return branchOrEnd(pc, p), true
+		}
+	}
+	return 0, false
+}
+
+// branchOrEnd is where a failure goes: its branch, or, when the step has no
+// such branch, the end of the run (respond.io: an empty branch ends the run).
+func branchOrEnd(pc int, p *Program) int {
+	if pc >= 0 {
+		return pc
+	}
+	return len(p.Code) - 1 // the final END
+}
+
+// waitAgain is what resume returns when the input was handled and the run is
+// waiting again at the same step (an ask re-asking after an invalid reply).
+const waitAgain = -1
+
+// answer handles a reply to an ask: save and go on, re-ask, or take the
+// invalid branch once the retries are spent.
+func (r *run) answer(pc int, a *AskSpec, in Message) int {
+	choices, err := r.renderAll(a.Choices)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return pc
+	}
+	value, ok := validate(a, in, choices, r.ctx.Now)
+	if !ok {
+		if r.c.Retries < a.Retries {
+			retries := r.c.Retries + 1
+			r.cancelTimer()
+			if !r.ask(pc, a, true) {
+				return pc
+			}
+			r.suspend(pc, WaitReply)
+			r.c.Retries = retries
+			r.startTimer(a.Timeout)
+			return waitAgain
+		}
+		if a.Timeout > 0 {
+			r.cancelTimer()
+		}
+		return branchOrEnd(a.Invalid, r.p)
+	}
+	if a.Timeout > 0 {
+		r.cancelTimer()
+	}
+	text, _ := textOf(value)
+	for _, f := range a.SaveFields {
+		r.setField(f, text)
+	}
+	for _, v := range a.SaveVars {
+		r.env[v] = value
+	}
+	if a.SaveTag {
+		r.addTags([]string{text})
+	}
+	return a.Next
+}
+
+func (r *run) setField(field, value string) {
+	r.emit(&SetField{Field: field, Value: value})
+	r.ctx.Contact[field] = value
+}
+
+func (r *run) tags(pc int, t *TagSpec) bool {
+	names, err := r.renderAll(t.Tags)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
+	}
+	if t.Add {
+		r.addTags(names)
+		return true
+	}
+	r.emit(&RemoveTags{Tags: names})
+	current, _ := r.ctx.Contact["tags"].([]string)
+	kept := current[:0:0]
+	for _, c := range current {
+		if !containsString(names, c) {
+			kept = append(kept, c)
+		}
+	}
+	r.ctx.Contact["tags"] = kept
+	return true
+}
+
+func (r *run) addTags(names []string) {
+	r.emit(&AddTags{Tags: names})
+	current, _ := r.ctx.Contact["tags"].([]string)
+	next := append([]string(nil), current...)
+	for _, n := range names {
+		if !containsString(next, n) {
+			next = append(next, n)
+		}
+	}
+	r.ctx.Contact["tags"] = next
+}
+
+func containsString(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// inside reports whether the clock is within the step's hours or date range.
+func (r *run) inside(d *DuringSpec) bool {
+	loc := d.Loc
+	if loc == nil {
+		loc = r.ctx.Location
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := r.ctx.Now.In(loc)
+	if d.IsRange {
+		wall := time.Date(now.Year(), now.Month(), now.Day(), now.Hour(), now.Minute(), now.Second(), 0, time.UTC)
+		return !wall.Before(d.From) && wall.Before(d.To)
+	}
+	mins := now.Hour()*60 + now.Minute()
+	day := int(now.Weekday())
+	yesterday := (day + 6) % 7
+	for _, h := range d.Hours {
+		if h.From < h.To {
+			if h.Days[day] && mins >= h.From && mins < h.To {
+				return true
+			}
+			continue
+		}
+		// past midnight: the evening part belongs to the listed day, the
+		// morning part to the day after it
+		if (h.Days[day] && mins >= h.From) || (h.Days[yesterday] && mins < h.To) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpRequest renders and emits the request and waits for the response.
+func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
+	url, err := r.render(h.URL)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
+	}
+	body, err := r.render(h.Body)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
+	}
+	var headers [][2]string
+	for _, hd := range h.Headers {
+		v, err := r.render(hd.Value)
+		if err != nil {
+			r.fail(pc, "%v", err)
+			return false
+		}
+		headers = append(headers, [2]string{hd.Name, v})
+	}
+	seq := r.suspend(pc, WaitHTTP)
+	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, Seq: seq})
+	return true
+}
+
+// httpResponse saves the status and the mapped values and picks the branch:
+// 2xx is success; anything else, or no response, is failure, which continues
+// after the step when there is no on failure branch.
+func (r *run) httpResponse(h *HTTPSpec, resp HTTPResponse) int {
+	if h.StatusVar != "" {
+		if resp.Err != "" {
+			delete(r.env, h.StatusVar)
+		} else {
+			r.env[h.StatusVar] = resp.Status
+		}
+	}
+	ok := resp.Err == "" && resp.Status >= 200 && resp.Status < 300
+	if !ok {
+		if h.Failure >= 0 {
+			return h.Failure
+		}
+		return h.Next
+	}
+	if len(h.Maps) > 0 {
+		doc := jsonBody(resp.Body)
+		for _, m := range h.Maps {
+			if v, found := walkPath(doc, m.Path); found && v != nil {
+				r.env[m.Var] = v
+			} else {
+				delete(r.env, m.Var)
+			}
+		}
+	}
+	return h.Next
+}
+
+// walkPath follows a response path through decoded JSON.
+func walkPath(doc any, path []PathElem) (any, bool) {
+	v := doc
+	for _, e := range path {
+		if e.Index >= 0 && e.Key == "" {
+			arr, ok := v.([]any)
+			if !ok || e.Index >= len(arr) {
+				return nil, false
+			}
+			v = arr[e.Index]
+			continue
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = obj[e.Key]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func (r *run) sheetRow(s *SheetSpec) (*SheetRow, error) {
+	doc, err := r.render(s.Doc)
+	if err != nil {
+		return nil, err
+	}
+	tab, err := r.render(s.Tab)
+	if err != nil {
+		return nil, err
+	}
+	row := &SheetRow{Spreadsheet: doc, Tab: tab}
+	for _, col := range s.Columns {
+		v, err := r.render(col.Value)
+		if err != nil {
+			return nil, err
+		}
+		row.Columns = append(row.Columns, [2]string{col.Name, v})
+	}
+	return row, nil
+}

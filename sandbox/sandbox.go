@@ -1,0 +1,519 @@
+// Package sandbox runs flows against a simulated world held in memory: one
+// contact with its fields and tags, its conversation and assignee, a fake
+// clock with timers, stubbed (or live) HTTP, and simulated agents. The REPL
+// and flow tests are built on it. As a service does, it stores every paused
+// run only in its encoded continuation and decodes it again on each input.
+//
+// Everything that happens is written to a transcript, one line per event,
+// in the form flow tests expect:
+//
+//	bot: Do you accept? [ACCEPT AND CONTINUE]
+//	* tag add "Consent: Privacy"
+//	* end
+package sandbox
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+)
+
+// A World is the simulated contact, conversation and clock.
+type World struct {
+	Flows        map[string]*interpreter.Program // by flow name, for start steps
+	Contact      map[string]any
+	Conversation map[string]any
+	Assignee     map[string]any
+	Now          time.Time
+	Location     *time.Location // workspace timezone
+
+	Stubs         []*Stub      // answers for http steps, first match wins
+	LiveHTTP      *http.Client // when set, unmatched http steps make real calls
+	AgentsOffline bool         // assign steps wait for their timeout
+	FailDelivery  bool         // messages with on failure are reported undelivered
+
+	Runs []*Run
+
+	lines          []string
+	timers         []timer
+	queue          []pending
+	pendingAssigns []pendingAssign
+	order          int
+	machine        interpreter.Machine
+}
+
+// A Run is one flow run in the world.
+type Run struct {
+	Program *interpreter.Program
+	Trigger map[string]any
+	Cont    []byte // the encoded continuation while waiting
+	Status  interpreter.Status
+	Err     error
+	Child   bool           // started by another flow's start step
+	Vars    map[string]any // the variables at the last wait
+	Wait    interpreter.WaitKind
+	waitSeq uint32
+	order   int // when it last paused, for picking who gets a reply
+}
+
+type timer struct {
+	at  time.Time
+	run *Run
+	seq uint32
+}
+
+type pending struct {
+	run *Run
+	in  interpreter.Input
+}
+
+// New returns a world at the given time with an empty contact and an open
+// conversation.
+func New(now time.Time) *World {
+	return &World{
+		Flows:        map[string]*interpreter.Program{},
+		Contact:      map[string]any{"id": "1", "channel": "whatsapp"},
+		Conversation: map[string]any{"open": true, "source": "contact", "previous": 0},
+		Now:          now,
+		Location:     time.UTC,
+	}
+}
+
+// Transcript returns the lines written since the last call.
+func (w *World) Transcript() []string {
+	out := w.lines
+	w.lines = nil
+	return out
+}
+
+func (w *World) logf(format string, args ...any) {
+	w.lines = append(w.lines, fmt.Sprintf(format, args...))
+}
+
+// Start starts a run of p.
+func (w *World) Start(p *interpreter.Program, trigger map[string]any) *Run {
+	r := &Run{Program: p, Trigger: trigger}
+	w.Runs = append(w.Runs, r)
+	out := w.machine.Start(p, w.context(r))
+	w.settle(r, out)
+	w.drain()
+	return r
+}
+
+// Say delivers a message from the contact. It answers the run that most
+// recently asked a question; runs with `exit on contact message` stop.
+func (w *World) Say(text string) { w.inbound(interpreter.Message{Text: text}) }
+
+// SendLocation delivers a location message from the contact.
+func (w *World) SendLocation(lat, long float64) {
+	w.inbound(interpreter.Message{Location: &interpreter.Location{Lat: lat, Long: long}})
+}
+
+func (w *World) inbound(msg interpreter.Message) {
+	w.Conversation["last_incoming"] = msg.Text
+	w.Conversation["last_incoming_at"] = w.Now
+	var target *Run
+	for _, r := range w.Runs {
+		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitReply && (target == nil || r.order > target.order) {
+			target = r
+		}
+	}
+	w.exit("contact message", target)
+	if target != nil {
+		w.queue = append(w.queue, pending{target, msg})
+		w.drain()
+	}
+}
+
+// AgentSays records a message from an agent: runs with `exit on agent
+// message` stop, as respond.io's exit conditions do.
+func (w *World) AgentSays(text string) {
+	w.Conversation["last_outgoing"] = text
+	w.Conversation["last_outgoing_source"] = "user"
+	w.exit("agent message", nil)
+}
+
+// ManualAssign assigns the conversation by hand: runs with `exit on manual
+// assignment` stop.
+func (w *World) ManualAssign(user string) {
+	w.Assignee = map[string]any{"id": user, "email": user, "name": user, "status": "online"}
+	w.exit("manual assignment", nil)
+}
+
+// exit stops the waiting runs that have the exit condition, except keep.
+func (w *World) exit(cond string, keep *Run) {
+	for _, r := range w.Runs {
+		if r == keep || r.Status != interpreter.Waiting {
+			continue
+		}
+		for _, e := range r.Program.Exits {
+			if e == cond {
+				r.Status, r.Cont = interpreter.Done, nil
+				w.cancelTimers(r)
+				w.logf("* exit %q on %s", r.Program.Flow, cond)
+			}
+		}
+	}
+}
+
+// Answer delivers any input to a run (HTTP responses, AI outcomes, ...).
+func (w *World) Answer(r *Run, in interpreter.Input) {
+	w.queue = append(w.queue, pending{r, in})
+	w.drain()
+}
+
+// Waiting returns the most recently paused run waiting for kind, or nil.
+func (w *World) Waiting(kind interpreter.WaitKind) *Run {
+	var target *Run
+	for _, r := range w.Runs {
+		if r.Status == interpreter.Waiting && r.Wait == kind && (target == nil || r.order > target.order) {
+			target = r
+		}
+	}
+	return target
+}
+
+// SetAgentsOnline brings agents online (true) or takes them offline. Coming
+// online answers the assign steps that were queued.
+func (w *World) SetAgentsOnline(online bool) {
+	w.AgentsOffline = !online
+	if !online {
+		return
+	}
+	for _, r := range w.Runs {
+		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitAssign {
+			w.assignNow(r)
+		}
+	}
+	w.drain()
+}
+
+// assignNow gives a waiting assign step its agent.
+func (w *World) assignNow(r *Run) {
+	user := w.assignee(r)
+	w.logf("* assigned %q", user)
+	w.Assignee = map[string]any{"id": user, "email": user, "name": user, "status": "online"}
+	w.queue = append(w.queue, pending{r, interpreter.AssignResult{Seq: r.waitSeq, User: user}})
+}
+
+// Seq is the sequence number the run's current wait expects in answers.
+func (r *Run) Seq() uint32 { return r.waitSeq }
+
+// Advance moves the clock forward, firing due timers in time order.
+func (w *World) Advance(d time.Duration) {
+	end := w.Now.Add(d)
+	for {
+		sort.SliceStable(w.timers, func(i, j int) bool { return w.timers[i].at.Before(w.timers[j].at) })
+		if len(w.timers) == 0 || w.timers[0].at.After(end) {
+			break
+		}
+		t := w.timers[0]
+		w.timers = w.timers[1:]
+		w.Now = t.at
+		w.queue = append(w.queue, pending{t.run, interpreter.Timeout{Seq: t.seq}})
+		w.drain()
+	}
+	w.Now = end
+}
+
+// NextTimer returns when the next timer fires, if any.
+func (w *World) NextTimer() (time.Time, bool) {
+	if len(w.timers) == 0 {
+		return time.Time{}, false
+	}
+	next := w.timers[0].at
+	for _, t := range w.timers {
+		if t.at.Before(next) {
+			next = t.at
+		}
+	}
+	return next, true
+}
+
+func (w *World) context(r *Run) *interpreter.Context {
+	return &interpreter.Context{
+		Contact: w.Contact, Assignee: w.Assignee, Conversation: w.Conversation,
+		Trigger: r.Trigger, Now: w.Now, Location: w.Location,
+	}
+}
+
+// drain resumes runs with queued inputs until nothing is pending. Each resume
+// decodes the run's continuation from its encoded form.
+func (w *World) drain() {
+	for len(w.queue) > 0 {
+		p := w.queue[0]
+		w.queue = w.queue[1:]
+		r := p.run
+		if r.Status != interpreter.Waiting || r.Cont == nil {
+			continue
+		}
+		cont, err := interpreter.Decode(r.Cont)
+		if err != nil {
+			r.Status, r.Err = interpreter.Failed, err
+			w.logf("* failed: %v", err)
+			continue
+		}
+		out := w.machine.Resume(r.Program, cont, w.context(r), p.in)
+		if out.Ignored {
+			continue
+		}
+		w.settle(r, out)
+	}
+}
+
+// settle applies a sprint's effects and stores the run's new state.
+func (w *World) settle(r *Run, out interpreter.Outcome) {
+	for _, e := range out.Effects {
+		w.apply(r, e)
+	}
+	r.Status = out.Status
+	switch out.Status {
+	case interpreter.Waiting:
+		b, err := out.Cont.Encode(nil)
+		if err != nil {
+			r.Status, r.Err = interpreter.Failed, err
+			w.logf("* failed: %v", err)
+			return
+		}
+		r.Cont = b
+		r.Wait = out.Cont.Wait
+		r.waitSeq = out.Cont.Seq
+		r.Vars = out.Cont.Vars
+		w.order++
+		r.order = w.order
+		// answers the world gives at once
+		switch r.Wait {
+		case interpreter.WaitDelivery:
+			w.queue = append(w.queue, pending{r, interpreter.Delivery{Seq: r.waitSeq, OK: !w.FailDelivery, Err: failText(w.FailDelivery)}})
+		case interpreter.WaitAssign:
+			if !w.AgentsOffline {
+				w.assignNow(r)
+			}
+		}
+	case interpreter.Done:
+		r.Cont = nil
+		r.Vars = out.Vars
+		w.cancelTimers(r)
+		if r.Child {
+			w.logf("* end %q", r.Program.Flow)
+		} else {
+			w.logf("* end")
+		}
+	case interpreter.Failed:
+		r.Cont = nil
+		r.Vars = out.Vars
+		r.Err = out.Err
+		w.cancelTimers(r)
+		w.logf("* failed: %v", out.Err)
+	}
+}
+
+func failText(fail bool) string {
+	if fail {
+		return "delivery failed"
+	}
+	return ""
+}
+
+// assignee picks who an assign step gets: the named user, or an agent of the
+// team.
+func (w *World) assignee(r *Run) string {
+	for i := len(w.pendingAssigns) - 1; i >= 0; i-- {
+		if w.pendingAssigns[i].run == r {
+			a := w.pendingAssigns[i].effect
+			w.pendingAssigns = append(w.pendingAssigns[:i], w.pendingAssigns[i+1:]...)
+			switch a.Kind {
+			case "user":
+				return a.Target
+			case "team":
+				return "agent@" + slug(a.Target)
+			}
+			return "agent@workspace"
+		}
+	}
+	return "agent"
+}
+
+func slug(s string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", "-"))
+}
+
+func (w *World) cancelTimers(r *Run) {
+	kept := w.timers[:0]
+	for _, t := range w.timers {
+		if t.run != r {
+			kept = append(kept, t)
+		}
+	}
+	w.timers = kept
+}
+
+// apply carries out one effect on the world and writes it to the transcript.
+func (w *World) apply(r *Run, e interpreter.Effect) {
+	switch e := e.(type) {
+	case *interpreter.SendMessage:
+		channel := e.Channel
+		if channel == "" {
+			channel = channelOf(w.Contact)
+		}
+		w.logf("bot: %s", renderMessage(e, channel))
+		w.Conversation["last_outgoing"] = e.Text
+		w.Conversation["last_outgoing_source"] = "flow"
+		w.Conversation["last_outgoing_at"] = w.Now
+	case *interpreter.StartTimer:
+		w.timers = append(w.timers, timer{at: w.Now.Add(e.After), run: r, seq: e.Seq})
+	case *interpreter.CancelTimer:
+		kept := w.timers[:0]
+		for _, t := range w.timers {
+			if t.run != r || t.seq != e.Seq {
+				kept = append(kept, t)
+			}
+		}
+		w.timers = kept
+	case *interpreter.AddTags:
+		w.logf("* tag add %s", quoteAll(e.Tags))
+	case *interpreter.RemoveTags:
+		w.logf("* tag remove %s", quoteAll(e.Tags))
+	case *interpreter.SetField:
+		w.Contact[e.Field] = e.Value
+		w.logf("* set contact.%s = %q", e.Field, e.Value)
+	case *interpreter.ClearField:
+		delete(w.Contact, e.Field)
+		w.logf("* clear contact.%s", e.Field)
+	case *interpreter.Assign:
+		w.logf("* %s", renderAssign(e))
+		w.pendingAssigns = append(w.pendingAssigns, pendingAssign{r, e})
+		if w.AgentsOffline {
+			w.logf("* queued: no agent available")
+		}
+	case *interpreter.Unassign:
+		w.Assignee = nil
+		w.logf("* unassign")
+	case *interpreter.OpenConversation:
+		w.Conversation["open"] = true
+		w.logf("* open conversation")
+	case *interpreter.CloseConversation:
+		w.Conversation["open"] = false
+		line := "* close conversation"
+		if e.Category != "" {
+			line += fmt.Sprintf(" category %q", e.Category)
+		}
+		if e.Summary != "" {
+			line += fmt.Sprintf(" summary %q", e.Summary)
+		}
+		w.logf("%s", line)
+	case *interpreter.AddComment:
+		w.logf("* comment %q", e.Text)
+	case *interpreter.StartFlow:
+		w.logf("* start %q", e.Flow)
+		p, ok := w.Flows[e.Flow]
+		if !ok {
+			w.logf("* failed: no flow is named %q", e.Flow)
+			return
+		}
+		child := &Run{Program: p, Trigger: map[string]any{"type": "manual", "parent": r.Program.Flow}, Child: true}
+		w.Runs = append(w.Runs, child)
+		w.settle(child, w.machine.Start(p, w.context(child)))
+	case *interpreter.HTTPRequest:
+		resp := w.http(e)
+		status := strconv.Itoa(resp.Status)
+		if resp.Err != "" {
+			status = "error: " + resp.Err
+		}
+		w.logf("* http %s %s -> %s", e.Method, e.URL, status)
+		w.queue = append(w.queue, pending{r, resp})
+	case *interpreter.SheetRow:
+		var cols []string
+		for _, c := range e.Columns {
+			cols = append(cols, fmt.Sprintf("%q: %q", c[0], c[1]))
+		}
+		line := fmt.Sprintf("* sheet %q", e.Spreadsheet)
+		if e.Tab != "" {
+			line += fmt.Sprintf(" tab %q", e.Tab)
+		}
+		w.logf("%s {%s}", line, strings.Join(cols, ", "))
+	case *interpreter.AIReply:
+		w.logf("* ai reply %q", e.Instructions)
+	case *interpreter.AIHandoff:
+		w.Assignee = map[string]any{"id": e.Agent, "name": e.Agent, "status": "online"}
+		w.logf("* ai handoff %q", e.Agent)
+	}
+}
+
+type pendingAssign struct {
+	run    *Run
+	effect *interpreter.Assign
+}
+
+func channelOf(contact map[string]any) string {
+	s, _ := contact["channel"].(string)
+	return s
+}
+
+// renderMessage writes a message as the contact would see it on channel:
+// the channel's variant if there is one, newlines as \n, choices in brackets.
+func renderMessage(m *interpreter.SendMessage, channel string) string {
+	text, choices, attach := m.Text, m.Choices, m.Attachments
+	for _, v := range m.Variants {
+		if v.Channel == channel {
+			if v.Template != "" {
+				text = fmt.Sprintf("[template %s %s %s]", v.Template, v.Language, strings.Join(v.Params, ", "))
+			} else {
+				text = v.Text
+			}
+			if v.Choices != nil {
+				choices = v.Choices
+			}
+			if v.Attachments != nil {
+				attach = v.Attachments
+			}
+		}
+	}
+	out := escape(text)
+	if len(choices) > 0 {
+		out += " [" + strings.Join(choices, " | ") + "]"
+	}
+	if len(attach) > 0 {
+		out += " (attach " + strings.Join(attach, ", ") + ")"
+	}
+	if m.Channel != "" {
+		out += " (via " + m.Channel + ")"
+	}
+	return out
+}
+
+func escape(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
+
+func renderAssign(a *interpreter.Assign) string {
+	if a.Kind == "workspace" {
+		return "assign workspace " + assignOpts(a)
+	}
+	return strings.TrimSpace(fmt.Sprintf("assign %s %q %s", a.Kind, a.Target, assignOpts(a)))
+}
+
+func assignOpts(a *interpreter.Assign) string {
+	var opts []string
+	if a.Logic != "" {
+		opts = append(opts, a.Logic)
+	}
+	if a.OnlineOnly {
+		opts = append(opts, "online only")
+	}
+	if a.MaxOpen > 0 {
+		opts = append(opts, "max open "+strconv.Itoa(a.MaxOpen))
+	}
+	return strings.Join(opts, " ")
+}
+
+func quoteAll(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = strconv.Quote(x)
+	}
+	return strings.Join(q, ", ")
+}
