@@ -11,35 +11,35 @@ import (
 // past one gets an error, except the step count, which only warns: flowd itself
 // has no such limit.
 const (
-	maxSteps          = 100
-	maxTextLen        = 2000
-	maxCommentLen     = 1000
-	maxChoices        = 10
-	maxChoiceLen      = 20
-	maxAttachments    = 5
-	maxHeaders        = 10
-	maxMappings       = 10
-	maxConditions     = 10
-	maxBranches       = 9 // plus else
-	maxJumps          = 10
-	maxRetries        = 10
-	maxWait           = 7 * 24 * time.Hour
-	minAskTimeout     = time.Minute
-	maxHTTPTimeout    = 60 * time.Second
-	defaultAITimeout  = 60 * time.Minute
-	maxSheetColumns   = 50
-	maxTriggerSources = 3
+	maxSteps        = 100
+	maxTextLen      = 2000
+	maxCommentLen   = 1000
+	maxChoices      = 10
+	maxChoiceLen    = 20
+	maxAttachments  = 5
+	maxHeaders      = 10
+	maxMappings     = 10
+	maxConditions   = 10
+	maxBranches     = 9 // plus else
+	maxJumps        = 10
+	maxRetries      = 10
+	maxWait         = 7 * 24 * time.Hour
+	minAskTimeout   = time.Minute
+	maxHTTPTimeout  = 60 * time.Second
+	maxSheetColumns = 50
 )
 
 // A checker holds the state of one Check call.
 type checker struct {
-	file   *File
-	diags  Diagnostics
-	scope  *scope
-	labels map[string]*Stmt  // label -> its statement
-	jumped map[string]bool   // labels some jump targets
-	custom map[string]string // custom field -> declared type name
-	steps  int
+	file  *File
+	diags Diagnostics
+	scope *scope
+	// triggerScope is scope without flow variables
+	triggerScope *scope
+	labels       map[string]*Stmt  // label -> its statement
+	jumped       map[string]bool   // labels some jump targets
+	custom       map[string]string // custom field -> declared type name
+	steps        int
 }
 
 // Check reports every problem in one parsed flow: errors, which stop the flow
@@ -53,6 +53,9 @@ func Check(f *File) Diagnostics {
 	}
 	c.header()
 	vars := c.collect()
+	if c.steps == 0 && f.Trigger() != nil {
+		c.errorf(f.Trigger().Pos, "flow has no steps").Detail = "a flow needs at least one step after its trigger, such as: send \"Hello!\""
+	}
 	contact := map[string]Type{}
 	for k, v := range ContactFields {
 		contact[k] = v
@@ -61,6 +64,8 @@ func Check(f *File) Diagnostics {
 		contact[name] = fieldTypes[ty]
 	}
 	c.scope = newScope(contact, triggerFields(f.Trigger()), vars)
+	// a trigger condition runs before any step: it sees no flow variables
+	c.triggerScope = newScope(contact, triggerFields(f.Trigger()), nil)
 	c.trigger()
 	c.stmts(f.Steps)
 	c.reachability(f.Steps)
@@ -91,6 +96,7 @@ func (c *checker) header() {
 		c.errorf(f.Name.Pos, "flow name is empty")
 	}
 	c.noInterpolation(f.Name, "a flow name")
+	exits := map[Words]bool{}
 	seen := map[string]lexer.Position{}
 	once := func(pos lexer.Position, what string) {
 		if prev, ok := seen[what]; ok {
@@ -104,6 +110,7 @@ func (c *checker) header() {
 		switch h := h.(type) {
 		case *Description:
 			once(h.Pos, "description")
+			c.noInterpolation(h.Text, "a description")
 		case *Trigger:
 			triggers++
 			if triggers > 1 {
@@ -114,13 +121,13 @@ func (c *checker) header() {
 			if h.Name.Value() == "" {
 				c.errorf(h.Name.Pos, "group name is empty")
 			}
+			c.noInterpolation(h.Name, "a group name")
 		case *Exit:
-			kinds := map[Words]bool{}
 			for _, ec := range h.Conds {
-				if kinds[ec.Kind] {
+				if exits[ec.Kind] {
 					c.errorf(ec.Pos, "exit condition %q listed twice", ec.Kind)
 				}
-				kinds[ec.Kind] = true
+				exits[ec.Kind] = true
 			}
 		case *FieldDecl:
 			c.fieldDecl(h)
@@ -266,12 +273,16 @@ func (c *checker) trigger() {
 		if ev.Name.Value() == "" {
 			c.errorf(ev.Name.Pos, "shortcut name is empty")
 		}
+		c.noInterpolation(ev.Name, "a shortcut name")
 		names := map[string]bool{}
 		for _, ff := range ev.Form {
 			if names[ff.Name.Name] {
 				c.errorf(ff.Name.Pos, "form field %q listed twice", ff.Name.Name)
 			}
 			names[ff.Name.Name] = true
+			if ff.Label != nil {
+				c.noInterpolation(ff.Label, "a form label")
+			}
 			if _, ok := fieldTypes[ff.Type.Name]; !ok {
 				c.errorf(ff.Type.Pos, "unknown form field type %q", ff.Type.Name).Detail =
 					hintOr(didYouMean(ff.Type.Name, sortedKeys(fieldTypes)), "types are "+listOf(sortedKeys(fieldTypes)))
@@ -291,7 +302,10 @@ func (c *checker) trigger() {
 			if whens > 1 {
 				c.errorf(o.Pos, "trigger has more than one condition").Detail = "join them with && or ||"
 			}
+			scope := c.scope
+			c.scope = c.triggerScope
 			c.condition(o.When)
+			c.scope = scope
 		case o.Once:
 			onces++
 			if onces > 1 {

@@ -110,7 +110,9 @@ func (c *checker) compile(src string, pos lexer.Position, asBool bool) {
 	}
 	var fe *file.Error
 	if !errors.As(err, &fe) {
-		c.errorf(pos, "%v", err)
+		// expr.AsBool reports a non-boolean result as a plain error, without a
+		// position: it is about the whole condition.
+		c.errorf(pos, "%s", notBool(err.Error()))
 		return
 	}
 	at := advanceRunes(pos, src, fe.From)
@@ -128,10 +130,15 @@ func (c *checker) compile(src string, pos lexer.Position, asBool bool) {
 		}
 		return
 	}
+	c.errorf(at, "%s", notBool(msg))
+}
+
+// notBool rewords expr's complaint about a condition that is not boolean.
+func notBool(msg string) string {
 	if strings.HasPrefix(msg, "expected bool") {
-		msg = "condition is not true or false: " + strings.TrimPrefix(msg, "expected bool, but got ")
+		return "condition is not true or false: " + strings.TrimPrefix(msg, "expected bool, but got ")
 	}
-	c.errorf(at, "%s", msg)
+	return msg
 }
 
 // advanceRunes moves pos forward over the first n characters of src.

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -156,7 +157,7 @@ func (c *checker) send(s *Send) {
 		} else {
 			c.nonEmpty(v.Template, "template name")
 			if ch != "whatsapp" && ch != "messenger" && ch != "facebook" {
-				c.errorf(v.Pos, "only whatsapp and messenger variants can send a template")
+				c.errorf(v.Pos, "only whatsapp, messenger and facebook variants can send a template")
 			}
 			if v.Language != nil {
 				c.text(v.Language)
@@ -422,6 +423,12 @@ func (c *checker) assign(s *Assign) {
 
 func (c *checker) ifStep(s *If) {
 	c.condition(s.Cond)
+	conds := 1 // branches with a condition; a final else is not counted
+	for _, e := range s.Elses {
+		if e.Cond != nil {
+			conds++
+		}
+	}
 	arms := 1
 	for i, e := range s.Elses {
 		if e.Cond == nil {
@@ -432,7 +439,7 @@ func (c *checker) ifStep(s *If) {
 		}
 		arms++
 		if arms == maxBranches+1 {
-			c.errorf(e.Pos, "%d branches; the limit is %d plus else", len(s.Elses)+1, maxBranches)
+			c.errorf(e.Pos, "%d branches; the limit is %d plus else", conds, maxBranches)
 		}
 		c.condition(e.Cond)
 	}
@@ -468,15 +475,15 @@ var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 func (c *checker) during(s *During) {
 	if s.Range != nil {
 		r := s.Range
-		start, err1 := parseDateTime(r.StartDate, r.StartTime)
-		end, err2 := parseDateTime(r.EndDate, r.EndTime)
+		start, err1 := parseDateTime(r.StartDate, r.StartTime, false)
+		end, err2 := parseDateTime(r.EndDate, r.EndTime, true)
 		switch {
 		case err1 != nil:
 			c.errorf(r.Pos, "%v", err1)
 		case err2 != nil:
 			c.errorf(r.Pos, "%v", err2)
 		case !end.After(start):
-			c.errorf(r.Pos, "date range ends before it starts")
+			c.errorf(r.Pos, "date range is empty: it ends before or when it starts")
 		}
 	}
 	for _, h := range s.Hours {
@@ -513,22 +520,27 @@ func clock(s string) (int, error) {
 	h, _ := strconv.Atoi(s[:strings.IndexByte(s, ':')])
 	m, _ := strconv.Atoi(s[strings.IndexByte(s, ':')+1:])
 	if h > 24 || m > 59 || (h == 24 && m != 0) {
-		return 0, errorAt(lexer.Position{}, "invalid time %s", s)
+		return 0, fmt.Errorf("invalid time %s", s)
 	}
 	return h*60 + m, nil
 }
 
-func parseDateTime(date, clk string) (time.Time, error) {
+// parseDateTime reads a date and optional time of a range; an end date
+// without a time means the end of that day, as the interpreter reads it.
+func parseDateTime(date, clk string, end bool) (time.Time, error) {
 	t, err := time.Parse("2006-01-02", date)
 	if err != nil {
-		return t, errorAt(lexer.Position{}, "invalid date %s", date)
+		return t, fmt.Errorf("invalid date %s", date)
 	}
-	if clk != "" {
+	switch {
+	case clk != "":
 		m, err := clock(clk)
 		if err != nil {
 			return t, err
 		}
 		t = t.Add(time.Duration(m) * time.Minute)
+	case end:
+		t = t.Add(24 * time.Hour)
 	}
 	return t, nil
 }
@@ -644,6 +656,7 @@ func (c *checker) sheet(s *Sheet) {
 		}
 		n++
 		c.nonEmpty(o.Column, "column name")
+		c.noInterpolation(o.Column, "a column name")
 		if cols[o.Column.Value()] {
 			c.errorf(o.Column.Pos, "column %q given twice", o.Column.Value())
 		}

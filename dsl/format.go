@@ -109,11 +109,17 @@ func (p *printer) endLine() {
 		p.next++
 	}
 	p.buf.WriteString(strings.Repeat("  ", p.indent) + strings.Join(p.line, " "))
+	// Comments after the first go on lines of their own, which are inside the
+	// block when this line opens one.
+	rest := p.indent
+	if p.line[len(p.line)-1] == "{" {
+		rest++
+	}
 	for i, c := range p.pending {
 		if i == 0 {
 			p.buf.WriteString(" " + c.Text + "\n")
 		} else {
-			p.buf.WriteString(strings.Repeat("  ", p.indent) + c.Text + "\n")
+			p.buf.WriteString(strings.Repeat("  ", rest) + c.Text + "\n")
 		}
 	}
 	if len(p.pending) == 0 {

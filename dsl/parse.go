@@ -3,6 +3,7 @@ package dsl
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -39,7 +40,7 @@ func Parse(filename string, src []byte) (*File, error) {
 	}
 	f, err := parser.ParseFromLexer(peek)
 	if err != nil {
-		return nil, Diagnostics{syntaxDiagnostic(filename, err)}
+		return nil, Diagnostics{syntaxDiagnostic(filename, src, err)}
 	}
 	f.Comments = comments
 	f.Src = src
@@ -48,7 +49,7 @@ func Parse(filename string, src []byte) (*File, error) {
 
 // syntaxDiagnostic turns participle's error into a diagnostic that names tokens
 // the way an author writes them.
-func syntaxDiagnostic(filename string, err error) *Diagnostic {
+func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
 	var perr participle.Error
 	if !errors.As(err, &perr) {
 		return errorAt(lexer.Position{Filename: filename, Line: 1, Column: 1}, "%v", err)
@@ -69,10 +70,55 @@ func syntaxDiagnostic(filename string, err error) *Diagnostic {
 			what = "condition " + tok.Value
 		}
 		d := errorAt(pos, "unexpected %s", what)
-		if ute.Expect != "" {
-			d.Detail = "expected " + ute.Expect
+		// participle keeps what it expected unexported; only Message shows it.
+		expected := ""
+		if i := strings.LastIndex(ute.Message(), " (expected "); i >= 0 {
+			expected = strings.TrimSuffix(ute.Message()[i+2:], ")")
+			d.Detail = expected
+		}
+		if tok.Type == tokIdent {
+			hint := didYouMean(tok.Value, quotedWords(expected))
+			if hint == "" && (expected == "" || startsLine(src, tok.Pos)) {
+				hint = didYouMean(tok.Value, stepKeywords)
+			}
+			if hint != "" {
+				d.Detail = hint
+			}
 		}
 		return d
 	}
 	return errorAt(pos, "%s", perr.Message())
+}
+
+// stepKeywords start the steps, header items and clauses; a misspelt one at the
+// start of a line gets a suggestion even when participle's expectation is vaguer.
+var stepKeywords = []string{"send", "ask", "assign", "unassign", "if", "tag", "set", "clear",
+	"open", "close", "comment", "jump", "wait", "start", "during", "http", "sheet", "ai", "stop",
+	"description", "trigger", "group", "exit", "field", "draft", "on", "else", "timeout", "retry",
+	"save", "choices", "attach", "subject", "via", "header", "body", "map", "status", "idle",
+	"category", "summary", "max", "min", "online", "round", "least", "when", "once"}
+
+// quotedWords lists the quoted keywords of participle's expectation.
+func quotedWords(expected string) []string {
+	var out []string
+	for _, part := range strings.Split(expected, `"`)[1:] {
+		if part != "" && isIdentStart(rune(part[0])) && !strings.ContainsAny(part, " |") {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// startsLine reports whether only blanks precede pos on its line.
+func startsLine(src []byte, pos lexer.Position) bool {
+	for i := pos.Offset - 1; i >= 0 && i < len(src); i-- {
+		switch src[i] {
+		case '\n':
+			return true
+		case ' ', '\t', '\r':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -42,11 +42,16 @@ func CheckProject(files []*File) Diagnostics {
 				d := errorAt(s.Flow.Pos, "flow %q cannot be started by another flow", target)
 				d.Detail = "its trigger must be: trigger manual (" + tf.Filename() + ")"
 				ds = append(ds, d)
+			case isDraft(tf):
+				d := warningAt(s.Flow.Pos, "flow %q is a draft: starting it does nothing", target)
+				d.Detail = "remove the draft line from " + tf.Filename()
+				ds = append(ds, d)
 			default:
 				edges[f.Name.Value()] = append(edges[f.Name.Value()], target)
 			}
 		})
 	}
+	ds = append(ds, fieldConflicts(files)...)
 	ds = append(ds, startCycles(byName, edges)...)
 	ds = append(ds, groupTies(files)...)
 	ds.Sort()
@@ -119,14 +124,71 @@ func groupTies(files []*File) Diagnostics {
 	var ds Diagnostics
 	for _, m := range byPrio {
 		for prio, fs := range m {
-			if len(fs) < 2 {
+			sort.Slice(fs, func(i, j int) bool { return fs[i].Name.Value() < fs[j].Name.Value() })
+			for i, a := range fs {
+				for _, b := range fs[i+1:] {
+					if !sameEvents(a.Trigger().Event, b.Trigger().Event) {
+						continue
+					}
+					g, _ := groupOf(b)
+					d := warningAt(g.Pos, "flows %q and %q share group %q and priority %d", a.Name.Value(), b.Name.Value(), g.Name.Value(), prio)
+					d.Detail = "give each a distinct priority so the order does not depend on names"
+					ds = append(ds, d)
+				}
+			}
+		}
+	}
+	return ds
+}
+
+// sameEvents reports whether two triggers of one kind can fire on the same
+// event: conversation triggers only when their sources overlap.
+func sameEvents(a, b Event) bool {
+	ca, ok1 := a.(*ConversationEvent)
+	cb, ok2 := b.(*ConversationEvent)
+	if !ok1 || !ok2 || len(ca.Sources) == 0 || len(cb.Sources) == 0 {
+		return true
+	}
+	for _, s := range ca.Sources {
+		if sourcesInclude(cb, s.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDraft(f *File) bool {
+	for _, h := range f.Header {
+		if _, ok := h.(*Draft); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldConflicts reports a custom field declared with different types in
+// different flows: the workspace has one field of one type.
+func fieldConflicts(files []*File) Diagnostics {
+	type decl struct {
+		typ  string
+		file *File
+	}
+	first := map[string]decl{}
+	var ds Diagnostics
+	for _, f := range files {
+		for _, h := range f.Header {
+			fd, ok := h.(*FieldDecl)
+			if !ok {
 				continue
 			}
-			sort.Slice(fs, func(i, j int) bool { return fs[i].Name.Value() < fs[j].Name.Value() })
-			for _, f := range fs[1:] {
-				g, _ := groupOf(f)
-				d := warningAt(g.Pos, "flows %q and %q share group %q and priority %d", fs[0].Name.Value(), f.Name.Value(), g.Name.Value(), prio)
-				d.Detail = "give each a distinct priority so the order does not depend on names"
+			prev, seen := first[fd.Name.Name]
+			if !seen {
+				first[fd.Name.Name] = decl{fd.Type.Name, f}
+				continue
+			}
+			if prev.typ != fd.Type.Name {
+				d := errorAt(fd.Type.Pos, "field %s is declared %s here but %s in %s", fd.Name.Name, fd.Type.Name, prev.typ, prev.file.Filename())
+				d.Detail = "a contact field has one type in the whole workspace"
 				ds = append(ds, d)
 			}
 		}

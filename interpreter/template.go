@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +62,19 @@ func (t *Template) literal() (string, bool) {
 	return "", false
 }
 
-// render interpolates the template against the run's environment.
-func (r *run) render(t *Template) (string, error) {
+// render interpolates a text people read (messages, questions, comments): a
+// missing value is left as written, so the gap shows.
+func (r *run) render(t *Template) (string, error) { return r.interpolate(t, true, nil) }
+
+// renderValue interpolates a value a step stores or sends on (a contact
+// field, a tag, an HTTP header): a missing value is empty, never the
+// reference's own text.
+func (r *run) renderValue(t *Template) (string, error) { return r.interpolate(t, false, nil) }
+
+// interpolate renders a template. keepMissing says what a missing value
+// becomes: the piece as written, or nothing. escape, if set, transforms each
+// interpolated value given the text rendered before it.
+func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, value string) string) (string, error) {
 	if t == nil {
 		return "", nil
 	}
@@ -71,29 +83,54 @@ func (r *run) render(t *Template) (string, error) {
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
+		var s string
+		var ok bool
 		switch {
 		case p.ref != nil:
-			v := lookup(r.env, p.ref)
-			if s, ok := textOf(v); ok {
-				b.WriteString(s)
-			} else {
-				b.WriteString(p.raw)
-			}
+			s, ok = textOf(lookup(r.env, p.ref))
 		case p.prog != nil:
 			v, err := r.m.vm.Run(p.prog, r.env)
 			if err != nil {
 				return "", err
 			}
-			if s, ok := textOf(v); ok {
-				b.WriteString(s)
-			} else {
-				b.WriteString(p.raw)
-			}
+			// an expression's empty result is deliberate (x ?? ""); only nil is missing
+			s, ok = textOf(v)
+			ok = ok || v == ""
 		default:
 			b.WriteString(p.lit)
+			continue
+		}
+		switch {
+		case !ok && keepMissing:
+			b.WriteString(p.raw)
+		case !ok:
+		case escape != nil:
+			b.WriteString(escape(b.String(), s))
+		default:
+			b.WriteString(s)
 		}
 	}
 	return b.String(), nil
+}
+
+// escapeURL escapes a value interpolated into a URL: as a query value after
+// the "?", as a path segment before it, and not at all at the very start (a
+// variable holding the base URL).
+func escapeURL(before, value string) string {
+	switch {
+	case before == "":
+		return value
+	case strings.Contains(before, "?"):
+		return url.QueryEscape(value)
+	}
+	return url.PathEscape(value)
+}
+
+// escapeJSON escapes a value interpolated into a JSON body so that it stays
+// inside the string it is written in: {"email": "$contact.email"}.
+func escapeJSON(_, value string) string {
+	b, _ := json.Marshal(value)
+	return string(b[1 : len(b)-1])
 }
 
 // lookup follows a dotted reference through maps and JSON values.

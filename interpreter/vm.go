@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -230,7 +231,7 @@ func (r *run) exec(pc int) {
 			return
 		case ASSIGN:
 			a := p.Assigns[in.A]
-			target, err := r.render(a.Target)
+			target, err := r.renderValue(a.Target)
 			if err != nil {
 				r.fail(pc, "%v", err)
 				return
@@ -273,12 +274,17 @@ func (r *run) exec(pc int) {
 				r.emit(&ClearField{Field: f.Field})
 				delete(r.ctx.Contact, f.Field)
 			} else {
-				v, err := r.render(f.Value)
+				v, err := r.renderValue(f.Value)
 				if err != nil {
 					r.fail(pc, "%v", err)
 					return
 				}
-				r.setField(f.Field, v)
+				if v == "" {
+					r.emit(&ClearField{Field: f.Field})
+					delete(r.ctx.Contact, f.Field)
+				} else {
+					r.setField(f.Field, v)
+				}
 			}
 			pc++
 		case OPEN:
@@ -287,7 +293,7 @@ func (r *run) exec(pc int) {
 			pc++
 		case CLOSE:
 			cl := p.Closes[in.A]
-			cat, err1 := r.render(cl.Category)
+			cat, err1 := r.renderValue(cl.Category)
 			sum, err2 := r.render(cl.Summary)
 			if err := firstErr(err1, err2); err != nil {
 				r.fail(pc, "%v", err)
@@ -320,7 +326,7 @@ func (r *run) exec(pc int) {
 			r.startTimer(p.Waits[in.A])
 			return
 		case START:
-			name, err := r.render(p.Texts[in.A])
+			name, err := r.renderValue(p.Texts[in.A])
 			if err != nil {
 				r.fail(pc, "%v", err)
 				return
@@ -631,10 +637,19 @@ func (r *run) setField(field, value string) {
 }
 
 func (r *run) tags(pc int, t *TagSpec) bool {
-	names, err := r.renderAll(t.Tags)
-	if err != nil {
-		r.fail(pc, "%v", err)
-		return false
+	var names []string
+	for _, tag := range t.Tags {
+		name, err := r.renderValue(tag)
+		if err != nil {
+			r.fail(pc, "%v", err)
+			return false
+		}
+		if name != "" { // a tag whose variable is missing is skipped
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return true
 	}
 	if t.Add {
 		r.addTags(names)
@@ -708,24 +723,28 @@ func (r *run) inside(d *DuringSpec) bool {
 
 // httpRequest renders and emits the request and waits for the response.
 func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
-	url, err := r.render(h.URL)
-	if err != nil {
-		r.fail(pc, "%v", err)
-		return false
-	}
-	body, err := r.render(h.Body)
+	url, err := r.interpolate(h.URL, false, escapeURL)
 	if err != nil {
 		r.fail(pc, "%v", err)
 		return false
 	}
 	var headers [][2]string
+	var bodyEscape func(string, string) string
 	for _, hd := range h.Headers {
-		v, err := r.render(hd.Value)
+		v, err := r.renderValue(hd.Value)
 		if err != nil {
 			r.fail(pc, "%v", err)
 			return false
 		}
+		if strings.EqualFold(hd.Name, "Content-Type") && strings.Contains(strings.ToLower(v), "json") {
+			bodyEscape = escapeJSON
+		}
 		headers = append(headers, [2]string{hd.Name, v})
+	}
+	body, err := r.interpolate(h.Body, false, bodyEscape)
+	if err != nil {
+		r.fail(pc, "%v", err)
+		return false
 	}
 	seq := r.suspend(pc, WaitHTTP)
 	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, Seq: seq})
@@ -787,17 +806,17 @@ func walkPath(doc any, path []PathElem) (any, bool) {
 }
 
 func (r *run) sheetRow(s *SheetSpec) (*SheetRow, error) {
-	doc, err := r.render(s.Doc)
+	doc, err := r.renderValue(s.Doc)
 	if err != nil {
 		return nil, err
 	}
-	tab, err := r.render(s.Tab)
+	tab, err := r.renderValue(s.Tab)
 	if err != nil {
 		return nil, err
 	}
 	row := &SheetRow{Spreadsheet: doc, Tab: tab}
 	for _, col := range s.Columns {
-		v, err := r.render(col.Value)
+		v, err := r.renderValue(col.Value)
 		if err != nil {
 			return nil, err
 		}
