@@ -71,7 +71,7 @@ var setupVerbs = map[string]bool{
 
 var eventVerbs = map[string]bool{
 	"start": true, "user:": true, "location:": true, "agent:": true, "wait": true,
-	"ai": true, "assign": true, "answer": true,
+	"ai": true, "assign": true,
 }
 
 // Parse reads a .flowtest file.

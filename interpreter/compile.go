@@ -52,10 +52,18 @@ func Compile(f *dsl.File) (*Program, error) {
 		vars:   map[string]bool{},
 	}
 	for _, h := range f.Header {
-		if ex, ok := h.(*dsl.Exit); ok {
-			for _, cond := range ex.Conds {
+		switch h := h.(type) {
+		case *dsl.Exit:
+			for _, cond := range h.Conds {
 				c.prog.Exits = append(c.prog.Exits, string(cond.Kind))
 			}
+		case *dsl.FieldDecl:
+			if c.prog.FieldTypes == nil {
+				c.prog.FieldTypes = map[string]string{}
+			}
+			c.prog.FieldTypes[h.Name.Name] = h.Type.Name
+		case *dsl.Draft:
+			c.prog.Draft = true
 		}
 	}
 	c.stmts(f.Steps)
@@ -381,7 +389,9 @@ func (c *compiler) ifStep(s *dsl.If) {
 		if cond != nil {
 			c.prog.Exprs = append(c.prog.Exprs, c.expr(cond.Src, cond.Pos, true))
 			c.prog.ExprSrc = append(c.prog.ExprSrc, cond.Src)
+			c.pos = cond.Pos // an error in an else if condition points at it, not at the if
 			skip = c.emit(BRANCH, len(c.prog.Exprs)-1, -1)
+			c.pos = pos
 		}
 		c.stmts(block.Stmts)
 		c.step, c.pos = step, pos

@@ -190,7 +190,7 @@ func (d *decoder) byte() byte {
 }
 
 func (d *decoder) bytes(n int) []byte {
-	if d.err != nil || n < 0 || d.i+n > len(d.b) {
+	if d.err != nil || n < 0 || n > len(d.b)-d.i { // not d.i+n, which can overflow
 		d.fail()
 		return nil
 	}

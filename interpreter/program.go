@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
@@ -28,22 +29,27 @@ type Program struct {
 	Exprs   []*vm.Program // conditions, compiled once
 	ExprSrc []string
 
-	Sends      []*SendSpec
-	Asks       []*AskSpec
-	Assigns    []*AssignSpec
-	Tags       []*TagSpec
-	Fields     []*FieldSpec
-	Closes     []*CloseSpec
-	Texts      []*Template // comments, start targets, ai handoff agents
-	Jumps      []*JumpSpec
-	Waits      []time.Duration
-	Durings    []*DuringSpec
-	HTTPs      []*HTTPSpec
-	Sheets     []*SheetSpec
-	AIs        []*AISpec
-	Exits      []string // exit conditions: agent message, contact message, manual assignment, ...
-	Vars       []string // flow variables steps may set, sorted
-	UsesSystem bool     // whether any expression or text reads system.*
+	Sends   []*SendSpec
+	Asks    []*AskSpec
+	Assigns []*AssignSpec
+	Tags    []*TagSpec
+	Fields  []*FieldSpec
+	Closes  []*CloseSpec
+	Texts   []*Template // comments, start targets, ai handoff agents
+	Jumps   []*JumpSpec
+	Waits   []time.Duration
+	Durings []*DuringSpec
+	HTTPs   []*HTTPSpec
+	Sheets  []*SheetSpec
+	AIs     []*AISpec
+	Draft   bool     // checked and tested, but never enrolls anyone
+	Exits   []string // exit conditions: agent message, contact message, manual assignment, ...
+	Vars    []string // flow variables steps may set, sorted
+	// FieldTypes are the declared custom contact fields and their types
+	// (text, number, checkbox, ...), so that a field the run writes reads back
+	// with the type the checker gave it.
+	FieldTypes map[string]string
+	UsesSystem bool // whether any expression or text reads system.*
 }
 
 // Position returns the source position of the instruction at pc.
@@ -308,7 +314,11 @@ func branchList(name string, pc int) string {
 
 func quote(raw string) string {
 	if len(raw) > 40 {
-		return raw[:37] + "..."
+		cut := 37
+		for cut > 0 && !utf8.RuneStart(raw[cut]) {
+			cut-- // never cut a character in two
+		}
+		return raw[:cut] + "..."
 	}
 	return raw
 }

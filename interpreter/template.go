@@ -94,8 +94,8 @@ func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, val
 				return "", err
 			}
 			// an expression's empty result is deliberate (x ?? ""); only nil is missing
-			s, ok = textOf(v)
-			ok = ok || v == ""
+			s, _ = textOf(v)
+			ok = v != nil
 		default:
 			b.WriteString(p.lit)
 			continue

@@ -95,7 +95,11 @@ func validDate(text string, now time.Time) (any, bool) {
 			if year == 0 {
 				year = time.Now().Year()
 			}
-			return time.Date(year, t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Format("2006-01-02"), true
+			d := time.Date(year, t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			if d.Day() != t.Day() {
+				return nil, false // 02/29 in a year that has no 29 February
+			}
+			return d.Format("2006-01-02"), true
 		}
 	}
 	return nil, false

@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,9 +99,9 @@ func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) Ou
 		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
 			Msg: fmt.Sprintf("continuation was made by program %s, not %s", c.Program, p.Hash)}}
 	}
-	if c.PC < 0 || c.PC >= len(p.Code) || c.Wait == WaitNone {
+	if c.PC < 0 || c.PC >= len(p.Code) || !waitsAt(c.Wait, p.Code[c.PC].Op) {
 		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
-			Msg: fmt.Sprintf("continuation is not waiting at a valid instruction (pc %d)", c.PC)}}
+			Msg: fmt.Sprintf("continuation is not waiting at a valid instruction (pc %d, wait %v)", c.PC, c.Wait)}}
 	}
 	r := m.newRun(p, ctx, c)
 	next, ok := r.resume(in)
@@ -112,6 +113,27 @@ func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) Ou
 	}
 	r.exec(next)
 	return r.out
+}
+
+// waitsAt reports whether a run can wait for k at an instruction op: a
+// continuation that says otherwise is damaged, and resuming it would run the
+// wrong step's code.
+func waitsAt(k WaitKind, op Opcode) bool {
+	switch k {
+	case WaitReply:
+		return op == ASK
+	case WaitTimer:
+		return op == WAIT
+	case WaitDelivery:
+		return op == SEND || op == SHEET
+	case WaitAssign:
+		return op == ASSIGN
+	case WaitHTTP:
+		return op == HTTP
+	case WaitAI:
+		return op == AI
+	}
+	return false
 }
 
 func (m *Machine) newRun(p *Program, ctx *Context, c *Continuation) *run {
@@ -487,8 +509,8 @@ func (r *run) resume(in Input) (next int, ok bool) {
 		case Message:
 			return r.answer(pc, a, in), true
 		case Timeout:
-			if in.Seq != r.c.Seq {
-				return 0, false
+			if in.Seq != r.c.Seq || a.Timeout <= 0 {
+				return 0, false // not our timer: an ask without timeout has none
 			}
 			return branchOrEnd(a.TimeoutPC, p), true
 		case Delivery:
@@ -601,7 +623,9 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 	if !ok {
 		if r.c.Retries < a.Retries {
 			retries := r.c.Retries + 1
-			r.cancelTimer()
+			if a.Timeout > 0 {
+				r.cancelTimer()
+			}
 			if !r.ask(pc, a, true) {
 				return pc
 			}
@@ -633,7 +657,23 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 
 func (r *run) setField(field, value string) {
 	r.emit(&SetField{Field: field, Value: value})
-	r.ctx.Contact[field] = value
+	r.ctx.Contact[field] = fieldValue(r.p.FieldTypes[field], value)
+}
+
+// fieldValue is a field's text as expressions see it: a number for a number
+// field, true or false for a checkbox, else the text.
+func fieldValue(typ, text string) any {
+	switch typ {
+	case "number":
+		if v, ok := validNumber(text, nil, nil); ok {
+			return v
+		}
+	case "checkbox":
+		if v, err := strconv.ParseBool(text); err == nil {
+			return v
+		}
+	}
+	return text
 }
 
 func (r *run) tags(pc int, t *TagSpec) bool {
@@ -764,6 +804,9 @@ func (r *run) httpResponse(h *HTTPSpec, resp HTTPResponse) int {
 	}
 	ok := resp.Err == "" && resp.Status >= 200 && resp.Status < 300
 	if !ok {
+		for _, m := range h.Maps {
+			delete(r.env, m.Var) // unset, not left over from an earlier call
+		}
 		if h.Failure >= 0 {
 			return h.Failure
 		}

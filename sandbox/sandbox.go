@@ -1,6 +1,6 @@
 // Package sandbox runs flows against a simulated world held in memory: one
 // contact with its fields and tags, its conversation and assignee, a fake
-// clock with timers, stubbed (or live) HTTP, and simulated agents. The REPL
+// clock with timers, stubbed, live or held HTTP, and simulated agents. The REPL
 // and flow tests are built on it. As a service does, it stores every paused
 // run only in its encoded continuation and decodes it again on each input.
 //
@@ -34,6 +34,8 @@ type World struct {
 
 	Stubs         []*Stub      // answers for http steps, first match wins
 	LiveHTTP      *http.Client // when set, unmatched http steps make real calls
+	HoldHTTP      bool         // unmatched http steps wait for AnswerHTTP instead of failing
+	Exchanges     []Exchange   // every answered http step, in order
 	AgentsOffline bool         // assign steps wait for their timeout
 	FailDelivery  bool         // messages with on failure are reported undelivered
 
@@ -43,6 +45,7 @@ type World struct {
 	timers         []timer
 	queue          []pending
 	pendingAssigns []pendingAssign
+	held           []*HeldRequest
 	order          int
 	machine        interpreter.Machine
 }
@@ -128,6 +131,17 @@ func (w *World) inbound(msg interpreter.Message) {
 		w.queue = append(w.queue, pending{target, msg})
 		w.drain()
 	}
+}
+
+// Stop ends a waiting run at once, as an agent stopping it by hand would: its
+// timers are cancelled and its held http request, if any, is dropped.
+func (w *World) Stop(r *Run) {
+	if r.Status != interpreter.Waiting {
+		return
+	}
+	r.Status, r.Cont = interpreter.Done, nil
+	w.cancelTimers(r)
+	w.logf("* stopped %q", r.Program.Flow)
 }
 
 // AgentSays records a message from an agent: runs with `exit on agent
@@ -416,17 +430,20 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 			w.logf("* failed: no flow is named %q", e.Flow)
 			return
 		}
+		if p.Draft {
+			w.logf("* not started: %q is a draft", e.Flow)
+			return
+		}
 		child := &Run{Program: p, Trigger: map[string]any{"type": "manual", "parent": r.Program.Flow}, Child: true}
 		w.Runs = append(w.Runs, child)
 		w.settle(child, w.machine.Start(p, w.context(child)))
 	case *interpreter.HTTPRequest:
-		resp := w.http(e)
-		status := strconv.Itoa(resp.Status)
-		if resp.Err != "" {
-			status = "error: " + resp.Err
+		resp, stub, ok := w.http(e)
+		if !ok {
+			w.held = append(w.held, &HeldRequest{Run: r, Request: e})
+			return
 		}
-		w.logf("* http %s %s -> %s", e.Method, e.URL, status)
-		w.queue = append(w.queue, pending{r, resp})
+		w.respond(r, e, resp, stub)
 	case *interpreter.SheetRow:
 		var cols []string
 		for _, c := range e.Columns {
