@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/flowd/flowd/interpreter"
@@ -35,17 +36,81 @@ func (s *Stub) matches(method, url string) bool {
 	return err == nil && ok
 }
 
-// http answers a request from the stubs, or for real when LiveHTTP is set.
-func (w *World) http(req *interpreter.HTTPRequest) interpreter.HTTPResponse {
+// An Exchange is one http step's request and the answer it got.
+type Exchange struct {
+	Request  *interpreter.HTTPRequest
+	Response interpreter.HTTPResponse
+	Stub     *Stub // the stub that answered; nil for a live call or AnswerHTTP
+}
+
+// A HeldRequest is an http step's request that no stub matched while HoldHTTP
+// was set (and LiveHTTP was not): its run waits until AnswerHTTP answers it.
+type HeldRequest struct {
+	Run     *Run
+	Request *interpreter.HTTPRequest
+}
+
+// HeldHTTP returns the held requests whose runs still wait for them, oldest
+// first.
+func (w *World) HeldHTTP() []*HeldRequest {
+	kept := w.held[:0]
+	for _, h := range w.held {
+		r := h.Run
+		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitHTTP && r.waitSeq == h.Request.Seq {
+			kept = append(kept, h)
+		}
+	}
+	w.held = kept
+	return append([]*HeldRequest(nil), kept...)
+}
+
+// AnswerHTTP answers a held request with resp (its Seq is filled in) and runs
+// the flow on from there. It reports false when the request is no longer held.
+func (w *World) AnswerHTTP(h *HeldRequest, resp interpreter.HTTPResponse) bool {
+	for i, x := range w.HeldHTTP() {
+		if x == h {
+			w.held = append(w.held[:i], w.held[i+1:]...)
+			resp.Seq = h.Request.Seq
+			w.respond(h.Run, h.Request, resp, nil)
+			w.drain()
+			return true
+		}
+	}
+	return false
+}
+
+// respond writes the answer to the transcript and the exchanges, and queues it
+// for the run.
+func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.HTTPResponse, stub *Stub) {
+	status := strconv.Itoa(resp.Status)
+	if resp.Err != "" {
+		status = "error: " + resp.Err
+	}
+	w.logf("* http %s %s -> %s", req.Method, req.URL, status)
+	w.Exchanges = append(w.Exchanges, Exchange{Request: req, Response: resp, Stub: stub})
+	w.queue = append(w.queue, pending{r, resp})
+}
+
+// http answers a request from the stubs, or for real when LiveHTTP is set. ok
+// is false when the request is to be held.
+func (w *World) http(req *interpreter.HTTPRequest) (resp interpreter.HTTPResponse, stub *Stub, ok bool) {
 	for _, s := range w.Stubs {
 		if s.matches(req.Method, req.URL) {
 			s.Hits++
-			return interpreter.HTTPResponse{Seq: req.Seq, Status: s.Status, Body: []byte(s.Body), Err: s.Err}
+			return interpreter.HTTPResponse{Seq: req.Seq, Status: s.Status, Body: []byte(s.Body), Err: s.Err}, s, true
 		}
 	}
-	if w.LiveHTTP == nil {
-		return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}
+	switch {
+	case w.LiveHTTP != nil:
+		return w.live(req), nil, true
+	case w.HoldHTTP:
+		return interpreter.HTTPResponse{}, nil, false
 	}
+	return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}, nil, true
+}
+
+// live makes the request for real.
+func (w *World) live(req *interpreter.HTTPRequest) interpreter.HTTPResponse {
 	ctx, cancel := context.WithTimeout(context.Background(), req.Timeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, strings.NewReader(req.Body))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/flowd/flowd/dsl"
 )
@@ -79,6 +80,9 @@ func checkFiles(files []string) checkResult {
 			}
 		}
 	}
+	// CheckProject blames a duplicate flow name on the later file, so give it
+	// the files in one order however they were named on the command line.
+	sort.Strings(universe)
 	var parsed []*dsl.File
 	for _, name := range universe {
 		src, err := os.ReadFile(name)

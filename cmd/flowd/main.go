@@ -21,6 +21,7 @@ func commands() []command {
 		{"check", "report errors and warnings in .flow files", runCheck},
 		{"fmt", "print .flow files in the canonical layout", runFmt},
 		{"test", "run the scripted conversations in .flowtest files", runTest},
+		{"repl", "chat with a flow as its contact", runRepl},
 		{"disasm", "print the bytecode a .flow file compiles to", runDisasm},
 		{"graph", "print a flow as a Mermaid (or DOT) diagram", runGraph},
 	}

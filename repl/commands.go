@@ -1,0 +1,501 @@
+package repl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/flowtest"
+	"github.com/flowd/flowd/interpreter"
+)
+
+// A command is one :command of the REPL.
+type command struct {
+	name string // without the colon
+	args string // the arguments, for :help and the usage line
+	help string
+	run  func(s *session, arg string) error
+}
+
+// errUsage makes the REPL print the command's usage line.
+var errUsage = errors.New("usage")
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"help", "", "list the commands", cmdHelp},
+		{"wait", "DURATION", "advance the clock (5m, 1h30m, 7d), firing due timers", cmdWait},
+		{"now", "[YYYY-MM-DD HH:MM]", "print the clock, or set it (in the workspace timezone)", cmdNow},
+		{"timezone", "[TZ]", "print or set the workspace timezone (Asia/Kuala_Lumpur); the clock keeps its reading", cmdTimezone},
+		{"set", "contact|conversation|assignee.NAME VALUE", "set a field (VALUE: \"text\", a number, true/false, or text)", cmdSet},
+		{"unset", "contact|conversation|assignee.NAME", "remove a field", cmdUnset},
+		{"tag", "NAME", "add a tag to the contact", cmdTag},
+		{"untag", "NAME", "remove a tag from the contact", cmdUntag},
+		{"contact", "", "print the contact's fields and tags", cmdContact},
+		{"vars", "", "print each run's flow variables", cmdVars},
+		{"state", "", "print each run's status, wait, position and continuation", cmdState},
+		{"disasm", "", "print the bytecode of the flow", cmdDisasm},
+		{"http", "STATUS [BODY] | error TEXT | stub METHOD URL -> STATUS [BODY] | live | hold", "answer the waiting http step, add a stub, or say how unmatched requests are answered", cmdHTTP},
+		{"agent", "TEXT", "an agent writes to the contact (exit on agent message)", cmdAgent},
+		{"assign", "USER", "an agent assigns the conversation by hand (exit on manual assignment)", cmdAssign},
+		{"agents", "online|offline", "offline: assign steps wait; online: they get an agent", cmdAgents},
+		{"ai", "success|human|unable|failure [Name=Value ...]", "answer the waiting ai reply step", cmdAI},
+		{"location", "LAT, LONG", "the contact sends a location", cmdLocation},
+		{"start", "[NAME]", "stop the waiting runs and start the flow (or the flow NAME) again", cmdStart},
+		{"reload", "", "re-read the files; waiting runs keep the version they paused in", cmdReload},
+		{"dump", "[FILE]", "write the session since the last start as a .flowtest case", cmdDump},
+		{"quit", "", "end the session", cmdQuit},
+	}
+}
+
+func (c *command) usage() string { return strings.TrimSpace(":" + c.name + " " + c.args) }
+
+// command runs a :command line.
+func (s *session) command(line string) {
+	name, arg, _ := strings.Cut(strings.TrimPrefix(line, ":"), " ")
+	arg = strings.TrimSpace(arg)
+	var names []string
+	for i := range commands {
+		c := &commands[i]
+		if c.name != name {
+			names = append(names, c.name)
+			continue
+		}
+		err := c.run(s, arg)
+		switch {
+		case errors.Is(err, errUsage):
+			s.printf("usage: %s", c.usage())
+		case err != nil:
+			s.printf("error: %v", err)
+		}
+		return
+	}
+	hint := ""
+	if best := nearest(name, names); best != "" {
+		hint = fmt.Sprintf(" (did you mean :%s?)", best)
+	}
+	s.printf("unknown command %q%s; :help lists the commands", ":"+name, hint)
+}
+
+func cmdHelp(s *session, _ string) error {
+	const width = 24
+	for i := range commands {
+		c := &commands[i]
+		if len(c.usage()) > width {
+			s.printf("  %s\n  %-*s %s", c.usage(), width, "", c.help)
+		} else {
+			s.printf("  %-*s %s", width, c.usage(), c.help)
+		}
+	}
+	s.printf("Any other line is a message from the contact.")
+	return nil
+}
+
+func cmdQuit(s *session, _ string) error {
+	s.quit = true
+	return nil
+}
+
+func cmdWait(s *session, arg string) error {
+	d, err := dsl.ParseDuration(arg)
+	if arg == "" || err != nil {
+		return errUsage
+	}
+	s.do("wait "+d.String(), func() { s.world.Advance(time.Duration(d)) })
+	return nil
+}
+
+func cmdNow(s *session, arg string) error {
+	w := s.world
+	if arg == "" {
+		s.printf("%s", w.Now.In(w.Location).Format("2006-01-02 15:04:05 MST (Monday)"))
+		return nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, arg, w.Location); err == nil {
+			s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.Now = t })
+			return nil
+		}
+	}
+	return errUsage
+}
+
+func cmdTimezone(s *session, arg string) error {
+	w := s.world
+	if arg == "" {
+		s.printf("%s", w.Location)
+		return nil
+	}
+	loc, err := time.LoadLocation(arg)
+	if err != nil {
+		return err
+	}
+	s.do("timezone "+arg, func() {
+		n := w.Now.In(w.Location)
+		w.Location = loc
+		w.Now = time.Date(n.Year(), n.Month(), n.Day(), n.Hour(), n.Minute(), n.Second(), 0, loc)
+	})
+	return nil
+}
+
+// field splits `contact.NAME` into the map it names and the field name.
+func (s *session) field(ref string) (verb string, m map[string]any, name string, err error) {
+	verb, name, ok := strings.Cut(ref, ".")
+	if !ok || name == "" || strings.ContainsAny(name, " =") {
+		return "", nil, "", errUsage
+	}
+	w := s.world
+	switch verb {
+	case "contact":
+		m = w.Contact
+	case "conversation":
+		m = w.Conversation
+	case "assignee":
+		if w.Assignee == nil {
+			w.Assignee = map[string]any{}
+		}
+		m = w.Assignee
+	default:
+		return "", nil, "", errUsage
+	}
+	if verb == "contact" && name == "tags" {
+		return "", nil, "", errors.New("tags are not a field: use :tag and :untag")
+	}
+	return verb, m, name, nil
+}
+
+func cmdSet(s *session, arg string) error {
+	ref, value, ok := strings.Cut(arg, " ")
+	value = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(value), "="))
+	if !ok || value == "" {
+		return errUsage
+	}
+	verb, m, name, err := s.field(ref)
+	if err != nil {
+		return err
+	}
+	v := flowtest.ParseValue(value)
+	text, _ := formatValue(v)
+	s.do(fmt.Sprintf("%s %s = %s", verb, name, text), func() { m[name] = v })
+	return nil
+}
+
+func cmdUnset(s *session, arg string) error {
+	_, m, name, err := s.field(arg)
+	if err != nil {
+		return err
+	}
+	s.do("# :unset "+arg+" (a .flowtest cannot unset a field)", func() { delete(m, name) })
+	return nil
+}
+
+func cmdTag(s *session, arg string) error   { return s.tag(arg, true) }
+func cmdUntag(s *session, arg string) error { return s.tag(arg, false) }
+
+func (s *session) tag(arg string, add bool) error {
+	if arg == "" {
+		return errUsage
+	}
+	name := unquote(arg)
+	var tags []string
+	for _, t := range s.contactTags() {
+		if t != name {
+			tags = append(tags, t)
+		}
+	}
+	if add {
+		tags = append(tags, name)
+	}
+	s.do(tagsLine(tags), func() { s.world.Contact["tags"] = tags })
+	return nil
+}
+
+func (s *session) contactTags() []string {
+	tags, _ := s.world.Contact["tags"].([]string)
+	return tags
+}
+
+func cmdContact(s *session, _ string) error {
+	for _, k := range sortedKeys(s.world.Contact) {
+		if k != "tags" {
+			s.printf("contact.%s = %s", k, show(s.world.Contact[k]))
+		}
+	}
+	if tags := s.contactTags(); len(tags) > 0 {
+		s.printf("tags: %s", strings.TrimPrefix(tagsLine(tags), "tags "))
+	} else {
+		s.printf("tags: none")
+	}
+	return nil
+}
+
+func cmdVars(s *session, _ string) error {
+	for i, r := range s.world.Runs {
+		s.printf("run %d %q (%s):", i+1, r.Program.Flow, r.Status)
+		if len(r.Vars) == 0 {
+			s.printf("  no variables")
+		}
+		for _, k := range sortedKeys(r.Vars) {
+			s.printf("  %s = %s", k, show(r.Vars[k]))
+		}
+	}
+	return nil
+}
+
+func cmdState(s *session, _ string) error {
+	for i, r := range s.world.Runs {
+		s.printf("run %d %q program %s: %s", i+1, r.Program.Flow, r.Program.Hash, r.Status)
+		if r.Err != nil {
+			s.printf("  %v", r.Err)
+		}
+		if r.Status != interpreter.Waiting {
+			continue
+		}
+		c, err := interpreter.Decode(r.Cont)
+		if err != nil {
+			return err
+		}
+		p := r.Program
+		s.printf("  waiting for %s, seq %d, at pc %d (%s, step %s)", r.Wait, r.Seq(), c.PC, p.Position(c.PC), p.StepID(c.PC))
+		s.printf("  continuation (%d bytes): %s", len(r.Cont), c)
+	}
+	return nil
+}
+
+func cmdDisasm(s *session, _ string) error {
+	s.mainFile().prog.Disassemble(s.out)
+	return nil
+}
+
+func cmdHTTP(s *session, arg string) error {
+	word, rest, _ := strings.Cut(arg, " ")
+	rest = strings.TrimSpace(rest)
+	switch word {
+	case "live":
+		s.world.LiveHTTP = &http.Client{Timeout: 10 * time.Second}
+		s.printf("# http steps that no stub matches now call the real URL")
+	case "hold":
+		s.world.LiveHTTP = nil
+		s.printf("# http steps that no stub matches now wait for :http STATUS [BODY]")
+	case "stub":
+		st, err := flowtest.ParseStub(rest)
+		if err != nil {
+			return fmt.Errorf("%v (:http stub METHOD URL -> STATUS [BODY])", err)
+		}
+		s.world.Stubs = append(s.world.Stubs, st)
+		s.rec.addStub(stubLine(st.Method, st.URL, st.Status, st.Body, st.Err))
+	case "error":
+		if rest == "" {
+			rest = "error"
+		}
+		return s.answerHTTP(interpreter.HTTPResponse{Err: rest})
+	default:
+		status, err := strconv.Atoi(word)
+		if err != nil || status < 100 || status > 599 {
+			return errUsage
+		}
+		return s.answerHTTP(interpreter.HTTPResponse{Status: status, Body: []byte(rest)})
+	}
+	return nil
+}
+
+func cmdAgent(s *session, arg string) error {
+	if arg == "" {
+		return errUsage
+	}
+	s.do("agent: "+arg, func() { s.world.AgentSays(arg) })
+	return nil
+}
+
+func cmdAssign(s *session, arg string) error {
+	if arg == "" {
+		return errUsage
+	}
+	s.do("assign "+arg, func() { s.world.ManualAssign(unquote(arg)) })
+	return nil
+}
+
+func cmdAgents(s *session, arg string) error {
+	if arg != "online" && arg != "offline" {
+		return errUsage
+	}
+	s.do("agents "+arg, func() { s.world.SetAgentsOnline(arg == "online") })
+	return nil
+}
+
+func cmdAI(s *session, arg string) error {
+	fields := strings.Fields(arg)
+	if len(fields) == 0 {
+		return errUsage
+	}
+	r := s.world.Waiting(interpreter.WaitAI)
+	if r == nil {
+		return errors.New("no run is waiting for an ai reply")
+	}
+	out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: fields[0], Vars: map[string]string{}}
+	for _, kv := range fields[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return errUsage
+		}
+		out.Vars[k] = unquote(v)
+	}
+	s.do("ai "+strings.Join(fields, " "), func() { s.world.Answer(r, out) })
+	return nil
+}
+
+func cmdLocation(s *session, arg string) error {
+	lat, long, ok := strings.Cut(arg, ",")
+	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
+	lo, err2 := strconv.ParseFloat(strings.TrimSpace(long), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return errUsage
+	}
+	line := fmt.Sprintf("location: %s, %s", strings.TrimSpace(lat), strings.TrimSpace(long))
+	s.do(line, func() { s.world.SendLocation(la, lo) })
+	return nil
+}
+
+func cmdStart(s *session, arg string) error {
+	ff := s.mainFile()
+	if arg != "" {
+		var err error
+		if ff, err = s.proj.byName(unquote(arg)); err != nil {
+			return err
+		}
+	}
+	s.start(ff)
+	return nil
+}
+
+func cmdReload(s *session, _ string) error {
+	changed, failed, err := s.proj.load(s.out)
+	if err != nil {
+		return err
+	}
+	s.world.Flows = s.proj.flows()
+	for _, path := range failed {
+		if ff := s.proj.files[path]; ff != nil {
+			s.printf("# %s has errors: keeping the version that compiled (program %s)", path, ff.prog.Hash)
+		}
+	}
+	for _, path := range changed {
+		s.printf("# reloaded %s: program %s", path, s.proj.files[path].prog.Hash)
+	}
+	if len(changed) == 0 && len(failed) == 0 {
+		s.printf("# no changes")
+	}
+	for i, r := range s.world.Runs {
+		if ff := s.proj.files[r.Program.File]; r.Status == interpreter.Waiting && ff != nil && ff.prog.Hash != r.Program.Hash {
+			s.printf("# run %d keeps program %s until it ends; :start runs the new version", i+1, r.Program.Hash)
+		}
+	}
+	return nil
+}
+
+func cmdDump(s *session, arg string) error {
+	status := s.main.Status.String()
+	var notes []string
+	if s.proj.stale[s.rec.flow] {
+		notes = append(notes, s.rec.flow+" does not compile now: the case fails until it does")
+	} else if s.main.Program.Hash != s.mainFile().prog.Hash {
+		notes = append(notes, "the run began in an older version of the flow; the case runs the file as it is now")
+	}
+	if arg == "" {
+		s.rec.write(s.out, filepath.ToSlash(filepath.Base(s.rec.flow)), status, notes)
+		return nil
+	}
+	ref, err := relPath(filepath.Dir(arg), s.rec.flow)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	s.rec.write(&b, ref, status, notes)
+	if err := os.WriteFile(arg, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	s.printf("# wrote %s; run it with: flowd test %s", arg, arg)
+	return nil
+}
+
+// relPath is target relative to dir, with forward slashes.
+func relPath(dir, target string) (string, error) {
+	absDir, err1 := filepath.Abs(dir)
+	absTarget, err2 := filepath.Abs(target)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(absDir, absTarget)
+	if err != nil {
+		return filepath.ToSlash(absTarget), nil
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// show prints a value the way a .flowtest writes it, or as JSON.
+func show(v any) string {
+	if s, ok := formatValue(v); ok {
+		return s
+	}
+	if v == nil {
+		return "nil"
+	}
+	if b, err := json.Marshal(v); err == nil {
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// nearest returns the candidate that name most likely misspells, or "".
+func nearest(name string, candidates []string) string {
+	if name == "" {
+		return ""
+	}
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		d := distance(name, c)
+		if strings.HasPrefix(c, name) {
+			d = 1
+		}
+		if d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// distance is the edit distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

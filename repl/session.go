@@ -1,0 +1,263 @@
+package repl
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flowd/flowd/flowtest"
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/sandbox"
+)
+
+// A session is one REPL session: the flows, the simulated world, and the
+// record of what happened since the flow last started, for :dump.
+type session struct {
+	out      io.Writer
+	piped    bool // input is not a terminal: echo the input lines
+	proj     *project
+	world    *sandbox.World
+	mainPath string       // the file of the flow started last
+	main     *sandbox.Run // its run
+	rec      *recording
+	heldAt   map[*interpreter.HTTPRequest]int // the step during which each held request was made
+	answered int                              // exchanges already recorded
+	quit     bool
+}
+
+func newSession(proj *project, out io.Writer, piped bool) *session {
+	w := sandbox.New(flowtest.DefaultNow)
+	w.Flows = proj.flows()
+	w.HoldHTTP = true
+	return &session{out: out, piped: piped, proj: proj, world: w}
+}
+
+func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
+
+// mainFile is the latest version of the flow started last.
+func (s *session) mainFile() *flowFile { return s.proj.files[s.mainPath] }
+
+// start stops the runs still waiting and starts ff's flow afresh, as if the
+// contact had just opened a conversation. The record starts over with it.
+func (s *session) start(ff *flowFile) {
+	for _, r := range s.world.Runs {
+		s.world.Stop(r)
+	}
+	for _, line := range s.world.Transcript() {
+		s.printf("%s", line)
+	}
+	trigger := triggerData(ff.file)
+	s.mainPath = ff.path
+	s.rec = newRecording(ff.path, s.world, trigger)
+	s.heldAt = map[*interpreter.HTTPRequest]int{}
+	s.answered = len(s.world.Exchanges)
+	s.do("start", func() { s.main = s.world.Start(ff.prog, trigger) })
+}
+
+// do runs an action that the dump records as line (a .flowtest event or setup
+// line), then prints and records what the flow did.
+func (s *session) do(line string, action func()) {
+	action()
+	s.rec.steps = append(s.rec.steps, step{line: line})
+	s.settle(len(s.rec.steps) - 1)
+}
+
+// settle prints the transcript written since the last call and records it as
+// the output of step i. It records the http answers given and announces the
+// requests newly held.
+func (s *session) settle(i int) {
+	lines := s.world.Transcript()
+	for _, line := range lines {
+		s.printf("%s", line)
+	}
+	s.rec.steps[i].out = append(s.rec.steps[i].out, lines...)
+	for _, x := range s.world.Exchanges[s.answered:] {
+		if x.Stub == nil {
+			s.rec.answer(x)
+		}
+	}
+	s.answered = len(s.world.Exchanges)
+	for _, h := range s.world.HeldHTTP() {
+		if _, told := s.heldAt[h.Request]; !told {
+			s.heldAt[h.Request] = i
+			s.printf("* http %s %s is waiting: answer with :http STATUS [BODY]", h.Request.Method, h.Request.URL)
+		}
+	}
+}
+
+// answerHTTP answers the oldest held request. In the dump its stub answers
+// at once, so what follows the answer belongs to the step that made the request.
+func (s *session) answerHTTP(resp interpreter.HTTPResponse) error {
+	held := s.world.HeldHTTP()
+	if len(held) == 0 {
+		return fmt.Errorf("no http step is waiting for an answer")
+	}
+	i := s.heldAt[held[0].Request]
+	if i < len(s.rec.steps)-1 {
+		s.rec.notes = append(s.rec.notes, fmt.Sprintf("%s %s was answered after later events; the replay answers it at once",
+			held[0].Request.Method, held[0].Request.URL))
+	}
+	s.world.AnswerHTTP(held[0], resp)
+	s.settle(i)
+	return nil
+}
+
+// A recording is the session since the flow last started, as a .flowtest case.
+type recording struct {
+	flow  string   // the flow file
+	setup []string // the world when the flow started
+	stubs []string // the http answers given since, as stubs
+	steps []step
+	notes []string // what the case cannot replay exactly
+}
+
+// A step is an event or setup line and the transcript lines it produced.
+type step struct {
+	line string
+	out  []string
+}
+
+// newRecording starts a record with setup lines that rebuild the world as it
+// is now: trigger data, clock, contact, conversation, assignee, agents, stubs.
+func newRecording(flow string, w *sandbox.World, trigger map[string]any) *recording {
+	base := sandbox.New(flowtest.DefaultNow)
+	r := &recording{flow: flow}
+	r.setup = append(r.setup, fieldLines("trigger", trigger, nil)...)
+	if w.Location.String() != base.Location.String() {
+		r.setup = append(r.setup, "timezone "+w.Location.String())
+	}
+	if !w.Now.Equal(base.Now) || w.Location.String() != base.Location.String() {
+		r.setup = append(r.setup, "now "+w.Now.In(w.Location).Format("2006-01-02 15:04:05"))
+	}
+	r.setup = append(r.setup, fieldLines("contact", w.Contact, base.Contact)...)
+	if tags, _ := w.Contact["tags"].([]string); len(tags) > 0 {
+		r.setup = append(r.setup, tagsLine(tags))
+	}
+	r.setup = append(r.setup, fieldLines("conversation", w.Conversation, base.Conversation)...)
+	r.setup = append(r.setup, fieldLines("assignee", w.Assignee, nil)...)
+	if w.AgentsOffline {
+		r.setup = append(r.setup, "agents offline")
+	}
+	if w.FailDelivery {
+		r.setup = append(r.setup, "deliveries fail")
+	}
+	for _, st := range w.Stubs {
+		r.addStub(stubLine(st.Method, st.URL, st.Status, st.Body, st.Err))
+	}
+	return r
+}
+
+// fieldLines are setup lines (`contact NAME = VALUE`) for the fields of m
+// that differ from base, in name order. Values a .flowtest cannot write
+// (times, lists) are left out.
+func fieldLines(verb string, m, base map[string]any) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		v, ok := formatValue(m[k])
+		if b, _ := formatValue(base[k]); !ok || k == "tags" || (base != nil && b == v) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s = %s", verb, k, v))
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// formatValue writes v as flowtest.ParseValue reads it back.
+func formatValue(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v), true
+	case int:
+		return strconv.Itoa(v), true
+	case float64:
+		s := strconv.FormatFloat(v, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s, true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
+}
+
+func tagsLine(tags []string) string {
+	q := make([]string, len(tags))
+	for i, t := range tags {
+		q[i] = strconv.Quote(t)
+	}
+	return strings.TrimSpace("tags " + strings.Join(q, ", "))
+}
+
+// stubLine is the .flowtest line of an http answer.
+func stubLine(method, url string, status int, body, errText string) string {
+	if method == "" {
+		method = "*"
+	}
+	if errText != "" {
+		return fmt.Sprintf("http %s %s -> error %s", method, url, oneLine(errText))
+	}
+	return strings.TrimSpace(fmt.Sprintf("http %s %s -> %d %s", method, url, status, oneLine(body)))
+}
+
+// oneLine fits a body on one line: compact JSON, or newlines as spaces.
+func oneLine(s string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) == nil {
+		return b.String()
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// answer records an http answer that no stub gave as a stub.
+func (r *recording) answer(x sandbox.Exchange) {
+	resp := x.Response
+	r.addStub(stubLine(x.Request.Method, x.Request.URL, resp.Status, string(resp.Body), resp.Err))
+}
+
+// addStub adds a stub line, noting when an earlier stub for the same request
+// answers differently: in a .flowtest the first matching stub wins.
+func (r *recording) addStub(line string) {
+	req, _, _ := strings.Cut(line, "->")
+	for _, prev := range r.stubs {
+		if prev == line {
+			return
+		}
+		if p, _, _ := strings.Cut(prev, "->"); p == req {
+			r.notes = append(r.notes, fmt.Sprintf("%sgot different answers; the replay gives the first each time", strings.TrimPrefix(req, "http ")))
+		}
+	}
+	r.stubs = append(r.stubs, line)
+}
+
+// write writes the record as a .flowtest file for the flow at flowRef (a
+// path relative to the file), ending with an assertion on the run's status.
+func (r *recording) write(w io.Writer, flowRef, status string, notes []string) {
+	fmt.Fprintf(w, "# a flowd repl session, written by :dump\nflow %s\n\n=== repl session\n", flowRef)
+	for _, n := range append(notes, r.notes...) {
+		fmt.Fprintf(w, "# note: %s\n", n)
+	}
+	for _, line := range append(r.setup, r.stubs...) {
+		fmt.Fprintln(w, line)
+	}
+	for _, st := range r.steps {
+		fmt.Fprintln(w, st.line)
+		for _, line := range st.out {
+			fmt.Fprintln(w, line)
+		}
+	}
+	fmt.Fprintf(w, "assert run.status == %q\n", status)
+}
