@@ -1,7 +1,6 @@
 package dsl
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -475,8 +474,8 @@ var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 func (c *checker) during(s *During) {
 	if s.Range != nil {
 		r := s.Range
-		start, err1 := parseDateTime(r.StartDate, r.StartTime, false)
-		end, err2 := parseDateTime(r.EndDate, r.EndTime, true)
+		start, err1 := ParseDateTime(r.StartDate, r.StartTime, false)
+		end, err2 := ParseDateTime(r.EndDate, r.EndTime, true)
 		switch {
 		case err1 != nil:
 			c.errorf(r.Pos, "%v", err1)
@@ -493,8 +492,8 @@ func (c *checker) during(s *During) {
 					hintOr(didYouMean(d.Name, weekdays), "weekdays are "+listOf(weekdays))
 			}
 		}
-		from, err1 := clock(h.From.Value)
-		to, err2 := clock(h.To.Value)
+		from, err1 := ParseClock(h.From.Value)
+		to, err2 := ParseClock(h.To.Value)
 		switch {
 		case err1 != nil:
 			c.errorf(h.From.Pos, "%v", err1)
@@ -513,36 +512,6 @@ func (c *checker) during(s *During) {
 	if len(c.branches("during", s)) == 0 {
 		c.errorf(s.Pos, "during does nothing without on inside { } or on outside { }")
 	}
-}
-
-// clock parses HH:MM (24:00 allowed as the end of a day) into minutes.
-func clock(s string) (int, error) {
-	h, _ := strconv.Atoi(s[:strings.IndexByte(s, ':')])
-	m, _ := strconv.Atoi(s[strings.IndexByte(s, ':')+1:])
-	if h > 24 || m > 59 || (h == 24 && m != 0) {
-		return 0, fmt.Errorf("invalid time %s", s)
-	}
-	return h*60 + m, nil
-}
-
-// parseDateTime reads a date and optional time of a range; an end date
-// without a time means the end of that day, as the interpreter reads it.
-func parseDateTime(date, clk string, end bool) (time.Time, error) {
-	t, err := time.Parse("2006-01-02", date)
-	if err != nil {
-		return t, fmt.Errorf("invalid date %s", date)
-	}
-	switch {
-	case clk != "":
-		m, err := clock(clk)
-		if err != nil {
-			return t, err
-		}
-		t = t.Add(time.Duration(m) * time.Minute)
-	case end:
-		t = t.Add(24 * time.Hour)
-	}
-	return t, nil
 }
 
 func (c *checker) http(s *HTTP) {
@@ -604,42 +573,9 @@ func (c *checker) http(s *HTTP) {
 // jsonPath checks a response path: $ followed by .name and [index] parts.
 func (c *checker) jsonPath(t *Text) {
 	c.noInterpolation(t, "a JSON path")
-	if err := validJSONPath(t.Value()); err != "" {
-		c.errorf(t.Pos, "malformed JSON path %q: %s", t.Value(), err).Detail = `paths look like "$.data.contacts[1].firstName"`
+	if _, err := ParsePath(t.Value()); err != nil {
+		c.errorf(t.Pos, "malformed JSON path %q: %v", t.Value(), err).Detail = `paths look like "$.data.contacts[1].firstName"`
 	}
-}
-
-// validJSONPath returns "" for a good path, else what is wrong with it.
-func validJSONPath(p string) string {
-	if !strings.HasPrefix(p, "$") {
-		return "it must start with $"
-	}
-	rest := p[1:]
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			i := 1
-			for i < len(rest) && rest[i] != '.' && rest[i] != '[' {
-				i++
-			}
-			if i == 1 {
-				return "a name is missing after a dot"
-			}
-			rest = rest[i:]
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return "a [ is not closed"
-			}
-			if _, err := strconv.Atoi(rest[1:end]); err != nil {
-				return "an index must be a whole number"
-			}
-			rest = rest[end+1:]
-		default:
-			return "expected . or [ after " + p[:len(p)-len(rest)]
-		}
-	}
-	return ""
 }
 
 func (c *checker) sheet(s *Sheet) {

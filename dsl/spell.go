@@ -9,6 +9,15 @@ import (
 // didYouMean returns a hint naming the candidate closest to name, or "" when
 // none is close enough to be a likely typo.
 func didYouMean(name string, candidates []string) string {
+	if best := Nearest(name, candidates); best != "" {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	return ""
+}
+
+// Nearest returns the candidate that name most likely misspells: the closest
+// by edit distance (ignoring case), if it is close enough for a typo; else "".
+func Nearest(name string, candidates []string) string {
 	best, bestDist := "", len(name)/2+1
 	if bestDist > 3 {
 		bestDist = 3
@@ -20,10 +29,10 @@ func didYouMean(name string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	if best == "" || best == name {
+	if best == name {
 		return ""
 	}
-	return fmt.Sprintf("did you mean %q?", best)
+	return best
 }
 
 // levenshtein is the edit distance between a and b, counted in characters.

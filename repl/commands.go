@@ -461,41 +461,16 @@ func unquote(s string) string {
 	return s
 }
 
-// nearest returns the candidate that name most likely misspells, or "".
+// nearest returns the command name most likely meant: one it begins, or
+// the closest misspelling.
 func nearest(name string, candidates []string) string {
 	if name == "" {
 		return ""
 	}
-	best, bestDist := "", 3
 	for _, c := range candidates {
-		d := distance(name, c)
 		if strings.HasPrefix(c, name) {
-			d = 1
-		}
-		if d < bestDist {
-			best, bestDist = c, d
+			return c
 		}
 	}
-	return best
-}
-
-// distance is the edit distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return dsl.Nearest(name, candidates)
 }
