@@ -74,7 +74,7 @@ func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
 		expected := ""
 		if i := strings.LastIndex(ute.Message(), " (expected "); i >= 0 {
 			expected = strings.TrimSuffix(ute.Message()[i+2:], ")")
-			d.Detail = expected
+			d.Detail = "expected " + friendly(strings.TrimPrefix(expected, "expected "))
 		}
 		if tok.Type == tokIdent {
 			hint := didYouMean(tok.Value, quotedWords(expected))
@@ -121,4 +121,31 @@ func startsLine(src []byte, pos lexer.Position) bool {
 		}
 	}
 	return true
+}
+
+// grammarWords are the grammar's names for what an author writes.
+var grammarWords = map[string]string{
+	"Dur": "a duration such as 5m", "IntLit": "a whole number", "Num": "a number",
+	"Text": "a string", "Ident": "a name", "Ref": "a name such as contact.email",
+	"Block": "{", "Expr": "a condition", "Step": "a step", "Stmt": "a step",
+	"Lit": "a time such as 09:00", "Target": "contact.FIELD, a variable or tag",
+	"<string>": "a string", "<ident>": "a name", "<int>": "a whole number",
+	"<duration>": "a duration such as 5m", "<time>": "a time such as 09:00", "<date>": "a date such as 2026-12-24",
+}
+
+// friendly rewrites participle's expectation (`Block Else*`) with the words
+// an author knows, keeping only what must come next.
+func friendly(expected string) string {
+	first := strings.Fields(expected)
+	if len(first) == 0 {
+		return expected
+	}
+	word := first[0]
+	if w, ok := grammarWords[word]; ok {
+		return w
+	}
+	if strings.HasPrefix(word, `"`) {
+		return word
+	}
+	return expected
 }
