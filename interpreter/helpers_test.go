@@ -180,7 +180,8 @@ func (s *session) apply(effects []Effect) {
 	for _, e := range effects {
 		switch e := e.(type) {
 		case *SetField:
-			s.contact[e.Field] = e.Value
+			// as a runtime must: a number field holds a number
+			s.contact[e.Field] = fieldValue(s.p.FieldTypes[e.Field], e.Value)
 		case *ClearField:
 			delete(s.contact, e.Field)
 		case *AddTags:
