@@ -100,7 +100,8 @@ var (
 // compile type-checks an expression with expr-lang against the flow's scope and
 // reports errors at their position in the .flow file. pos is where src starts.
 func (c *checker) compile(src string, pos lexer.Position, asBool bool) {
-	opts := []expr.Option{expr.Env(c.scope.env)}
+	// now() is off: flows read the injected clock as system.now
+	opts := []expr.Option{expr.Env(c.scope.env), expr.DisableBuiltin("now")}
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
@@ -117,6 +118,10 @@ func (c *checker) compile(src string, pos lexer.Position, asBool bool) {
 	}
 	at := advanceRunes(pos, src, fe.From)
 	msg := fe.Message
+	if m := reUnknownName.FindStringSubmatch(msg); m != nil && m[1] == "now" {
+		c.errorf(at, "now() is not available in flows").Detail = "read the clock as system.now, which tests and the REPL can set"
+		return
+	}
 	if m := reUnknownName.FindStringSubmatch(msg); m != nil {
 		c.errorf(at, "unknown variable %q", m[1]).Detail = hintOr(didYouMean(m[1], c.scope.names()),
 			"variables come from ask ... save NAME, http map ... to NAME and ai ... save NAME")

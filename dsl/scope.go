@@ -127,7 +127,7 @@ func triggerFields(t *Trigger) map[string]Type {
 type scope struct {
 	ns   map[string]map[string]Type // namespace -> field -> type
 	vars map[string]Type            // flow variables
-	env  map[string]any             // the same, as values expr can type-check against
+	env  any                        // the same, as a struct value expr can type-check against
 }
 
 func newScope(contact map[string]Type, trigger map[string]Type, vars map[string]Type) *scope {
@@ -137,15 +137,23 @@ func newScope(contact map[string]Type, trigger map[string]Type, vars map[string]
 			"system": SystemFields, "trigger": trigger,
 		},
 		vars: vars,
-		env:  map[string]any{},
 	}
-	for name, fields := range s.ns {
-		s.env[name] = structValue(fields)
+	// One struct for the whole environment: expr then knows every name's type,
+	// including variables of unknown shape (HTTP results), which it may index.
+	var fields []reflect.StructField
+	for _, name := range sortedKeys(s.ns) {
+		fields = append(fields, exprField(len(fields), name, reflect.TypeOf(structValue(s.ns[name]))))
 	}
-	for name, ty := range vars {
-		s.env[name] = reflect.Zero(reflectTypes[ty]).Interface()
+	for _, name := range sortedKeys(vars) {
+		fields = append(fields, exprField(len(fields), name, reflectTypes[vars[name]]))
 	}
+	s.env = reflect.New(reflect.StructOf(fields)).Elem().Interface()
 	return s
+}
+
+// exprField is a struct field that expr knows by name.
+func exprField(i int, name string, typ reflect.Type) reflect.StructField {
+	return reflect.StructField{Name: "F" + strconv.Itoa(i), Type: typ, Tag: reflect.StructTag(`expr:"` + name + `"`)}
 }
 
 // structValue builds a zero struct whose expr names are the given fields, so
@@ -154,11 +162,7 @@ func structValue(fields map[string]Type) any {
 	names := sortedKeys(fields)
 	sfs := make([]reflect.StructField, len(names))
 	for i, n := range names {
-		sfs[i] = reflect.StructField{
-			Name: "F" + strconv.Itoa(i),
-			Type: reflectTypes[fields[n]],
-			Tag:  reflect.StructTag(`expr:"` + n + `"`),
-		}
+		sfs[i] = exprField(i, n, reflectTypes[fields[n]])
 	}
 	return reflect.New(reflect.StructOf(sfs)).Elem().Interface()
 }

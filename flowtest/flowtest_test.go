@@ -6,17 +6,19 @@ import (
 	"testing"
 )
 
-func TestPassingFile(t *testing.T) {
-	results, err := RunFile("testdata/consent.flowtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(results) != 3 {
-		t.Fatalf("got %d results, want 3", len(results))
-	}
-	for _, r := range results {
-		if !r.Passed() {
-			t.Errorf("%s failed:\n%s", r.Case.Name, strings.Join(r.Failures, "\n"))
+func TestPassingFiles(t *testing.T) {
+	for file, cases := range map[string]int{"testdata/consent.flowtest": 3, "testdata/askfail.flowtest": 2} {
+		results, err := RunFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) != cases {
+			t.Fatalf("%s: got %d results, want %d", file, len(results), cases)
+		}
+		for _, r := range results {
+			if !r.Passed() {
+				t.Errorf("%s: %s failed:\n%s", file, r.Case.Name, strings.Join(r.Failures, "\n"))
+			}
 		}
 	}
 }

@@ -35,9 +35,9 @@
 // programs, and `start` runs another flow as a separate run rather than a
 // call, so nothing is live across a wait but the pc, the flow variables and
 // the counters. A wait is therefore just a return. Each sprint has an
-// instruction budget (DefaultBudget); bounded jumps cannot loop forever, but
-// nested ones can multiply, and the budget turns that into a visible error at
-// the .flow position. Any runtime error ends the run with a RuntimeError,
+// instruction budget (DefaultBudget): jumps are bounded and their counters
+// last the whole run, so a flow cannot loop forever, but a long chain of them
+// without a wait is still a bug the budget reports at its .flow position. Any runtime error ends the run with a RuntimeError,
 // never a panic.
 //
 // # Continuation

@@ -1,9 +1,13 @@
 package interpreter
 
 import (
+	"fmt"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 )
 
 // exprOptions are the expr-lang options every flow expression is compiled
@@ -11,12 +15,118 @@ import (
 // the flow's declared names; at run time the environment is a map (namespaces
 // and flow variables), and a name with no value yet reads as nil. now() is
 // disabled because the VM's clock is injected: flows read system.now.
+//
+// Ordering comparisons (<, <=, >, >=) with a missing value are false rather
+// than an error, as respond.io's Branch treats an empty field: `if
+// contact.age > 17` sends a contact without an age down the else branch.
 func exprOptions() []expr.Option {
 	return []expr.Option{
 		expr.Env(map[string]any{}),
 		expr.AllowUndefinedVariables(),
 		expr.DisableBuiltin("now"),
+		expr.Patch(missingIsFalse{}),
+		expr.Function(orderFuncs["<"], orderFunc(func(c int) bool { return c < 0 })),
+		expr.Function(orderFuncs["<="], orderFunc(func(c int) bool { return c <= 0 })),
+		expr.Function(orderFuncs[">"], orderFunc(func(c int) bool { return c > 0 })),
+		expr.Function(orderFuncs[">="], orderFunc(func(c int) bool { return c >= 0 })),
 	}
+}
+
+// orderFuncs name the functions that replace the ordering operators.
+var orderFuncs = map[string]string{"<": "flowd_lt", "<=": "flowd_le", ">": "flowd_gt", ">=": "flowd_ge"}
+
+// missingIsFalse rewrites `a < b` into flowd_lt(a, b), and so on.
+type missingIsFalse struct{}
+
+func (missingIsFalse) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok {
+		return
+	}
+	if fn, ok := orderFuncs[b.Operator]; ok {
+		ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{b.Left, b.Right}})
+	}
+}
+
+func orderFunc(holds func(int) bool) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		if len(params) != 2 {
+			return nil, fmt.Errorf("comparison takes 2 values")
+		}
+		c, ok, err := compare(params[0], params[1])
+		if err != nil || !ok {
+			return false, err
+		}
+		return holds(c), nil
+	}
+}
+
+// compare orders two values: numbers of any kind, texts, times, durations.
+// ok is false when either is missing (nil); values of different kinds are an
+// error.
+func compare(a, b any) (c int, ok bool, err error) {
+	if a == nil || b == nil {
+		return 0, false, nil
+	}
+	if x, isNum := number(a); isNum {
+		if y, isNum := number(b); isNum {
+			switch {
+			case x < y:
+				return -1, true, nil
+			case x > y:
+				return 1, true, nil
+			}
+			return 0, true, nil
+		}
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), true, nil
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Compare(y), true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("cannot compare %s and %s", kindOf(a), kindOf(b))
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case uint:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case time.Duration:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case bool:
+		return "true/false"
+	case time.Time:
+		return "a time"
+	}
+	if _, ok := number(v); ok {
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func sortedVars(m map[string]bool) []string {

@@ -270,7 +270,7 @@ func FuzzRun(f *testing.F) {
 			}
 			for _, e := range out.Effects {
 				if sf, ok := e.(*SetField); ok {
-					contact[sf.Field] = fieldValue(p.FieldTypes[sf.Field], sf.Value)
+					contact[sf.Field] = FieldValue(p.FieldTypes[sf.Field], sf.Value)
 				}
 			}
 		}

@@ -181,7 +181,7 @@ func (s *session) apply(effects []Effect) {
 		switch e := e.(type) {
 		case *SetField:
 			// as a runtime must: a number field holds a number
-			s.contact[e.Field] = fieldValue(s.p.FieldTypes[e.Field], e.Value)
+			s.contact[e.Field] = FieldValue(s.p.FieldTypes[e.Field], e.Value)
 		case *ClearField:
 			delete(s.contact, e.Field)
 		case *AddTags:

@@ -129,8 +129,12 @@ func escapeURL(before, value string) string {
 // escapeJSON escapes a value interpolated into a JSON body so that it stays
 // inside the string it is written in: {"email": "$contact.email"}.
 func escapeJSON(_, value string) string {
-	b, _ := json.Marshal(value)
-	return string(b[1 : len(b)-1])
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // & < > are fine in JSON; \u0026 surprises readers
+	enc.Encode(value)
+	s := strings.TrimSuffix(b.String(), "\n")
+	return s[1 : len(s)-1]
 }
 
 // lookup follows a dotted reference through maps and JSON values.
@@ -174,10 +178,31 @@ func textOf(v any) (string, bool) {
 		return v.Format("2006-01-02 15:04:05"), !v.IsZero()
 	case time.Duration:
 		return v.String(), true
+	case []any:
+		return listText(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "", false
 	}
 	return string(b), true
+}
+
+// listText renders a JSON array of plain values as a list, "a, b"; an empty
+// one is missing. Arrays of objects stay JSON.
+func listText(items []any) (string, bool) {
+	if len(items) == 0 {
+		return "", false
+	}
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		switch it.(type) {
+		case map[string]any, []any:
+			b, err := json.Marshal(items)
+			return string(b), err == nil
+		}
+		s, _ := textOf(it)
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", "), true
 }

@@ -16,7 +16,10 @@ func validate(a *AskSpec, in Message, choices []string, now time.Time) (any, boo
 	text := strings.TrimSpace(in.Text)
 	switch a.Type {
 	case "text":
-		return text, text != "" || in.Location != nil
+		if in.Location != nil {
+			return formatLocation(in.Location.Lat, in.Location.Long), true
+		}
+		return text, text != ""
 	case "choice":
 		return validChoice(text, choices)
 	case "number":

@@ -37,6 +37,9 @@ const (
 )
 
 func (s Status) String() string {
+	if s < Waiting || s > Failed {
+		return fmt.Sprintf("status(%d)", int(s))
+	}
 	return [...]string{"waiting", "done", "failed"}[s]
 }
 
@@ -244,12 +247,7 @@ func (r *run) exec(pc int) {
 			msg.Seq = r.suspend(pc, WaitDelivery)
 			return
 		case ASK:
-			if !r.ask(pc, p.Asks[in.A], false) {
-				return
-			}
-			r.c.Retries = 0
-			r.suspend(pc, WaitReply)
-			r.startTimer(p.Asks[in.A].Timeout)
+			r.pose(pc, p.Asks[in.A], 0)
 			return
 		case ASSIGN:
 			a := p.Assigns[in.A]
@@ -470,11 +468,12 @@ func (r *run) renderAll(ts []*Template) ([]string, error) {
 	return out, nil
 }
 
-// ask sends the question (retry: the retry prompt, if any). It reports false
-// when the run failed.
-func (r *run) ask(pc int, a *AskSpec, retry bool) bool {
+// pose sends the question (after an invalid reply: the retry prompt, if any)
+// and waits for the reply, with a fresh timer. retries counts the invalid
+// replies so far. It reports false when the run failed.
+func (r *run) pose(pc int, a *AskSpec, retries int) bool {
 	prompt := a.Prompt
-	if retry && a.RetryPrompt != nil {
+	if retries > 0 && a.RetryPrompt != nil {
 		prompt = a.RetryPrompt
 	}
 	text, err := r.render(prompt)
@@ -490,7 +489,14 @@ func (r *run) ask(pc int, a *AskSpec, retry bool) bool {
 	if a.Type == "rating" {
 		choices = ratingChoices
 	}
-	r.emit(&SendMessage{Step: r.p.StepID(pc), Text: text, Choices: choices, Question: true})
+	seq := r.suspend(pc, WaitReply)
+	r.c.Retries = retries
+	msg := &SendMessage{Step: r.p.StepID(pc), Text: text, Choices: choices, Question: true}
+	if a.Failure >= 0 {
+		msg.Seq = seq // the runtime reports a failed delivery with it
+	}
+	r.emit(msg)
+	r.startTimer(a.Timeout)
 	return true
 }
 
@@ -622,16 +628,12 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 	value, ok := validate(a, in, choices, r.ctx.Now)
 	if !ok {
 		if r.c.Retries < a.Retries {
-			retries := r.c.Retries + 1
 			if a.Timeout > 0 {
 				r.cancelTimer()
 			}
-			if !r.ask(pc, a, true) {
+			if !r.pose(pc, a, r.c.Retries+1) {
 				return pc
 			}
-			r.suspend(pc, WaitReply)
-			r.c.Retries = retries
-			r.startTimer(a.Timeout)
 			return waitAgain
 		}
 		if a.Timeout > 0 {
@@ -657,12 +659,12 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 
 func (r *run) setField(field, value string) {
 	r.emit(&SetField{Field: field, Value: value})
-	r.ctx.Contact[field] = fieldValue(r.p.FieldTypes[field], value)
+	r.ctx.Contact[field] = FieldValue(r.p.FieldTypes[field], value)
 }
 
-// fieldValue is a field's text as expressions see it: a number for a number
+// FieldValue is a field's text as expressions see it: a number for a number
 // field, true or false for a checkbox, else the text.
-func fieldValue(typ, text string) any {
+func FieldValue(typ, text string) any {
 	switch typ {
 	case "number":
 		if v, ok := validNumber(text, nil, nil); ok {

@@ -379,6 +379,10 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		w.Conversation["last_outgoing"] = e.Text
 		w.Conversation["last_outgoing_source"] = "flow"
 		w.Conversation["last_outgoing_at"] = w.Now
+		if e.Question && e.Seq != 0 && w.FailDelivery {
+			// a question whose ask has on failure: report it undelivered
+			w.queue = append(w.queue, pending{r, interpreter.Delivery{Seq: e.Seq, Err: "delivery failed"}})
+		}
 	case *interpreter.StartTimer:
 		w.timers = append(w.timers, timer{at: w.Now.Add(e.After), run: r, seq: e.Seq})
 	case *interpreter.CancelTimer:
@@ -394,7 +398,7 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 	case *interpreter.RemoveTags:
 		w.logf("* tag remove %s", quoteAll(e.Tags))
 	case *interpreter.SetField:
-		w.Contact[e.Field] = e.Value
+		w.Contact[e.Field] = interpreter.FieldValue(r.Program.FieldTypes[e.Field], e.Value)
 		w.logf("* set contact.%s = %q", e.Field, e.Value)
 	case *interpreter.ClearField:
 		delete(w.Contact, e.Field)
