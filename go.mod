@@ -3,14 +3,22 @@ module github.com/flowd/flowd
 go 1.26.8
 
 require (
-	github.com/alecthomas/participle/v2 v2.1.4 // indirect
-	github.com/expr-lang/expr v1.17.8 // indirect
-	github.com/fsnotify/fsnotify v1.10.1 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/jmoiron/sqlx v1.4.0 // indirect
-	github.com/lib/pq v1.12.3 // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
+	github.com/alecthomas/participle/v2 v2.1.4
+	github.com/expr-lang/expr v1.17.8
+	github.com/google/go-cmp v0.7.0
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/term v0.47.0
+)
+
+require (
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/tools v0.26.0 // indirect
+)
+
+// The runtime (the next issues) keeps flows in PostgreSQL through sqlx and
+// lib/pq and reloads flow files with fsnotify; nothing imports them yet.
+require (
+	github.com/fsnotify/fsnotify v1.10.1
+	github.com/jmoiron/sqlx v1.4.0
+	github.com/lib/pq v1.12.3
 )
