@@ -213,6 +213,20 @@ func (c *compiler) stmt(st *dsl.Stmt) {
 	}
 }
 
+// branches compiles a step's named on-blocks, in this order, right after the
+// step; each ends with a jump to the code after them all. It returns each
+// block's pc (-1 for a branch the step does not have) and where the run goes
+// on after the step.
+func (c *compiler) branches(s dsl.Step, names ...string) (pcs []int, next int) {
+	var ends []int
+	pcs = make([]int, len(names))
+	for i, name := range names {
+		pcs[i] = c.branch(s, name, &ends)
+	}
+	c.patch(ends)
+	return pcs, c.pc()
+}
+
 // branch compiles an optional on-block right after its step; the block ends
 // with a jump that the caller patches to the step's continuation. It returns
 // the block's pc, or -1 when there is no such branch.
@@ -293,10 +307,8 @@ func (c *compiler) send(s *dsl.Send) {
 	}
 	c.prog.Sends = append(c.prog.Sends, spec)
 	c.emit(SEND, len(c.prog.Sends)-1, -1)
-	var ends []int
-	spec.Failure = c.branch(s, "failure", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
+	pcs, next := c.branches(s, "failure")
+	spec.Failure, spec.Next = pcs[0], next
 }
 
 func (c *compiler) ask(s *dsl.Ask) {
@@ -330,12 +342,8 @@ func (c *compiler) ask(s *dsl.Ask) {
 	}
 	c.prog.Asks = append(c.prog.Asks, spec)
 	c.emit(ASK, len(c.prog.Asks)-1, -1)
-	var ends []int
-	spec.Invalid = c.branch(s, "invalid", &ends)
-	spec.TimeoutPC = c.branch(s, "timeout", &ends)
-	spec.Failure = c.branch(s, "failure", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
+	pcs, next := c.branches(s, "invalid", "timeout", "failure")
+	spec.Invalid, spec.TimeoutPC, spec.Failure, spec.Next = pcs[0], pcs[1], pcs[2], next
 }
 
 func (c *compiler) number(n *dsl.Num) *float64 {
@@ -368,10 +376,8 @@ func (c *compiler) assign(s *dsl.Assign) {
 	}
 	c.prog.Assigns = append(c.prog.Assigns, spec)
 	c.emit(ASSIGN, len(c.prog.Assigns)-1, -1)
-	var ends []int
-	spec.TimeoutPC = c.branch(s, "timeout", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
+	pcs, next := c.branches(s, "timeout")
+	spec.TimeoutPC, spec.Next = pcs[0], next
 }
 
 // ifStep compiles if / else if / else into conditional jumps:
@@ -423,8 +429,8 @@ func (c *compiler) during(s *dsl.During) {
 	}
 	if r := s.Range; r != nil {
 		spec.IsRange = true
-		spec.From = wallClock(r.StartDate, r.StartTime, false)
-		spec.To = wallClock(r.EndDate, r.EndTime, true)
+		spec.From, _ = dsl.ParseDateTime(r.StartDate, r.StartTime, false) // checked by dsl.Check
+		spec.To, _ = dsl.ParseDateTime(r.EndDate, r.EndTime, true)
 	}
 	for _, h := range s.Hours {
 		var hs HoursSpec
@@ -439,16 +445,15 @@ func (c *compiler) during(s *dsl.During) {
 				break
 			}
 		}
-		hs.From, hs.To = minutes(h.From.Value), minutes(h.To.Value)
+		hs.From, _ = dsl.ParseClock(h.From.Value)
+		hs.To, _ = dsl.ParseClock(h.To.Value)
 		spec.Hours = append(spec.Hours, hs)
 	}
 	c.prog.Durings = append(c.prog.Durings, spec)
 	pc := c.emit(DURING, len(c.prog.Durings)-1, -1)
-	var ends []int
-	spec.InsidePC = c.branch(s, "inside", &ends)
-	outside := c.branch(s, "outside", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
+	pcs, next := c.branches(s, "inside", "outside")
+	spec.InsidePC, spec.Next = pcs[0], next
+	outside := pcs[1]
 	if spec.InsidePC < 0 {
 		spec.InsidePC = spec.Next
 	}
@@ -456,25 +461,6 @@ func (c *compiler) during(s *dsl.During) {
 		outside = spec.Next
 	}
 	c.prog.Code[pc].B = int32(outside)
-}
-
-// wallClock encodes a date and optional time as a wall-clock time in UTC; an
-// end date without a time means the end of that day.
-func wallClock(date, clock string, end bool) time.Time {
-	t, _ := time.Parse("2006-01-02", date)
-	switch {
-	case clock != "":
-		t = t.Add(time.Duration(minutes(clock)) * time.Minute)
-	case end:
-		t = t.Add(24 * time.Hour)
-	}
-	return t
-}
-
-func minutes(clock string) int {
-	h, _ := strconv.Atoi(clock[:strings.IndexByte(clock, ':')])
-	m, _ := strconv.Atoi(clock[strings.IndexByte(clock, ':')+1:])
-	return h*60 + m
 }
 
 func (c *compiler) http(s *dsl.HTTP) {
@@ -488,7 +474,7 @@ func (c *compiler) http(s *dsl.HTTP) {
 		case o.Body != nil:
 			spec.Body = compileTemplate(o.Body, c)
 		case o.Map != nil:
-			path, err := ParsePath(o.Map.Path.Value())
+			path, err := dsl.ParsePath(o.Map.Path.Value())
 			if err != nil {
 				c.fail(o.Map.Path.Pos, "%v", err)
 			}
@@ -501,44 +487,8 @@ func (c *compiler) http(s *dsl.HTTP) {
 	}
 	c.prog.HTTPs = append(c.prog.HTTPs, spec)
 	c.emit(HTTP, len(c.prog.HTTPs)-1, -1)
-	var ends []int
-	spec.Failure = c.branch(s, "failure", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
-}
-
-// ParsePath parses a response path such as $.data.contacts[1].firstName.
-func ParsePath(p string) ([]PathElem, error) {
-	if !strings.HasPrefix(p, "$") {
-		return nil, fmt.Errorf("malformed JSON path %q", p)
-	}
-	var out []PathElem
-	rest := p[1:]
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			i := 1
-			for i < len(rest) && rest[i] != '.' && rest[i] != '[' {
-				i++
-			}
-			out = append(out, PathElem{Key: rest[1:i], Index: -1})
-			rest = rest[i:]
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("malformed JSON path %q", p)
-			}
-			n, err := strconv.Atoi(rest[1:end])
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("malformed JSON path %q", p)
-			}
-			out = append(out, PathElem{Index: n})
-			rest = rest[end+1:]
-		default:
-			return nil, fmt.Errorf("malformed JSON path %q", p)
-		}
-	}
-	return out, nil
+	pcs, next := c.branches(s, "failure")
+	spec.Failure, spec.Next = pcs[0], next
 }
 
 func (c *compiler) sheet(s *dsl.Sheet) {
@@ -550,10 +500,8 @@ func (c *compiler) sheet(s *dsl.Sheet) {
 	}
 	c.prog.Sheets = append(c.prog.Sheets, spec)
 	c.emit(SHEET, len(c.prog.Sheets)-1, -1)
-	var ends []int
-	spec.Failure = c.branch(s, "failure", &ends)
-	c.patch(ends)
-	spec.Next = c.pc()
+	pcs, next := c.branches(s, "failure")
+	spec.Failure, spec.Next = pcs[0], next
 }
 
 func (c *compiler) ai(s *dsl.AI) {
@@ -571,12 +519,12 @@ func (c *compiler) ai(s *dsl.AI) {
 	}
 	c.prog.AIs = append(c.prog.AIs, spec)
 	c.emit(AI, len(c.prog.AIs)-1, -1)
-	var ends []int
-	for _, name := range []string{"human", "unable", "idle", "failure"} {
-		if pc := c.branch(s, name, &ends); pc >= 0 {
-			spec.Branches[name] = pc
+	names := []string{"human", "unable", "idle", "failure"}
+	pcs, next := c.branches(s, names...)
+	for i, name := range names {
+		if pcs[i] >= 0 {
+			spec.Branches[name] = pcs[i]
 		}
 	}
-	c.patch(ends)
-	spec.Next = c.pc()
+	spec.Next = next
 }

@@ -4,43 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
-
-func TestParsePath(t *testing.T) {
-	tests := []struct {
-		path string
-		want []PathElem // nil: malformed
-	}{
-		{"$", []PathElem{}},
-		{"$.phone", []PathElem{{Key: "phone", Index: -1}}},
-		{"$.custom_fields.phone", []PathElem{{Key: "custom_fields", Index: -1}, {Key: "phone", Index: -1}}},
-		{"$.data.contacts[1].firstName", []PathElem{{Key: "data", Index: -1}, {Key: "contacts", Index: -1}, {Index: 1}, {Key: "firstName", Index: -1}}},
-		{"$[0][2]", []PathElem{{Index: 0}, {Index: 2}}},
-		{"phone", nil},
-		{"$phone", nil},
-		{"$.a[", nil},
-		{"$.a[-1]", nil},
-		{"$.a[x]", nil},
-		{"$.a]", []PathElem{{Key: "a]", Index: -1}}},
-	}
-	for _, tt := range tests {
-		got, err := ParsePath(tt.path)
-		if tt.want == nil {
-			if err == nil {
-				t.Errorf("ParsePath(%q) = %v, want an error", tt.path, got)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParsePath(%q): %v", tt.path, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("ParsePath(%q) (-want +got):\n%s", tt.path, diff)
-		}
-	}
-}
 
 // TestCompileDefaults: the defaults the compiler fills in.
 func TestCompileDefaults(t *testing.T) {

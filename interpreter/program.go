@@ -186,15 +186,9 @@ type HeaderSpec struct {
 
 // MapSpec copies the value at Path in the JSON response into Var.
 type MapSpec struct {
-	Path []PathElem
+	Path []dsl.PathElem
 	Raw  string
 	Var  string
-}
-
-// A PathElem is .name (Key) or [n] (Index >= 0).
-type PathElem struct {
-	Key   string
-	Index int
 }
 
 // SheetSpec appends a spreadsheet row.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
+	"github.com/flowd/flowd/dsl"
 )
 
 // DefaultBudget is how many instructions one sprint (a start or a resume) may
@@ -828,7 +829,7 @@ func (r *run) httpResponse(h *HTTPSpec, resp HTTPResponse) int {
 }
 
 // walkPath follows a response path through decoded JSON.
-func walkPath(doc any, path []PathElem) (any, bool) {
+func walkPath(doc any, path []dsl.PathElem) (any, bool) {
 	v := doc
 	for _, e := range path {
 		if e.Index >= 0 && e.Key == "" {
