@@ -116,7 +116,7 @@ func (c *checker) compile(src string, pos lexer.Position, asBool bool) {
 		c.errorf(pos, "%s", notBool(err.Error()))
 		return
 	}
-	at := advanceRunes(pos, src, fe.From)
+	at := AdvanceRunes(pos, src, fe.From)
 	msg := fe.Message
 	if m := reUnknownName.FindStringSubmatch(msg); m != nil && m[1] == "now" {
 		c.errorf(at, "now() is not available in flows").Detail = "read the clock as system.now, which tests and the REPL can set"
@@ -146,8 +146,8 @@ func notBool(msg string) string {
 	return msg
 }
 
-// advanceRunes moves pos forward over the first n characters of src.
-func advanceRunes(pos lexer.Position, src string, n int) lexer.Position {
+// AdvanceRunes moves pos forward over the first n characters of src.
+func AdvanceRunes(pos lexer.Position, src string, n int) lexer.Position {
 	if n <= 0 {
 		return pos
 	}

@@ -64,6 +64,13 @@ func Compile(f *dsl.File) (*Program, error) {
 			c.prog.FieldTypes[h.Name.Name] = h.Type.Name
 		case *dsl.Draft:
 			c.prog.Draft = true
+		case *dsl.Trigger:
+			for _, o := range h.Opts {
+				if o.When != nil {
+					c.prog.When, c.prog.WhenSrc = c.expr(o.When.Src, o.When.Pos, true), o.When.Src
+				}
+				c.prog.Once = c.prog.Once || o.Once
+			}
 		}
 	}
 	c.stmts(f.Steps)

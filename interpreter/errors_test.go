@@ -39,7 +39,7 @@ send "after"
 	s.contact["age"] = "x" // a number field holding text: bad data from outside
 	s.start()
 	wantEffects(t, "fails", s.reply("Ana"))
-	s.wantFailure(8, 11, "#2", "condition contact.age > 3: cannot compare text and a number")
+	s.wantFailure(8, 23, "#2", "condition contact.age > 3: cannot compare text and a number") // at the >
 	if s.vars["Name"] != "Ana" {
 		t.Errorf("the failed run's variables are %v", s.vars)
 	}
@@ -55,7 +55,7 @@ send "after"
 	s = newSession(t, p)
 	s.contact["age"] = true
 	s.start()
-	s.wantFailure(4, 4, "#1", "condition contact.age > 3")
+	s.wantFailure(4, 16, "#1", "condition contact.age > 3")
 }
 
 // TestRuntimeErrorInText: an interpolated expression that fails (indexing
@@ -69,17 +69,17 @@ label: comment "${trigger.body.order.id + 1}"
 	s := newSession(t, p)
 	s.trigger = map[string]any{"type": "webhook"}
 	wantEffects(t, "nil body", s.start(), `send #1 "first"`) // the effects before the failure are kept
-	s.wantFailure(4, 1, "#2", "cannot fetch items from <nil>")
+	s.wantFailure(4, 28, "#2", "cannot fetch items from <nil>") // at items, inside ${ }
 
 	s = newSession(t, p)
 	s.trigger = map[string]any{"body": map[string]any{"items": []any{}}}
 	s.start()
-	s.wantFailure(4, 1, "#2", "out of range")
+	s.wantFailure(4, 33, "#2", "out of range")
 
 	s = newSession(t, p)
 	s.trigger = map[string]any{"body": map[string]any{"items": []any{"a"}, "order": map[string]any{"id": "A"}}}
 	s.start()
-	s.wantFailure(5, 1, "label", "invalid operation")
+	s.wantFailure(5, 41, "label", "invalid operation")
 
 	// a condition over data of any type that is not true or false
 	p = compileFlow(t, "w.flow", webhookHeader+"if trigger.body.flag {\n  send \"yes\"\n}\n")

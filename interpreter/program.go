@@ -42,7 +42,10 @@ type Program struct {
 	HTTPs   []*HTTPSpec
 	Sheets  []*SheetSpec
 	AIs     []*AISpec
-	Draft   bool     // checked and tested, but never enrolls anyone
+	Draft   bool        // checked and tested, but never enrolls anyone
+	Once    bool        // the trigger is once per contact
+	When    *vm.Program // the trigger's condition, or nil
+	WhenSrc string
 	Exits   []string // exit conditions: agent message, contact message, manual assignment, ...
 	Vars    []string // flow variables steps may set, sorted
 	// FieldTypes are the declared custom contact fields and their types

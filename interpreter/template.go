@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/dsl"
 )
@@ -20,10 +21,11 @@ type Template struct {
 }
 
 type part struct {
-	lit  string      // literal text, when ref and prog are empty
-	ref  []string    // a $reference: contact.firstname
-	prog *vm.Program // a ${ } expression
-	raw  string      // the piece as written, rendered when the value is missing
+	lit  string         // literal text, when ref and prog are empty
+	ref  []string       // a $reference: contact.firstname
+	prog *vm.Program    // a ${ } expression
+	raw  string         // the piece as written, rendered when the value is missing
+	pos  lexer.Position // where the expression starts, for run-time errors
 }
 
 // compileTemplate compiles a dsl.Text; expressions are compiled once here.
@@ -43,8 +45,9 @@ func compileTemplate(t *dsl.Text, c *compiler) *Template {
 			}
 			tpl.parts = append(tpl.parts, part{ref: ref, raw: seg.Raw})
 		case dsl.ExprSegment:
-			prog := c.expr(seg.Value, t.PosAt(seg.Offset), false)
-			tpl.parts = append(tpl.parts, part{prog: prog, raw: seg.Raw})
+			pos := t.PosAt(seg.Offset)
+			prog := c.expr(seg.Value, pos, false)
+			tpl.parts = append(tpl.parts, part{prog: prog, raw: seg.Raw, pos: pos})
 		}
 	}
 	return tpl
@@ -91,7 +94,7 @@ func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, val
 		case p.prog != nil:
 			v, err := r.m.vm.Run(p.prog, r.env)
 			if err != nil {
-				return "", err
+				return "", exprErr(err, strings.TrimSuffix(strings.TrimPrefix(p.raw, "${"), "}"), p.pos)
 			}
 			// an expression's empty result is deliberate (x ?? ""); only nil is missing
 			s, _ = textOf(v)

@@ -88,6 +88,23 @@ type run struct {
 	out Outcome
 }
 
+// Matches evaluates the trigger's condition (when ...) against the event's
+// context: whether the flow should enroll the contact. A flow without a
+// condition matches. The runtime also applies draft, once per contact and
+// groups, which need history this package does not keep.
+func (m *Machine) Matches(p *Program, ctx *Context) (bool, error) {
+	if p.When == nil {
+		return true, nil
+	}
+	r := m.newRun(p, ctx, &Continuation{Program: p.Hash})
+	v, err := m.vm.Run(p.When, r.env)
+	if err != nil {
+		return false, fmt.Errorf("%s: trigger condition %s: %v", p.File, p.WhenSrc, exprMessage(err))
+	}
+	ok, _ := v.(bool)
+	return ok, nil
+}
+
 // Start begins a run of p at its first step.
 func (m *Machine) Start(p *Program, ctx *Context) Outcome {
 	r := m.newRun(p, ctx, &Continuation{Program: p.Hash})
@@ -236,7 +253,7 @@ func (r *run) exec(pc int) {
 			s := p.Sends[in.A]
 			msg, err := r.message(&s.MessageSpec, s.Variants)
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			msg.Step = p.StepID(pc)
@@ -254,7 +271,7 @@ func (r *run) exec(pc int) {
 			a := p.Assigns[in.A]
 			target, err := r.renderValue(a.Target)
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			seq := r.suspend(pc, WaitAssign)
@@ -271,7 +288,7 @@ func (r *run) exec(pc int) {
 		case BRANCH:
 			v, err := r.m.vm.Run(p.Exprs[in.A], r.env)
 			if err != nil {
-				r.fail(pc, "condition %s: %v", p.ExprSrc[in.A], err)
+				r.failErr(pc, fmt.Errorf("condition %s: %w", p.ExprSrc[in.A], exprErr(err, p.ExprSrc[in.A], p.Pos[pc])))
 				return
 			}
 			ok, isBool := v.(bool)
@@ -297,7 +314,7 @@ func (r *run) exec(pc int) {
 			} else {
 				v, err := r.renderValue(f.Value)
 				if err != nil {
-					r.fail(pc, "%v", err)
+					r.failErr(pc, err)
 					return
 				}
 				if v == "" {
@@ -317,7 +334,7 @@ func (r *run) exec(pc int) {
 			cat, err1 := r.renderValue(cl.Category)
 			sum, err2 := r.render(cl.Summary)
 			if err := firstErr(err1, err2); err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			r.emit(&CloseConversation{Category: cat, Summary: sum})
@@ -326,7 +343,7 @@ func (r *run) exec(pc int) {
 		case COMMENT:
 			text, err := r.render(p.Texts[in.A])
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			r.emit(&AddComment{Text: text})
@@ -349,7 +366,7 @@ func (r *run) exec(pc int) {
 		case START:
 			name, err := r.renderValue(p.Texts[in.A])
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			r.emit(&StartFlow{Flow: name})
@@ -368,7 +385,7 @@ func (r *run) exec(pc int) {
 			s := p.Sheets[in.A]
 			row, err := r.sheetRow(s)
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			r.emit(row)
@@ -382,7 +399,7 @@ func (r *run) exec(pc int) {
 			a := p.AIs[in.A]
 			text, err := r.render(a.Text)
 			if err != nil {
-				r.fail(pc, "%v", err)
+				r.failErr(pc, err)
 				return
 			}
 			if a.Mode == "handoff" {
@@ -479,12 +496,12 @@ func (r *run) pose(pc int, a *AskSpec, retries int) bool {
 	}
 	text, err := r.render(prompt)
 	if err != nil {
-		r.fail(pc, "%v", err)
+		r.failErr(pc, err)
 		return false
 	}
 	choices, err := r.renderAll(a.Choices)
 	if err != nil {
-		r.fail(pc, "%v", err)
+		r.failErr(pc, err)
 		return false
 	}
 	if a.Type == "rating" {
@@ -623,7 +640,7 @@ const waitAgain = -1
 func (r *run) answer(pc int, a *AskSpec, in Message) int {
 	choices, err := r.renderAll(a.Choices)
 	if err != nil {
-		r.fail(pc, "%v", err)
+		r.failErr(pc, err)
 		return pc
 	}
 	value, ok := validate(a, in, choices, r.ctx.Now)
@@ -684,7 +701,7 @@ func (r *run) tags(pc int, t *TagSpec) bool {
 	for _, tag := range t.Tags {
 		name, err := r.renderValue(tag)
 		if err != nil {
-			r.fail(pc, "%v", err)
+			r.failErr(pc, err)
 			return false
 		}
 		if name != "" { // a tag whose variable is missing is skipped
@@ -768,7 +785,7 @@ func (r *run) inside(d *DuringSpec) bool {
 func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
 	url, err := r.interpolate(h.URL, false, escapeURL)
 	if err != nil {
-		r.fail(pc, "%v", err)
+		r.failErr(pc, err)
 		return false
 	}
 	var headers [][2]string
@@ -776,7 +793,7 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
 	for _, hd := range h.Headers {
 		v, err := r.renderValue(hd.Value)
 		if err != nil {
-			r.fail(pc, "%v", err)
+			r.failErr(pc, err)
 			return false
 		}
 		if strings.EqualFold(hd.Name, "Content-Type") && strings.Contains(strings.ToLower(v), "json") {
@@ -786,7 +803,7 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
 	}
 	body, err := r.interpolate(h.Body, false, bodyEscape)
 	if err != nil {
-		r.fail(pc, "%v", err)
+		r.failErr(pc, err)
 		return false
 	}
 	seq := r.suspend(pc, WaitHTTP)

@@ -1,0 +1,47 @@
+package interpreter
+
+import (
+	"errors"
+
+	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/expr-lang/expr/file"
+	"github.com/flowd/flowd/dsl"
+)
+
+// An exprFailure is a run-time error in an expression, placed where it
+// happened in the .flow file.
+type exprFailure struct {
+	pos lexer.Position
+	msg string
+}
+
+func (e *exprFailure) Error() string { return e.msg }
+
+// exprErr turns expr-lang's error, which spans lines with a snippet of the
+// expression, into one line placed in the .flow file; src starts at pos.
+func exprErr(err error, src string, pos lexer.Position) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return &exprFailure{pos: dsl.AdvanceRunes(pos, src, fe.From), msg: fe.Message}
+	}
+	return &exprFailure{pos: pos, msg: err.Error()}
+}
+
+// exprMessage is the one-line message of an expr-lang error.
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return err.Error()
+}
+
+// failErr ends the run with err, at the expression's position when err
+// comes from one, else at the instruction's.
+func (r *run) failErr(pc int, err error) {
+	r.fail(pc, "%v", err)
+	var ef *exprFailure
+	if errors.As(err, &ef) && ef.pos.Line > 0 {
+		r.out.Err.Pos = ef.pos
+	}
+}
