@@ -32,6 +32,8 @@ const (
 	TypeSheetRow          = "sheet_row"
 	TypeAIReply           = "ai_reply"
 	TypeAIHandoff         = "ai_handoff"
+	TypeCancelAssign      = "cancel_assign"
+	TypeStopAI            = "stop_ai"
 )
 
 // SendMessage sends a message (or a question) to the contact.
@@ -103,6 +105,17 @@ type Assign struct {
 	OnlineOnly bool   `json:"online_only,omitempty"`
 	MaxOpen    int    `json:"max_open,omitempty"`
 	Seq        uint32 `json:"seq"`
+}
+
+// CancelAssign withdraws the Assign request made with Seq: its timeout
+// passed, and the run has moved on.
+type CancelAssign struct {
+	Seq uint32 `json:"seq"`
+}
+
+// StopAI ends the AIReply made with Seq: the contact was idle too long.
+type StopAI struct {
+	Seq uint32 `json:"seq"`
 }
 
 // Unassign removes the conversation's assignee.
@@ -177,6 +190,8 @@ func (*HTTPRequest) Type() string       { return TypeHTTPRequest }
 func (*SheetRow) Type() string          { return TypeSheetRow }
 func (*AIReply) Type() string           { return TypeAIReply }
 func (*AIHandoff) Type() string         { return TypeAIHandoff }
+func (*CancelAssign) Type() string      { return TypeCancelAssign }
+func (*StopAI) Type() string            { return TypeStopAI }
 
 // MarshalEffect encodes an effect as JSON with its type: {"type":"add_tags","tags":["VIP"]}.
 func MarshalEffect(e Effect) ([]byte, error) {

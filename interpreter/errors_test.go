@@ -68,7 +68,7 @@ label: comment "${trigger.body.order.id + 1}"
 	p := compileFlow(t, "w.flow", src)
 	s := newSession(t, p)
 	s.trigger = map[string]any{"type": "webhook"}
-	wantEffects(t, "nil body", s.start(), `send #1 "first"`) // the effects before the failure are kept
+	wantEffects(t, "nil body", s.start(), `send #1 "first"`)    // the effects before the failure are kept
 	s.wantFailure(4, 28, "#2", "cannot fetch items from <nil>") // at items, inside ${ }
 
 	s = newSession(t, p)

@@ -314,6 +314,10 @@ func showEffect(e Effect) string {
 		fmt.Fprintf(&b, "timer %d %v", e.Seq, e.After)
 	case *CancelTimer:
 		fmt.Fprintf(&b, "cancel %d", e.Seq)
+	case *CancelAssign:
+		fmt.Fprintf(&b, "cancel assign %d", e.Seq)
+	case *StopAI:
+		fmt.Fprintf(&b, "stop ai %d", e.Seq)
 	case *AddTags:
 		fmt.Fprintf(&b, "tag add %q", e.Tags)
 	case *RemoveTags:

@@ -578,6 +578,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 			if in.Seq != r.c.Seq {
 				return 0, false
 			}
+			r.emit(&CancelAssign{Seq: in.Seq}) // nobody came in time: withdraw the request
 			return branchOrEnd(a.TimeoutPC, p), true
 		}
 	case WaitHTTP:
@@ -612,6 +613,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 			if in.Seq != r.c.Seq {
 				return 0, false
 			}
+			r.emit(&StopAI{Seq: in.Seq}) // the contact went quiet: AI stops talking
 			pc, has := a.Branches["idle"]
 			if !has {
 				pc = -1

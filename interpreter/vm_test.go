@@ -662,13 +662,13 @@ send "again $assignee.email"
 	}
 	wantEffects(t, "assigned", s.resume(AssignResult{Seq: 1, User: "ana@example.com"}),
 		"cancel 1", `send #4 "Assigned to ana@example.com"`, `assign workspace "" logic="round robin" seq=2`, "timer 2 1h0m0s")
-	// no on timeout: the run ends
-	wantEffects(t, "timeout", s.timeout())
+	// no on timeout: the request is withdrawn and the run ends
+	wantEffects(t, "timeout", s.timeout(), "cancel assign 2")
 	s.wantStatus(Done)
 
 	s = newSession(t, p)
 	s.start()
-	wantEffects(t, "timeout branch", s.timeout(), `send #2 "Nobody came."`)
+	wantEffects(t, "timeout branch", s.timeout(), "cancel assign 1", `send #2 "Nobody came."`)
 	s.wantStatus(Done)
 
 	// user assignments have no logic
@@ -700,7 +700,7 @@ send "after $Email $Name"
 		{AIOutcome{Outcome: "unable"}, []string{"cancel 1", `send #3 "unable"`}, true},
 		{AIOutcome{Outcome: "failure"}, []string{"cancel 1"}, true},
 		{AIOutcome{Outcome: "something new"}, []string{"cancel 1"}, true},
-		{Timeout{}, nil, true},
+		{Timeout{}, []string{"stop ai 1"}, true},
 	}
 	for _, tt := range tests {
 		s := newSession(t, p)
@@ -727,5 +727,5 @@ send "after $Email $Name"
 	// on idle, and the default idle time
 	s := newSession(t, compileBody(t, "ai reply \"Chat\" {\n  on idle {\n    send \"bye\"\n  }\n}\n"))
 	wantEffects(t, "start", s.start(), `ai reply "Chat" save=[] seq=1`, "timer 1 1h0m0s")
-	wantEffects(t, "idle", s.timeout(), `send #2 "bye"`)
+	wantEffects(t, "idle", s.timeout(), "stop ai 1", `send #2 "bye"`)
 }
