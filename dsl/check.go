@@ -1,15 +1,17 @@
 package dsl
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/expr-lang/expr/builtin"
 )
 
-// Limits from respond.io's Workflows (reference section 6). A flow that goes
-// past one gets an error, except the step count, which only warns: flowd itself
-// has no such limit.
+// Limits from respond.io's Workflows (section 6 of the product reference;
+// docs/language.md lists them). A flow that goes past one gets an error,
+// except the step count, which only warns: flowd itself has no such limit.
 const (
 	maxSteps        = 100
 	maxTextLen      = 2000
@@ -165,6 +167,10 @@ func (c *checker) collect() map[string]Type {
 	define := func(id string, pos lexer.Position, ty Type) {
 		if isNamespace(id) {
 			c.errorf(pos, "%q is a namespace and cannot be a variable name", id)
+			return
+		}
+		if _, ok := builtin.Index[id]; ok || exprKeywords[id] || id == "true" || id == "false" || id == "nil" {
+			c.errorf(pos, "%q is a built-in name of expressions and cannot be a variable name", id).Detail = "choose another name, such as " + strings.ToUpper(id[:1]) + id[1:]
 			return
 		}
 		if prev, ok := vars[id]; ok && prev != ty {
@@ -462,7 +468,11 @@ func (c *checker) tagName(t *Text) {
 func (c *checker) noInterpolation(t *Text, what string) {
 	for _, seg := range t.Segments() {
 		if seg.Kind != Literal {
-			c.errorf(t.PosAt(seg.Offset-1), "%s cannot contain variables", what).Detail = "write $$ for a dollar sign"
+			start := seg.Offset - len("$") // at the $ of $name or ${
+			if seg.Kind == ExprSegment {
+				start -= len("{")
+			}
+			c.errorf(t.PosAt(start), "%s cannot contain variables", what).Detail = "write $$ for a dollar sign"
 			return
 		}
 	}

@@ -505,7 +505,8 @@ func (c *checker) during(s *During) {
 	}
 	if s.Zone != nil {
 		c.noInterpolation(s.Zone, "a timezone")
-		if _, err := time.LoadLocation(s.Zone.Value()); err != nil || s.Zone.Value() == "" {
+		// "Local" would mean the server's own zone: a flow must not depend on where it runs
+		if _, err := time.LoadLocation(s.Zone.Value()); err != nil || s.Zone.Value() == "" || s.Zone.Value() == "Local" {
 			c.errorf(s.Zone.Pos, "unknown timezone %q", s.Zone.Value()).Detail = `use an IANA name such as "Europe/Madrid"`
 		}
 	}

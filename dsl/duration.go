@@ -14,6 +14,7 @@ type Duration time.Duration
 // ParseDuration parses a .flow duration.
 func ParseDuration(s string) (Duration, error) {
 	rest, total := s, time.Duration(0)
+	last := time.Duration(1 << 62) // the previous unit: each must be smaller
 	for rest != "" {
 		i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
 		if i <= 0 {
@@ -43,6 +44,10 @@ func ParseDuration(s string) (Duration, error) {
 		default:
 			return 0, fmt.Errorf("malformed duration %q: units are ms, s, m, h and d", s)
 		}
+		if unit >= last {
+			return 0, fmt.Errorf("malformed duration %q: write each unit once, largest first (1h30m)", s)
+		}
+		last = unit
 		if n > int64(1<<62)/int64(unit) {
 			return 0, fmt.Errorf("duration %q is too long", s)
 		}

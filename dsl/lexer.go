@@ -105,6 +105,9 @@ type scanner struct {
 // scan tokenizes src. It stops at the first lexical error.
 func scan(filename string, src []byte) ([]lexer.Token, []Comment, error) {
 	s := &scanner{src: src, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}
+	if strings.HasPrefix(string(src[:min(3, len(src))]), "\uFEFF") {
+		s.pos.Offset = 3 // a byte-order mark some editors write: not part of the flow
+	}
 	s.run()
 	if s.err != nil {
 		return s.toks, s.comments, s.err

@@ -87,7 +87,11 @@ func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
 		}
 		return d
 	}
-	return errorAt(pos, "%s", perr.Message())
+	msg := perr.Message()
+	if strings.Contains(msg, "value out of range") {
+		msg = "number too large"
+	}
+	return errorAt(pos, "%s", msg)
 }
 
 // stepKeywords start the steps, header items and clauses; a misspelt one at the

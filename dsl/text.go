@@ -13,9 +13,11 @@ import (
 //	"Total: ${Price * 1.1}"             an expr-lang expression
 //	"Pay $$5 now"                       $$ is a dollar sign; so is $ not followed by a name
 //
-// A reference or expression whose value is missing (an empty contact field, a
-// variable never set) is left in the text exactly as written, as respond.io does,
-// so that the gap shows. Write ${contact.firstname ?? "there"} to give a fallback.
+// In text people read (messages, questions, comments) a reference whose value
+// is missing (an empty contact field, a variable never set) is left exactly as
+// written, as respond.io does, so that the gap shows; in values a step stores
+// or sends on (set, tags, HTTP requests) it is empty. In ${ } only nil is
+// missing: write ${contact.firstname ?? "there"} to give a fallback.
 type Text struct {
 	Pos lexer.Position
 	Raw string `parser:"@String"`

@@ -133,19 +133,51 @@ func (b *builder) stmt(st *dsl.Stmt, next string) string {
 		}
 		b.edge(id, otherwise, "no")
 	default:
-		success := successLabel(st.Step)
-		hasInside := false
+		present := map[string]bool{}
 		for _, on := range dsl.Branches(st.Step) {
-			if on.Name.Name == "inside" {
-				hasInside = true
-			}
+			present[on.Name.Name] = true
 			b.edge(id, b.seq(on.Block.Stmts, next), on.Name.Name)
 		}
-		if !hasInside {
-			b.edge(id, next, success)
+		if !present["inside"] {
+			b.edge(id, next, successLabel(st.Step))
+		}
+		if _, during := st.Step.(*dsl.During); during && !present["outside"] {
+			b.edge(id, next, "outside")
+		}
+		if ends := endingBranches(st.Step, present); len(ends) > 0 {
+			b.edge(id, b.end.ID, strings.Join(ends, ", "))
 		}
 	}
 	return id
+}
+
+// endingBranches are the outcomes of a step that end the run because the
+// step has no branch for them: an ask's invalid reply and timeout, an
+// assignment's timeout, an AI reply's failures.
+func endingBranches(s dsl.Step, present map[string]bool) []string {
+	var outcomes []string
+	switch s := s.(type) {
+	case *dsl.Ask:
+		outcomes = []string{"invalid"}
+		for _, o := range s.Options() {
+			if o.Timeout != nil {
+				outcomes = append(outcomes, "timeout")
+			}
+		}
+	case *dsl.Assign:
+		outcomes = []string{"timeout"}
+	case *dsl.AI:
+		if s.Mode == "reply" {
+			outcomes = []string{"human", "unable", "idle", "failure"}
+		}
+	}
+	var missing []string
+	for _, o := range outcomes {
+		if !present[o] {
+			missing = append(missing, o)
+		}
+	}
+	return missing
 }
 
 func successLabel(s dsl.Step) string {

@@ -89,6 +89,7 @@ send "done"
 		"started by another flow --> q: ask email Email?",
 		"q: ask email Email? -timeout-> stop",
 		"q: ask email Email? -answered-> if contact.email == \"\"",
+		"q: ask email Email? -invalid-> end",
 		"stop --> end",
 		"if contact.email == \"\" -yes-> jump to q",
 		"if contact.email == \"\" -no-> send done",
@@ -98,5 +99,57 @@ send "done"
 	}, "\n")
 	if got != want {
 		t.Errorf("edges:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestImplicitPaths: a during with only one branch still has its other path,
+// and outcomes without a branch end the run.
+func TestImplicitPaths(t *testing.T) {
+	src := `flow "x"
+trigger manual
+during mon-fri 09:00-18:00 {
+  on inside {
+    send "open"
+  }
+}
+assign team "Support" {
+  on timeout {
+    send "nobody"
+  }
+}
+ai reply "Help" {
+  on human {
+    stop
+  }
+}
+`
+	f, err := dsl.Parse("x.flow", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Build(f)
+	label := map[string]string{}
+	for _, n := range g.Nodes {
+		label[n.ID] = n.Label
+	}
+	got := map[string]bool{}
+	for _, e := range g.Edges {
+		got[label[e.From]+" -"+e.Label+"-> "+label[e.To]] = true
+	}
+	for _, want := range []string{
+		"during business hours -inside-> send open",
+		"during business hours -outside-> assign team Support",
+		"assign team Support -assigned-> ai reply",
+		"ai reply -unable, idle, failure-> end",
+		"ai reply -success-> end",
+	} {
+		if !got[want] {
+			t.Errorf("missing edge %q in %v", want, got)
+		}
+	}
+	for e := range got {
+		if strings.HasPrefix(e, "assign team Support -timeout-> end") {
+			t.Errorf("assign has a timeout branch, yet %q", e)
+		}
 	}
 }

@@ -41,7 +41,10 @@ func CompileSource(filename string, src []byte) (*Program, dsl.Diagnostics, erro
 // Compile turns a checked flow into a Program. It assumes dsl.Check found no
 // errors, and reports the first problem it meets otherwise.
 func Compile(f *dsl.File) (*Program, error) {
-	sum := sha256.Sum256(f.Src)
+	h := sha256.New()
+	h.Write([]byte{CodegenVersion})
+	h.Write(f.Src)
+	sum := h.Sum(nil)
 	c := &compiler{
 		prog: &Program{
 			Flow: f.Name.Value(),

@@ -48,6 +48,11 @@ func (op Opcode) String() string {
 	return fmt.Sprintf("illegal op (%d)", op)
 }
 
+// CodegenVersion is part of every Program's hash. Increment it whenever the
+// compiler lays out code differently for the same source, so that a run
+// paused by an older flowd is never resumed at a pc of the new layout.
+const CodegenVersion = 1
+
 // An Instr is one instruction: an opcode and its operands.
 type Instr struct {
 	Op Opcode

@@ -13,8 +13,8 @@ import (
 )
 
 // A Template is an interpolated text, compiled: literal pieces, $references and
-// ${expressions}. A piece whose value is missing (nil, or an empty string) is
-// rendered as written in the source, so that the gap shows.
+// ${expressions}. How a missing value renders depends on the text's use: see
+// render and renderValue.
 type Template struct {
 	Raw   string // the string literal as written, quotes included
 	parts []part

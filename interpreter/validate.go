@@ -94,10 +94,7 @@ func validDate(text string, now time.Time) (any, bool) {
 	// MM/DD and MM-DD: this year
 	for _, layout := range []string{"01/02", "01-02", "1/2", "1-2"} {
 		if t, err := time.Parse(layout, text); err == nil {
-			year := now.Year()
-			if year == 0 {
-				year = time.Now().Year()
-			}
+			year := now.Year() // the injected clock's: deterministic
 			d := time.Date(year, t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 			if d.Day() != t.Day() {
 				return nil, false // 02/29 in a year that has no 29 February

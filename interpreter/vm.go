@@ -783,12 +783,13 @@ func (r *run) inside(d *DuringSpec) bool {
 	return false
 }
 
-// httpRequest renders and emits the request and waits for the response.
-func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
+// httpRequest renders and emits the request and waits for the response (or
+// fails the run).
+func (r *run) httpRequest(pc int, h *HTTPSpec) {
 	url, err := r.interpolate(h.URL, false, escapeURL)
 	if err != nil {
 		r.failErr(pc, err)
-		return false
+		return
 	}
 	var headers [][2]string
 	var bodyEscape func(string, string) string
@@ -796,7 +797,7 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
 		v, err := r.renderValue(hd.Value)
 		if err != nil {
 			r.failErr(pc, err)
-			return false
+			return
 		}
 		if strings.EqualFold(hd.Name, "Content-Type") && strings.Contains(strings.ToLower(v), "json") {
 			bodyEscape = escapeJSON
@@ -806,11 +807,10 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) bool {
 	body, err := r.interpolate(h.Body, false, bodyEscape)
 	if err != nil {
 		r.failErr(pc, err)
-		return false
+		return
 	}
 	seq := r.suspend(pc, WaitHTTP)
 	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, Seq: seq})
-	return true
 }
 
 // httpResponse saves the status and the mapped values and picks the branch:

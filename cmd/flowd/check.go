@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/flowd/flowd/dsl"
 )
 
@@ -74,8 +75,8 @@ func checkFiles(files []string) checkResult {
 	for _, f := range files {
 		siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(f), "*.flow"))
 		for _, s := range siblings {
-			if !requested[s] {
-				requested[s] = false
+			if _, seen := requested[s]; !seen {
+				requested[s] = false // loaded for start steps, not reported on
 				universe = append(universe, s)
 			}
 		}
@@ -87,7 +88,7 @@ func checkFiles(files []string) checkResult {
 	for _, name := range universe {
 		src, err := os.ReadFile(name)
 		if err != nil {
-			res.diags[name] = dsl.Diagnostics{{Summary: err.Error()}}
+			res.diags[name] = dsl.Diagnostics{{Pos: lexer.Position{Filename: name}, Summary: err.Error()}}
 			res.failed = res.failed || requested[name]
 			continue
 		}

@@ -14,6 +14,7 @@ func flowFiles(paths []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	add := func(p string) {
+		p = filepath.Clean(p) // flows/x.flow and ./flows/x.flow are one file
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)

@@ -21,7 +21,10 @@ func runGraph(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: flowd graph [--dot] FILE")
 		fl.PrintDefaults()
 	}
-	if err := fl.Parse(args); err != nil || fl.NArg() != 1 {
+	if err := fl.Parse(args); err != nil {
+		return 2 // flag has printed the problem and the usage
+	}
+	if fl.NArg() != 1 {
 		fl.Usage()
 		return 2
 	}
@@ -56,7 +59,11 @@ func runDisasm(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	p, ds, err := interpreter.CompileSource(args[0], src)
 	if err != nil {
-		dsl.Render(stderr, src, ds)
+		if ds.HasErrors() {
+			dsl.Render(stderr, src, ds)
+		} else {
+			fmt.Fprintf(stderr, "flowd disasm: %v\n", err)
+		}
 		return 1
 	}
 	p.Disassemble(stdout)

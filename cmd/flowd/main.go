@@ -1,5 +1,7 @@
-// Command flowd runs chat-automation flows written as .flow files, and gives
-// flow authors their tools: check, fmt, and (as they land) repl, test and serve.
+// Command flowd runs chat-automation flows written as .flow files. Today it
+// gives flow authors their tools: check, fmt, test, repl, disasm and graph;
+// the server (serve) comes with the runtime. Each subcommand is a thin layer
+// over its package: dsl, flowtest, repl, interpreter, graph.
 package main
 
 import (
