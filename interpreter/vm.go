@@ -20,7 +20,7 @@ const DefaultBudget = 10000
 // as it emits effects, so that a condition after `set contact.city = ...` sees
 // the new value within the same sprint.
 type Context struct {
-	Contact      map[string]any // standard and custom fields; "tags" is a []string
+	Contact      map[string]any // standard and custom fields; "tags" is a []string, empty rather than absent
 	Assignee     map[string]any
 	Conversation map[string]any
 	Trigger      map[string]any
@@ -161,6 +161,7 @@ func (m *Machine) newRun(p *Program, ctx *Context, c *Continuation) *run {
 	if ctx.Contact == nil {
 		ctx.Contact = map[string]any{}
 	}
+
 	if ctx.Conversation == nil {
 		ctx.Conversation = map[string]any{}
 	}
@@ -281,7 +282,7 @@ func (r *run) exec(pc int) {
 		case UNASSIGN:
 			r.emit(&Unassign{})
 			r.ctx.Assignee = nil
-			r.env["assignee"] = nil
+			r.env["assignee"] = map[string]any(nil) // typed: assignee.name reads nil, not an error
 			pc++
 		case JMP:
 			pc = int(in.B)
