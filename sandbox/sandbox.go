@@ -80,7 +80,7 @@ type pending struct {
 func New(now time.Time) *World {
 	return &World{
 		Flows:        map[string]*interpreter.Program{},
-		Contact:      map[string]any{"id": "1", "channel": "whatsapp"},
+		Contact:      map[string]any{"id": "1", "channel": "whatsapp", "tags": []string{}},
 		Conversation: map[string]any{"open": true, "source": "contact", "previous": 0},
 		Now:          now,
 		Location:     time.UTC,
