@@ -2,12 +2,17 @@ package flowtest
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 func TestPassingFiles(t *testing.T) {
-	for file, cases := range map[string]int{"testdata/consent.flowtest": 3, "testdata/askfail.flowtest": 2} {
+	for file, cases := range map[string]int{
+		"testdata/consent.flowtest": 3, "testdata/askfail.flowtest": 2,
+		"testdata/when.flowtest": 3, "testdata/fields.flowtest": 3,
+	} {
 		results, err := RunFile(file)
 		if err != nil {
 			t.Fatal(err)
@@ -57,6 +62,8 @@ func TestParseErrors(t *testing.T) {
 		{"=== a\nfrobnicate\n", `x.flowtest:2: unknown line "frobnicate"`},
 		{"start\n", "x.flowtest:1: expected `flow FILE` or a case"},
 		{"=== a\nassert\n", "assert needs an expression"},
+		{"=== empty\n=== b\nstart\n", "x.flowtest:1: case has no lines: === empty"},
+		{"=== a\nstart\n# only a comment\n=== last\n\n", "x.flowtest:4: case has no lines: === last"},
 	} {
 		_, err := Parse("x.flowtest", strings.NewReader(tc.src))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -106,5 +113,103 @@ func TestParseValue(t *testing.T) {
 		if got := ParseValue(in); got != want {
 			t.Errorf("ParseValue(%q) = %#v, want %#v", in, got, want)
 		}
+	}
+}
+
+// runOne writes a flow and one case for it to a new directory and runs it.
+func runOne(t *testing.T, flow, lines string) *Result {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f.flow"), []byte(flow), 0o644)
+	path := filepath.Join(dir, "f.flowtest")
+	os.WriteFile(path, []byte("=== case\n"+lines), 0o644)
+	results, err := RunFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results[0]
+}
+
+// wantFailure checks that a case fails with a message containing want.
+func wantFailure(t *testing.T, r *Result, want string) {
+	t.Helper()
+	msgs := strings.Join(r.Failures, "\n")
+	if r.Passed() || !strings.Contains(msgs, want) {
+		t.Errorf("failures %q, want one containing %q", msgs, want)
+	}
+}
+
+func TestTriggerConditionError(t *testing.T) {
+	r := runOne(t, "flow \"E\"\ntrigger manual when contact.score > 2\nfield score number\nsend \"hi\"\n",
+		"contact score = many\nstart\nbot: hi\n")
+	wantFailure(t, r, "f.flowtest:3: start: ")
+	wantFailure(t, r, "trigger condition contact.score > 2: ")
+}
+
+const aiFlow = "flow \"AI\"\ntrigger manual\nai reply \"help\" save Email, Name\nsend \"$Email, $Name\"\n"
+
+func TestAIOutcome(t *testing.T) {
+	r := runOne(t, aiFlow, "start\n* ai reply \"help\"\nai success Email=a@b.c Name=\"Ana Lima\"\nbot: a@b.c, Ana Lima\n* end\n")
+	if !r.Passed() {
+		t.Errorf("failed: %s", strings.Join(r.Failures, "\n"))
+	}
+	r = runOne(t, aiFlow, "start\n* ai reply \"help\"\nai sucess\n")
+	wantFailure(t, r, `f.flowtest:4: ai sucess: unknown ai outcome "sucess" (did you mean "success"?)`)
+	r = runOne(t, aiFlow, "start\n* ai reply \"help\"\nai success Email\n")
+	wantFailure(t, r, `want Name=Value after the ai outcome, not "Email"`)
+}
+
+func TestParseAI(t *testing.T) {
+	outcome, vars, err := ParseAI(`success Email=a@b.c  Name="Ana \"Lu\" Lima" Empty=`)
+	if err != nil || outcome != "success" || len(vars) != 3 || vars["Email"] != "a@b.c" || vars["Name"] != `Ana "Lu" Lima` || vars["Empty"] != "" {
+		t.Errorf("ParseAI = %q %q %v", outcome, vars, err)
+	}
+	for in, want := range map[string]string{
+		"":              "want: ai success|human|unable|failure",
+		"sucess":        `unknown ai outcome "sucess" (did you mean "success"?)`,
+		"idle":          `unknown ai outcome "idle": want success, human, unable or failure`,
+		"human =x":      `want Name=Value after the ai outcome, not "=x"`,
+		`success A="b`:  "unterminated quote",
+		"failure x y=1": `not "x"`,
+	} {
+		if _, _, err := ParseAI(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseAI(%q) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+func TestParseLocationAndNow(t *testing.T) {
+	if lat, long, err := ParseLocation(" 3.1 , -101.6"); err != nil || lat != 3.1 || long != -101.6 {
+		t.Errorf("ParseLocation = %v %v %v", lat, long, err)
+	}
+	if _, _, err := ParseLocation("here"); err == nil {
+		t.Error("ParseLocation(here) succeeded")
+	}
+	for _, in := range []string{"2026-03-01 12:00", "2026-03-01 12:00:00"} {
+		if got, err := ParseNow(in, DefaultNow.Location()); err != nil || got.Format("2006-01-02 15:04") != "2026-03-01 12:00" {
+			t.Errorf("ParseNow(%q) = %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseNow("tomorrow", DefaultNow.Location()); err == nil {
+		t.Error("ParseNow(tomorrow) succeeded")
+	}
+}
+
+// TestNowPastATimer: a timer the clock was set past fires at the next wait,
+// at the current time.
+func TestNowPastATimer(t *testing.T) {
+	r := runOne(t, "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\n",
+		"start\nnow 2026-03-01 12:00\nwait 1s\nbot: 2026-03-01 12:00:00\n* end\n")
+	if !r.Passed() {
+		t.Errorf("failed: %s", strings.Join(r.Failures, "\n"))
+	}
+}
+
+// TestStartItself: a flow that starts itself is not started again.
+func TestStartItself(t *testing.T) {
+	r := runOne(t, "flow \"A\"\ntrigger manual\nstart \"A\"\n",
+		"start\n* start \"A\"\n* not started: \"A\" is already running\n* end\n")
+	if !r.Passed() {
+		t.Errorf("failed: %s", strings.Join(r.Failures, "\n"))
 	}
 }

@@ -87,6 +87,9 @@ func Parse(name string, r io.Reader) (*File, error) {
 		case trimmed == "" || strings.HasPrefix(trimmed, "#"):
 			continue
 		case strings.HasPrefix(trimmed, "=== "):
+			if err := cur.check(name); err != nil {
+				return nil, err
+			}
 			cur = &Case{Name: strings.TrimSpace(trimmed[4:]), Line: n}
 			f.Cases = append(f.Cases, cur)
 			continue
@@ -108,10 +111,22 @@ func Parse(name string, r io.Reader) (*File, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	if err := cur.check(name); err != nil {
+		return nil, err
+	}
 	if len(f.Cases) == 0 {
 		return nil, fmt.Errorf("%s: no cases (a case starts with a line `=== name`)", name)
 	}
 	return f, nil
+}
+
+// check reports a case that has no lines: it would pass without testing
+// anything. A nil case (none yet) is fine.
+func (c *Case) check(file string) error {
+	if c != nil && len(c.Lines) == 0 {
+		return fmt.Errorf("%s:%d: case has no lines: === %s", file, c.Line, c.Name)
+	}
+	return nil
 }
 
 func parseLine(text string) (Line, error) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,19 +150,25 @@ func (cr *caseRun) setup(l Line) error {
 		if !ok || name == "" {
 			return fmt.Errorf("want: %s NAME = VALUE", l.Verb)
 		}
-		target := map[string]map[string]any{"contact": w.Contact, "conversation": w.Conversation, "trigger": cr.trigger}[l.Verb]
-		if l.Verb == "assignee" {
+		value = strings.TrimSpace(value)
+		switch l.Verb {
+		case "contact":
+			w.Contact[name] = ContactValue(cr.main, name, value)
+		case "conversation":
+			w.Conversation[name] = ParseValue(value)
+		case "trigger":
+			cr.trigger[name] = ParseValue(value)
+		case "assignee":
 			if w.Assignee == nil {
 				w.Assignee = map[string]any{}
 			}
-			target = w.Assignee
+			w.Assignee[name] = ParseValue(value)
 		}
-		target[name] = ParseValue(strings.TrimSpace(value))
 	case "tags":
 		var tags []string
 		for _, t := range strings.Split(l.Arg, ",") {
 			if t = strings.TrimSpace(t); t != "" {
-				tags = append(tags, unquote(t))
+				tags = append(tags, Unquote(t))
 			}
 		}
 		w.Contact["tags"] = tags
@@ -170,10 +177,9 @@ func (cr *caseRun) setup(l Line) error {
 		if err != nil {
 			return err
 		}
-		w.Location = loc
-		w.Now = reinterpret(w.Now, loc)
+		w.SetTimezone(loc)
 	case "now":
-		t, err := parseNow(l.Arg, w.Location)
+		t, err := ParseNow(l.Arg, w.Location)
 		if err != nil {
 			return err
 		}
@@ -206,18 +212,92 @@ func (cr *caseRun) setup(l Line) error {
 	return nil
 }
 
-// reinterpret keeps the wall-clock reading of t in a new location.
-func reinterpret(t time.Time, loc *time.Location) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
-}
-
-func parseNow(s string, loc *time.Location) (time.Time, error) {
+// ParseNow reads the clock of a `now` line, YYYY-MM-DD HH:MM[:SS] or
+// YYYY-MM-DD, in the workspace timezone loc.
+func ParseNow(s string, loc *time.Location) (time.Time, error) {
 	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("want: now YYYY-MM-DD HH:MM (in the workspace timezone)")
+}
+
+// ParseLocation reads the LAT, LONG of a `location:` line.
+func ParseLocation(s string) (lat, long float64, err error) {
+	a, b, ok := strings.Cut(s, ",")
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	long, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("want: location: LAT, LONG")
+	}
+	return lat, long, nil
+}
+
+// AIOutcomes are the outcomes an `ai reply` step can be answered with.
+var AIOutcomes = []string{"success", "human", "unable", "failure"}
+
+// ParseAI reads `OUTCOME [Name=Value ...]`, the answer to an ai reply step:
+// the outcome, one of AIOutcomes, and the values the AI collected. A value
+// may be "quoted" to hold spaces.
+func ParseAI(s string) (outcome string, vars map[string]string, err error) {
+	words, err := splitQuoted(s)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(words) == 0 {
+		return "", nil, fmt.Errorf("want: ai %s [Name=Value ...]", strings.Join(AIOutcomes, "|"))
+	}
+	outcome = words[0]
+	if !slices.Contains(AIOutcomes, outcome) {
+		hint := ""
+		if best := dsl.Nearest(outcome, AIOutcomes); best != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", best)
+		}
+		return "", nil, fmt.Errorf("unknown ai outcome %q%s: want success, human, unable or failure", outcome, hint)
+	}
+	vars = map[string]string{}
+	for _, kv := range words[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return "", nil, fmt.Errorf("want Name=Value after the ai outcome, not %q", kv)
+		}
+		vars[k] = Unquote(v)
+	}
+	return outcome, vars, nil
+}
+
+// splitQuoted splits s at spaces outside "double quotes".
+func splitQuoted(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	quoted, escaped, inWord := false, false, false
+	for _, c := range s {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case !quoted && (c == ' ' || c == '\t'):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+			continue
+		}
+		cur.WriteRune(c)
+		inWord = true
+	}
+	if quoted {
+		return nil, fmt.Errorf("unterminated quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
 }
 
 // ParseStub reads `METHOD URL -> STATUS [BODY]` or `METHOD URL -> error TEXT`.
@@ -260,24 +340,26 @@ func (cr *caseRun) event(l Line) error {
 		if cr.run != nil && cr.run.Status == interpreter.Waiting {
 			return fmt.Errorf("the flow is already running")
 		}
-		cr.run = w.Start(cr.main, cr.triggerData())
+		r, err := w.Enroll(cr.main, cr.triggerData())
+		if err != nil {
+			return err
+		}
+		cr.run = r // nil when the trigger's condition is false
 	case "user:":
 		w.Say(l.Arg)
 	case "location:":
-		lat, long, ok := strings.Cut(l.Arg, ",")
-		la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
-		lo, err2 := strconv.ParseFloat(strings.TrimSpace(long), 64)
-		if !ok || err1 != nil || err2 != nil {
-			return fmt.Errorf("want: location: LAT, LONG")
+		lat, long, err := ParseLocation(l.Arg)
+		if err != nil {
+			return err
 		}
-		w.SendLocation(la, lo)
+		w.SendLocation(lat, long)
 	case "agent:":
 		w.AgentSays(l.Arg)
 	case "assign":
 		if l.Arg == "" {
 			return fmt.Errorf("want: assign USER (an agent assigns the conversation by hand)")
 		}
-		w.ManualAssign(unquote(l.Arg))
+		w.ManualAssign(Unquote(l.Arg))
 	case "wait":
 		d, err := dsl.ParseDuration(l.Arg)
 		if err != nil {
@@ -285,20 +367,15 @@ func (cr *caseRun) event(l Line) error {
 		}
 		w.Advance(time.Duration(d))
 	case "ai":
+		outcome, vars, err := ParseAI(l.Arg)
+		if err != nil {
+			return err
+		}
 		r := w.Waiting(interpreter.WaitAI)
 		if r == nil {
 			return fmt.Errorf("no run is waiting for AI")
 		}
-		fields := strings.Fields(l.Arg)
-		if len(fields) == 0 {
-			return fmt.Errorf("want: ai success|human|unable|failure [Name=Value ...]")
-		}
-		out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: fields[0], Vars: map[string]string{}}
-		for _, kv := range fields[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			out.Vars[k] = unquote(v)
-		}
-		w.Answer(r, out)
+		w.Answer(r, interpreter.AIOutcome{Seq: r.Seq(), Outcome: outcome, Vars: vars})
 	}
 	return nil
 }
@@ -359,11 +436,11 @@ func describe(env map[string]any) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// ParseValue reads a setup value: "quoted" text, a whole number, a decimal,
-// true or false, or else the text as written.
+// ParseValue reads a conversation, assignee or trigger value: "quoted"
+// text, a whole number, a decimal, true or false, or else the text as written.
 func ParseValue(s string) any {
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return unquote(s)
+		return Unquote(s)
 	}
 	if n, err := strconv.Atoi(s); err == nil {
 		return n
@@ -377,7 +454,16 @@ func ParseValue(s string) any {
 	return s
 }
 
-func unquote(s string) string {
+// ContactValue reads the value of contact field name for the flow p: text,
+// however it looks (a phone number +60112233455 stays text), unless p declares
+// the field a number (then a float64) or a checkbox (a bool). "Quotes" are
+// taken off first.
+func ContactValue(p *interpreter.Program, name, s string) any {
+	return interpreter.FieldValue(p.FieldTypes[name], Unquote(s))
+}
+
+// Unquote takes the quotes off a "quoted" Go string, or returns s as it is.
+func Unquote(s string) string {
 	if u, err := strconv.Unquote(s); err == nil {
 		return u
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,9 +34,9 @@ func init() {
 	commands = []command{
 		{"help", "", "list the commands", cmdHelp},
 		{"wait", "DURATION", "advance the clock (5m, 1h30m, 7d), firing due timers", cmdWait},
-		{"now", "[YYYY-MM-DD HH:MM]", "print the clock, or set it (in the workspace timezone)", cmdNow},
+		{"now", "[YYYY-MM-DD HH:MM]", "print the clock and the next timer, or set the clock (in the workspace timezone)", cmdNow},
 		{"timezone", "[TZ]", "print or set the workspace timezone (Asia/Kuala_Lumpur); the clock keeps its reading", cmdTimezone},
-		{"set", "contact|conversation|assignee.NAME VALUE", "set a field (VALUE: \"text\", a number, true/false, or text)", cmdSet},
+		{"set", "contact|conversation|assignee.NAME VALUE", "set a field; contact fields are text unless the flow declares them number or checkbox (as contact lines of a .flowtest)", cmdSet},
 		{"unset", "contact|conversation|assignee.NAME", "remove a field", cmdUnset},
 		{"tag", "NAME", "add a tag to the contact", cmdTag},
 		{"untag", "NAME", "remove a tag from the contact", cmdUntag},
@@ -117,15 +118,29 @@ func cmdNow(s *session, arg string) error {
 	w := s.world
 	if arg == "" {
 		s.printf("%s", w.Now.In(w.Location).Format("2006-01-02 15:04:05 MST (Monday)"))
+		s.nextTimer()
 		return nil
 	}
-	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, arg, w.Location); err == nil {
-			s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.Now = t })
-			return nil
-		}
+	t, err := flowtest.ParseNow(arg, w.Location)
+	if err != nil {
+		return errUsage
 	}
-	return errUsage
+	s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.Now = t })
+	s.nextTimer()
+	return nil
+}
+
+// nextTimer says when the next timer fires, or that one is due.
+func (s *session) nextTimer() {
+	w := s.world
+	next, ok := w.NextTimer()
+	switch {
+	case !ok:
+	case next.After(w.Now):
+		s.printf("# next timer: %s (in %s)", next.In(w.Location).Format("2006-01-02 15:04:05"), dsl.Duration(next.Sub(w.Now)))
+	default:
+		s.printf("# a timer was due at %s: it fires at the next :wait", next.In(w.Location).Format("2006-01-02 15:04:05"))
+	}
 }
 
 func cmdTimezone(s *session, arg string) error {
@@ -138,11 +153,7 @@ func cmdTimezone(s *session, arg string) error {
 	if err != nil {
 		return err
 	}
-	s.do("timezone "+arg, func() {
-		n := w.Now.In(w.Location)
-		w.Location = loc
-		w.Now = time.Date(n.Year(), n.Month(), n.Day(), n.Hour(), n.Minute(), n.Second(), 0, loc)
-	})
+	s.do("timezone "+arg, func() { w.SetTimezone(loc) })
 	return nil
 }
 
@@ -183,6 +194,9 @@ func cmdSet(s *session, arg string) error {
 		return err
 	}
 	v := flowtest.ParseValue(value)
+	if verb == "contact" {
+		v = flowtest.ContactValue(s.mainFile().prog, name, value)
+	}
 	text, _ := formatValue(v)
 	s.do(fmt.Sprintf("%s %s = %s", verb, name, text), func() { m[name] = v })
 	return nil
@@ -204,7 +218,7 @@ func (s *session) tag(arg string, add bool) error {
 	if arg == "" {
 		return errUsage
 	}
-	name := unquote(arg)
+	name := flowtest.Unquote(arg)
 	var tags []string
 	for _, t := range s.contactTags() {
 		if t != name {
@@ -319,7 +333,7 @@ func cmdAssign(s *session, arg string) error {
 	if arg == "" {
 		return errUsage
 	}
-	s.do("assign "+arg, func() { s.world.ManualAssign(unquote(arg)) })
+	s.do("assign "+arg, func() { s.world.ManualAssign(flowtest.Unquote(arg)) })
 	return nil
 }
 
@@ -332,35 +346,29 @@ func cmdAgents(s *session, arg string) error {
 }
 
 func cmdAI(s *session, arg string) error {
-	fields := strings.Fields(arg)
-	if len(fields) == 0 {
+	if arg == "" {
 		return errUsage
+	}
+	outcome, vars, err := flowtest.ParseAI(arg)
+	if err != nil {
+		return err
 	}
 	r := s.world.Waiting(interpreter.WaitAI)
 	if r == nil {
 		return errors.New("no run is waiting for an ai reply")
 	}
-	out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: fields[0], Vars: map[string]string{}}
-	for _, kv := range fields[1:] {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return errUsage
-		}
-		out.Vars[k] = unquote(v)
-	}
-	s.do("ai "+strings.Join(fields, " "), func() { s.world.Answer(r, out) })
+	out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: outcome, Vars: vars}
+	s.do("ai "+arg, func() { s.world.Answer(r, out) })
 	return nil
 }
 
 func cmdLocation(s *session, arg string) error {
-	lat, long, ok := strings.Cut(arg, ",")
-	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
-	lo, err2 := strconv.ParseFloat(strings.TrimSpace(long), 64)
-	if !ok || err1 != nil || err2 != nil {
+	lat, long, err := flowtest.ParseLocation(arg)
+	if err != nil {
 		return errUsage
 	}
-	line := fmt.Sprintf("location: %s, %s", strings.TrimSpace(lat), strings.TrimSpace(long))
-	s.do(line, func() { s.world.SendLocation(la, lo) })
+	line := fmt.Sprintf("location: %s, %s", strconv.FormatFloat(lat, 'f', -1, 64), strconv.FormatFloat(long, 'f', -1, 64))
+	s.do(line, func() { s.world.SendLocation(lat, long) })
 	return nil
 }
 
@@ -368,7 +376,7 @@ func cmdStart(s *session, arg string) error {
 	ff := s.mainFile()
 	if arg != "" {
 		var err error
-		if ff, err = s.proj.byName(unquote(arg)); err != nil {
+		if ff, err = s.proj.byName(flowtest.Unquote(arg)); err != nil {
 			return err
 		}
 	}
@@ -401,17 +409,25 @@ func cmdReload(s *session, _ string) error {
 	return nil
 }
 
+// cmdDump prints the record, or writes it to a new .flowtest file: it never
+// overwrites a file, least of all the flow.
 func cmdDump(s *session, arg string) error {
-	status := s.main.Status.String()
+	status := "not started"
+	if s.main != nil {
+		status = s.main.Status.String()
+	}
 	var notes []string
 	if s.proj.stale[s.rec.flow] {
 		notes = append(notes, s.rec.flow+" does not compile now: the case fails until it does")
-	} else if s.main.Program.Hash != s.mainFile().prog.Hash {
+	} else if s.main != nil && s.main.Program.Hash != s.mainFile().prog.Hash {
 		notes = append(notes, "the run began in an older version of the flow; the case runs the file as it is now")
 	}
 	if arg == "" {
 		s.rec.write(s.out, filepath.ToSlash(filepath.Base(s.rec.flow)), status, notes)
 		return nil
+	}
+	if filepath.Ext(arg) != ".flowtest" {
+		return fmt.Errorf("%s: :dump writes a .flowtest file; give a name ending in .flowtest", arg)
 	}
 	ref, err := relPath(filepath.Dir(arg), s.rec.flow)
 	if err != nil {
@@ -419,7 +435,15 @@ func cmdDump(s *session, arg string) error {
 	}
 	var b strings.Builder
 	s.rec.write(&b, ref, status, notes)
-	if err := os.WriteFile(arg, []byte(b.String()), 0o644); err != nil {
+	f, err := os.OpenFile(arg, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s already exists: :dump does not overwrite files; remove it or choose another name", arg)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(b.String())
+	if err := errors.Join(err, f.Close()); err != nil {
 		return err
 	}
 	s.printf("# wrote %s; run it with: flowd test %s", arg, arg)
@@ -452,13 +476,6 @@ func show(v any) string {
 		return string(b)
 	}
 	return fmt.Sprint(v)
-}
-
-func unquote(s string) string {
-	if u, err := strconv.Unquote(s); err == nil {
-		return u
-	}
-	return s
 }
 
 // nearest returns the command name most likely meant: one it begins, or

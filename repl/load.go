@@ -111,18 +111,25 @@ func compile(path string, loud bool, errOut io.Writer) (*flowFile, error) {
 		}
 		return nil, err
 	}
-	prog, ds, err := interpreter.CompileSource(path, src)
+	// interpreter.CompileSource's steps, keeping the parsed file for its header
+	f, err := dsl.Parse(path, src)
+	var ds dsl.Diagnostics
+	if err != nil {
+		ds, _ = err.(dsl.Diagnostics)
+	} else if ds = dsl.Check(f); ds.Err() != nil {
+		err = ds.Err()
+	}
+	var prog *interpreter.Program
+	if err == nil {
+		prog, err = interpreter.Compile(f)
+	}
 	if err != nil {
 		if loud {
 			dsl.Render(errOut, src, ds)
-			if len(ds) == 0 {
+			if ds.Err() == nil {
 				fmt.Fprintf(errOut, "%v\n", err)
 			}
 		}
-		return nil, err
-	}
-	f, err := dsl.Parse(path, src)
-	if err != nil {
 		return nil, err
 	}
 	return &flowFile{path: path, file: f, prog: prog}, nil
@@ -184,7 +191,8 @@ func (p *project) pick(name string) (*flowFile, error) {
 		return nil, fmt.Errorf("no flow in %s starts when the contact opens a conversation; name one with --flow", p.path)
 	}
 	sort.SliceStable(inbound, func(i, j int) bool {
-		a, b := priority(inbound[i].file), priority(inbound[j].file)
+		_, a := header(inbound[i].file)
+		_, b := header(inbound[j].file)
 		if a != b {
 			return a < b
 		}
@@ -196,10 +204,8 @@ func (p *project) pick(name string) (*flowFile, error) {
 // isInbound reports whether a flow is live and starts when the contact opens
 // a conversation.
 func isInbound(f *dsl.File) bool {
-	for _, h := range f.Header {
-		if _, ok := h.(*dsl.Draft); ok {
-			return false
-		}
+	if draft, _ := header(f); draft {
+		return false
 	}
 	t := f.Trigger()
 	if t == nil {
@@ -217,14 +223,20 @@ func isInbound(f *dsl.File) bool {
 	return len(ev.Sources) == 0
 }
 
-// priority is the flow's group priority; 0 when it has none.
-func priority(f *dsl.File) int {
+// header reads what picking a flow needs from its header: whether it is a
+// draft, and its group priority (0 when it has none).
+func header(f *dsl.File) (draft bool, priority int) {
 	for _, h := range f.Header {
-		if g, ok := h.(*dsl.Group); ok && g.Priority != nil {
-			return g.Priority.Value
+		switch h := h.(type) {
+		case *dsl.Draft:
+			draft = true
+		case *dsl.Group:
+			if h.Priority != nil {
+				priority = h.Priority.Value
+			}
 		}
 	}
-	return 0
+	return draft, priority
 }
 
 // triggerData is what the flow's trigger provides when the REPL starts it: the

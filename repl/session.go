@@ -22,7 +22,7 @@ type session struct {
 	proj     *project
 	world    *sandbox.World
 	mainPath string       // the file of the flow started last
-	main     *sandbox.Run // its run
+	main     *sandbox.Run // its run; nil when its trigger's condition was false
 	rec      *recording
 	heldAt   map[*interpreter.HTTPRequest]int // the step during which each held request was made
 	answered int                              // exchanges already recorded
@@ -42,7 +42,8 @@ func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format
 func (s *session) mainFile() *flowFile { return s.proj.files[s.mainPath] }
 
 // start stops the runs still waiting and starts ff's flow afresh, as if the
-// contact had just opened a conversation. The record starts over with it.
+// contact had just opened a conversation: when its trigger's condition holds.
+// The record starts over with it.
 func (s *session) start(ff *flowFile) {
 	for _, r := range s.world.Runs {
 		s.world.Stop(r)
@@ -55,7 +56,11 @@ func (s *session) start(ff *flowFile) {
 	s.rec = newRecording(ff.path, s.world, trigger)
 	s.heldAt = map[*interpreter.HTTPRequest]int{}
 	s.answered = len(s.world.Exchanges)
-	s.do("start", func() { s.main = s.world.Start(ff.prog, trigger) })
+	var err error
+	s.do("start", func() { s.main, err = s.world.Enroll(ff.prog, trigger) })
+	if err != nil {
+		s.printf("error: %v", err)
+	}
 }
 
 // do runs an action that the dump records as line (a .flowtest event or setup

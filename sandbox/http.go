@@ -19,7 +19,6 @@ type Stub struct {
 	Status int
 	Body   string
 	Err    string // answer with no response: "timeout", "connection refused"
-	Hits   int
 }
 
 func (s *Stub) matches(method, url string) bool {
@@ -96,7 +95,6 @@ func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.H
 func (w *World) http(req *interpreter.HTTPRequest) (resp interpreter.HTTPResponse, stub *Stub, ok bool) {
 	for _, s := range w.Stubs {
 		if s.matches(req.Method, req.URL) {
-			s.Hits++
 			return interpreter.HTTPResponse{Seq: req.Seq, Status: s.Status, Body: []byte(s.Body), Err: s.Err}, s, true
 		}
 	}

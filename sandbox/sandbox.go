@@ -44,6 +44,7 @@ type World struct {
 	lines          []string
 	timers         []timer
 	queue          []pending
+	sprints        []*sprint // sprints whose effects are being applied, innermost last
 	pendingAssigns []pendingAssign
 	held           []*HeldRequest
 	order          int
@@ -55,6 +56,9 @@ type Run struct {
 	Program *interpreter.Program
 	Trigger map[string]any
 	Cont    []byte // the encoded continuation while waiting
+	// Status is Waiting from the moment the run is created until it ends:
+	// while it is about to start, while its effects are being applied and
+	// while it is paused (then Cont is set).
 	Status  interpreter.Status
 	Err     error
 	Child   bool           // started by another flow's start step
@@ -73,6 +77,17 @@ type timer struct {
 type pending struct {
 	run *Run
 	in  interpreter.Input
+}
+
+// A sprint is a run's start or resume whose effects the world is applying.
+// A start step pushes the child's start on top of its parent's sprint, so
+// that the child's first sprint runs, and shows in the transcript, before the
+// rest of the parent's effects, without the Go stack growing with each start.
+type sprint struct {
+	run   *Run
+	start bool                // the run is yet to start: out is not computed
+	out   interpreter.Outcome // when !start
+	next  int                 // the effects applied so far
 }
 
 // New returns a world at the given time with an empty contact and an open
@@ -98,14 +113,54 @@ func (w *World) logf(format string, args ...any) {
 	w.lines = append(w.lines, fmt.Sprintf(format, args...))
 }
 
-// Start starts a run of p.
+// Start starts a run of p, whatever its trigger's condition says; Enroll
+// applies it.
 func (w *World) Start(p *interpreter.Program, trigger map[string]any) *Run {
-	r := &Run{Program: p, Trigger: trigger}
-	w.Runs = append(w.Runs, r)
-	out := w.machine.Start(p, w.context(r))
-	w.settle(r, out)
+	r := w.newRun(p, trigger, false)
 	w.drain()
 	return r
+}
+
+// Enroll starts a run of p as its trigger would: unless a run of the flow is
+// still active, and only when the trigger's `when` condition holds for the
+// world and the trigger data. A flow that is not started is reported in the
+// transcript and gives a nil run; the error is the condition's. Drafts are
+// started: they are meant to be tried and tested.
+func (w *World) Enroll(p *interpreter.Program, trigger map[string]any) (*Run, error) {
+	if w.active(p.Flow) {
+		w.logf("* not started: %q is already running", p.Flow)
+		return nil, nil
+	}
+	ok, err := w.machine.Matches(p, w.context(&Run{Program: p, Trigger: trigger}))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		w.logf("* not started: trigger condition is false")
+		return nil, nil
+	}
+	return w.Start(p, trigger), nil
+}
+
+// newRun adds a run of p that starts on the next drain, before any queued
+// input.
+func (w *World) newRun(p *interpreter.Program, trigger map[string]any, child bool) *Run {
+	r := &Run{Program: p, Trigger: trigger, Child: child, Status: interpreter.Waiting}
+	w.Runs = append(w.Runs, r)
+	w.sprints = append(w.sprints, &sprint{run: r, start: true})
+	return r
+}
+
+// active reports whether a run of the flow is still active: about to start,
+// running, or paused. respond.io does not start a flow again for a contact
+// while it is.
+func (w *World) active(flow string) bool {
+	for _, r := range w.Runs {
+		if r.Program.Flow == flow && r.Status == interpreter.Waiting {
+			return true
+		}
+	}
+	return false
 }
 
 // Say delivers a message from the contact. It answers the run that most
@@ -140,7 +195,7 @@ func (w *World) Stop(r *Run) {
 		return
 	}
 	r.Status, r.Cont = interpreter.Done, nil
-	w.cancelTimers(r)
+	w.forget(r)
 	w.logf("* stopped %q", r.Program.Flow)
 }
 
@@ -155,7 +210,7 @@ func (w *World) AgentSays(text string) {
 // ManualAssign assigns the conversation by hand: runs with `exit on manual
 // assignment` stop.
 func (w *World) ManualAssign(user string) {
-	w.Assignee = map[string]any{"id": user, "email": user, "name": user, "status": "online"}
+	w.Assignee = agent(user, user)
 	w.exit("manual assignment", nil)
 }
 
@@ -168,7 +223,7 @@ func (w *World) exit(cond string, keep *Run) {
 		for _, e := range r.Program.Exits {
 			if e == cond {
 				r.Status, r.Cont = interpreter.Done, nil
-				w.cancelTimers(r)
+				w.forget(r)
 				w.logf("* exit %q on %s", r.Program.Flow, cond)
 			}
 		}
@@ -211,14 +266,25 @@ func (w *World) SetAgentsOnline(online bool) {
 func (w *World) assignNow(r *Run) {
 	user := w.assignee(r)
 	w.logf("* assigned %q", user)
-	w.Assignee = map[string]any{"id": user, "email": user, "name": user, "status": "online"}
+	w.Assignee = agent(user, user)
 	w.queue = append(w.queue, pending{r, interpreter.AssignResult{Seq: r.waitSeq, User: user}})
+}
+
+// agent is the assignee data of an online agent; email "" leaves it out.
+func agent(name, email string) map[string]any {
+	a := map[string]any{"id": name, "name": name, "status": "online"}
+	if email != "" {
+		a["email"] = email
+	}
+	return a
 }
 
 // Seq is the sequence number the run's current wait expects in answers.
 func (r *Run) Seq() uint32 { return r.waitSeq }
 
-// Advance moves the clock forward, firing due timers in time order.
+// Advance moves the clock forward, firing due timers in time order. A timer
+// that was already due (the clock was set past it) fires at the current
+// time: the clock never moves back.
 func (w *World) Advance(d time.Duration) {
 	end := w.Now.Add(d)
 	for {
@@ -228,14 +294,27 @@ func (w *World) Advance(d time.Duration) {
 		}
 		t := w.timers[0]
 		w.timers = w.timers[1:]
-		w.Now = t.at
+		if t.at.After(w.Now) {
+			w.Now = t.at
+		}
 		w.queue = append(w.queue, pending{t.run, interpreter.Timeout{Seq: t.seq}})
 		w.drain()
 	}
-	w.Now = end
+	if end.After(w.Now) {
+		w.Now = end
+	}
 }
 
-// NextTimer returns when the next timer fires, if any.
+// SetTimezone changes the workspace timezone, keeping the clock's
+// wall-clock reading: 10:00 UTC becomes 10:00 in loc.
+func (w *World) SetTimezone(loc *time.Location) {
+	n := w.Now.In(w.Location)
+	w.Location = loc
+	w.Now = time.Date(n.Year(), n.Month(), n.Day(), n.Hour(), n.Minute(), n.Second(), n.Nanosecond(), loc)
+}
+
+// NextTimer returns when the next timer fires, if any; a time before Now
+// is a timer that fires on the next Advance.
 func (w *World) NextTimer() (time.Time, bool) {
 	if len(w.timers) == 0 {
 		return time.Time{}, false
@@ -256,10 +335,18 @@ func (w *World) context(r *Run) *interpreter.Context {
 	}
 }
 
-// drain resumes runs with queued inputs until nothing is pending. Each resume
-// decodes the run's continuation from its encoded form.
+// drain runs the world until nothing is left to do: it finishes the sprints
+// being applied, innermost first, then resumes runs with their queued inputs.
+// Each resume decodes the run's continuation from its encoded form.
 func (w *World) drain() {
-	for len(w.queue) > 0 {
+	for {
+		if n := len(w.sprints); n > 0 {
+			w.step(w.sprints[n-1])
+			continue
+		}
+		if len(w.queue) == 0 {
+			return
+		}
 		p := w.queue[0]
 		w.queue = w.queue[1:]
 		r := p.run
@@ -269,6 +356,7 @@ func (w *World) drain() {
 		cont, err := interpreter.Decode(r.Cont)
 		if err != nil {
 			r.Status, r.Err = interpreter.Failed, err
+			w.forget(r)
 			w.logf("* failed: %v", err)
 			continue
 		}
@@ -276,21 +364,45 @@ func (w *World) drain() {
 		if out.Ignored {
 			continue
 		}
-		w.settle(r, out)
+		w.sprints = append(w.sprints, &sprint{run: r, out: out})
 	}
 }
 
-// settle applies a sprint's effects and stores the run's new state.
-func (w *World) settle(r *Run, out interpreter.Outcome) {
-	for _, e := range out.Effects {
-		w.apply(r, e)
+// step goes on with the sprint s, the innermost: it starts the run if it is
+// yet to start, and applies its effects until they are all applied, then
+// stores the run's new state, or until a start step pushes a child's start.
+func (w *World) step(s *sprint) {
+	r := s.run
+	if s.start {
+		s.start = false
+		if r.Status != interpreter.Waiting { // stopped before it started
+			w.sprints = w.sprints[:len(w.sprints)-1]
+			return
+		}
+		s.out = w.machine.Start(r.Program, w.context(r))
 	}
+	depth := len(w.sprints)
+	for s.next < len(s.out.Effects) {
+		e := s.out.Effects[s.next]
+		s.next++
+		w.apply(r, e)
+		if len(w.sprints) > depth {
+			return // a child starts first
+		}
+	}
+	w.sprints = w.sprints[:depth-1]
+	w.settle(r, s.out)
+}
+
+// settle stores the run's state after a sprint whose effects are applied.
+func (w *World) settle(r *Run, out interpreter.Outcome) {
 	r.Status = out.Status
 	switch out.Status {
 	case interpreter.Waiting:
 		b, err := out.Cont.Encode(nil)
 		if err != nil {
 			r.Status, r.Err = interpreter.Failed, err
+			w.forget(r)
 			w.logf("* failed: %v", err)
 			return
 		}
@@ -312,7 +424,7 @@ func (w *World) settle(r *Run, out interpreter.Outcome) {
 	case interpreter.Done:
 		r.Cont = nil
 		r.Vars = out.Vars
-		w.cancelTimers(r)
+		w.forget(r)
 		if r.Child {
 			w.logf("* end %q", r.Program.Flow)
 		} else {
@@ -322,7 +434,7 @@ func (w *World) settle(r *Run, out interpreter.Outcome) {
 		r.Cont = nil
 		r.Vars = out.Vars
 		r.Err = out.Err
-		w.cancelTimers(r)
+		w.forget(r)
 		w.logf("* failed: %v", out.Err)
 	}
 }
@@ -357,7 +469,9 @@ func slug(s string) string {
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", "-"))
 }
 
-func (w *World) cancelTimers(r *Run) {
+// forget drops what the world keeps for a run that ended: its timers and
+// its assign requests. (Its held http request is dropped by HeldHTTP.)
+func (w *World) forget(r *Run) {
 	kept := w.timers[:0]
 	for _, t := range w.timers {
 		if t.run != r {
@@ -365,6 +479,18 @@ func (w *World) cancelTimers(r *Run) {
 		}
 	}
 	w.timers = kept
+	w.dropAssigns(func(a pendingAssign) bool { return a.run == r })
+}
+
+// dropAssigns removes the pending assign requests for which drop is true.
+func (w *World) dropAssigns(drop func(pendingAssign) bool) {
+	kept := w.pendingAssigns[:0]
+	for _, a := range w.pendingAssigns {
+		if !drop(a) {
+			kept = append(kept, a)
+		}
+	}
+	w.pendingAssigns = kept
 }
 
 // apply carries out one effect on the world and writes it to the transcript.
@@ -409,6 +535,9 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		if w.AgentsOffline {
 			w.logf("* queued: no agent available")
 		}
+	case *interpreter.CancelAssign:
+		// the assign timed out: nobody is to be assigned for it any more
+		w.dropAssigns(func(a pendingAssign) bool { return a.run == r && a.effect.Seq == e.Seq })
 	case *interpreter.Unassign:
 		w.Assignee = nil
 		w.logf("* unassign")
@@ -438,9 +567,11 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 			w.logf("* not started: %q is a draft", e.Flow)
 			return
 		}
-		child := &Run{Program: p, Trigger: map[string]any{"type": "manual", "parent": r.Program.Flow}, Child: true}
-		w.Runs = append(w.Runs, child)
-		w.settle(child, w.machine.Start(p, w.context(child)))
+		if w.active(p.Flow) { // this run's own flow, or one that started it, is active too
+			w.logf("* not started: %q is already running", e.Flow)
+			return
+		}
+		w.newRun(p, map[string]any{"type": "manual", "parent": r.Program.Flow}, true)
 	case *interpreter.HTTPRequest:
 		resp, stub, ok := w.http(e)
 		if !ok {
@@ -460,8 +591,11 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		w.logf("%s {%s}", line, strings.Join(cols, ", "))
 	case *interpreter.AIReply:
 		w.logf("* ai reply %q", e.Instructions)
+	case *interpreter.StopAI:
+		// the idle timer ended the ai reply; the run no longer waits for AI,
+		// so Waiting(WaitAI) does not find it and nothing else is kept
 	case *interpreter.AIHandoff:
-		w.Assignee = map[string]any{"id": e.Agent, "name": e.Agent, "status": "online"}
+		w.Assignee = agent(e.Agent, "") // an AI agent has no email
 		w.logf("* ai handoff %q", e.Agent)
 	}
 }
@@ -508,7 +642,14 @@ func renderMessage(m *interpreter.SendMessage, channel string) string {
 	return out
 }
 
-func escape(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
+// escape keeps a message on one transcript line, as a .flowtest can write it:
+// newlines show as \n, and the whitespace that ends it (which a .flowtest
+// line cannot end with) as \x20 for a space, \t and \r.
+func escape(s string) string {
+	body := strings.TrimRight(s, " \t\r")
+	tail := strings.NewReplacer(" ", `\x20`, "\t", `\t`, "\r", `\r`).Replace(s[len(body):])
+	return strings.ReplaceAll(body, "\n", `\n`) + tail
+}
 
 func renderAssign(a *interpreter.Assign) string {
 	if a.Kind == "workspace" {

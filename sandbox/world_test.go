@@ -1,0 +1,195 @@
+package sandbox_test
+
+import (
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/sandbox"
+)
+
+// world returns a world that knows the flows of srcs, and the first flow.
+func world(t *testing.T, srcs ...string) (*sandbox.World, *interpreter.Program) {
+	t.Helper()
+	w := sandbox.New(now)
+	var first *interpreter.Program
+	for _, src := range srcs {
+		p := compile(t, src)
+		w.Flows[p.Flow] = p
+		if first == nil {
+			first = p
+		}
+	}
+	return w, first
+}
+
+// TestStartItself is the reproducer of a flow that starts itself: it used to
+// overflow the Go stack. respond.io does not start a flow again for a contact
+// while a run of it is active.
+func TestStartItself(t *testing.T) {
+	w, a := world(t, "flow \"A\"\ntrigger manual\nstart \"A\"\n")
+	r := w.Start(a, nil)
+	wantLines(t, w, `* start "A"`, `* not started: "A" is already running`, "* end")
+	if r.Status != interpreter.Done || len(w.Runs) != 1 {
+		t.Errorf("run is %v, %d runs", r.Status, len(w.Runs))
+	}
+}
+
+func TestStartCycle(t *testing.T) {
+	w, a := world(t,
+		"flow \"A\"\ntrigger manual\nstart \"B\"\n",
+		"flow \"B\"\ntrigger manual\nstart \"A\"\n")
+	w.Start(a, nil)
+	wantLines(t, w, `* start "B"`, `* start "A"`, `* not started: "A" is already running`, `* end "B"`, "* end")
+}
+
+// TestStartWhileWaiting: a run that waits is still active.
+func TestStartWhileWaiting(t *testing.T) {
+	w, a := world(t,
+		"flow \"A\"\ntrigger manual\nstart \"B\"\nstart \"B\"\nask text \"name?\"\nstart \"B\"\n",
+		"flow \"B\"\ntrigger manual\nask text \"B?\"\n")
+	w.Start(a, nil)
+	wantLines(t, w, `* start "B"`, "bot: B?", `* start "B"`, `* not started: "B" is already running`, "bot: name?")
+	w.Say("Ana") // answers A, which asked last; B still waits
+	wantLines(t, w, `* start "B"`, `* not started: "B" is already running`, "* end")
+	w.Say("yes") // answers B
+	wantLines(t, w, `* end "B"`)
+}
+
+// TestChildLinesFollowStart: a started flow's first lines come right after
+// `* start`, before the rest of its parent's.
+func TestChildLinesFollowStart(t *testing.T) {
+	w, a := world(t,
+		"flow \"A\"\ntrigger manual\nsend \"one\"\nstart \"B\"\nsend \"two\"\n",
+		"flow \"B\"\ntrigger manual\nsend \"b\"\nstart \"C\"\nsend \"b again\"\n",
+		"flow \"C\"\ntrigger manual\nsend \"c\"\n")
+	w.Start(a, nil)
+	wantLines(t, w, "bot: one", `* start "B"`, "bot: b", `* start "C"`, "bot: c", `* end "C"`,
+		"bot: b again", `* end "B"`, "bot: two", "* end")
+}
+
+// depthTransport answers every request with 200 and records how deep the
+// Go stack is when it is called.
+type depthTransport struct{ depths []int }
+
+func (d *depthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	pcs := make([]uintptr, 4096)
+	d.depths = append(d.depths, runtime.Callers(0, pcs))
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: req}, nil
+}
+
+// TestStartsDoNotNest: each start step in a chain of flows runs from the
+// world's loop, not from inside the sprint of the flow that started it, so
+// the Go stack does not grow with the chain.
+func TestStartsDoNotNest(t *testing.T) {
+	var srcs []string
+	for _, name := range []string{"F1", "F2", "F3", "F4"} {
+		next := map[string]string{"F1": "F2", "F2": "F3", "F3": "F4"}[name]
+		src := "flow \"" + name + "\"\ntrigger manual\nsend \"in " + name + "\"\nhttp GET \"https://example.com/" + name + "\" {\n  on failure {\n    stop\n  }\n}\n"
+		if next != "" {
+			src += "start \"" + next + "\"\n"
+		}
+		srcs = append(srcs, src)
+	}
+	w, f1 := world(t, srcs...)
+	d := &depthTransport{}
+	w.LiveHTTP = &http.Client{Transport: d}
+	w.Start(f1, nil)
+	if got := strings.Join(w.Transcript(), "\n"); !strings.Contains(got, `* end "F4"`) {
+		t.Fatalf("the chain did not run:\n%s", got)
+	}
+	if len(d.depths) != 4 {
+		t.Fatalf("%d requests, want 4", len(d.depths))
+	}
+	for i, depth := range d.depths {
+		if depth != d.depths[0] {
+			t.Errorf("request %d made %d frames deep, the first %d: starts nest", i+1, depth, d.depths[0])
+		}
+	}
+}
+
+// TestTimerAlreadyDue is the reproducer of the clock running backwards: the
+// clock was set past a pending timer, which then fired at its own time.
+func TestTimerAlreadyDue(t *testing.T) {
+	w, p := world(t, "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\n")
+	w.Start(p, nil)
+	w.Now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	if next, ok := w.NextTimer(); !ok || !next.Before(w.Now) {
+		t.Fatalf("NextTimer = %v %v, want the due timer", next, ok)
+	}
+	w.Advance(time.Second)
+	wantLines(t, w, "bot: 2026-03-01 12:00:00", "* end")
+	if want := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC); !w.Now.Equal(want) {
+		t.Errorf("clock at %v, want %v", w.Now, want)
+	}
+}
+
+// TestTimersFireInOrder: a timer within the advance fires at its own time.
+func TestTimersFireInOrder(t *testing.T) {
+	w, p := world(t, "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\nwait 1h\nsend \"$system.current_datetime\"\n")
+	w.Start(p, nil)
+	w.Advance(2 * time.Hour)
+	wantLines(t, w, "bot: 2026-01-05 10:05:00", "bot: 2026-01-05 11:05:00", "* end")
+	if !w.Now.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("clock at %v", w.Now)
+	}
+}
+
+// TestEnroll: a trigger's `when` condition decides whether the flow starts;
+// a draft starts (it is being tried); a flow that is active is not started.
+func TestEnroll(t *testing.T) {
+	w, p := world(t, "flow \"VIP\"\ntrigger conversation opened by contact when \"VIP\" in contact.tags\ndraft\nask text \"hi VIP\"\n")
+	r, err := w.Enroll(p, nil)
+	if r != nil || err != nil {
+		t.Fatalf("Enroll = %v, %v; want nil, nil", r, err)
+	}
+	wantLines(t, w, "* not started: trigger condition is false")
+	w.Contact["tags"] = []string{"VIP"}
+	if r, err = w.Enroll(p, nil); r == nil || err != nil {
+		t.Fatalf("Enroll = %v, %v; want a run", r, err)
+	}
+	wantLines(t, w, "bot: hi VIP")
+	if r, err = w.Enroll(p, nil); r != nil || err != nil {
+		t.Fatalf("Enroll = %v, %v; want nil, nil", r, err)
+	}
+	wantLines(t, w, `* not started: "VIP" is already running`)
+}
+
+func TestEnrollConditionError(t *testing.T) {
+	w, p := world(t, "flow \"E\"\ntrigger manual when contact.score > 2\nfield score number\nsend \"hi\"\n")
+	w.Contact["score"] = "many"
+	if _, err := w.Enroll(p, nil); err == nil || !strings.Contains(err.Error(), "trigger condition") {
+		t.Errorf("Enroll error = %v, want the condition's", err)
+	}
+	wantLines(t, w)
+}
+
+// TestTrailingSpaces: a message ending in whitespace shows it, as a .flowtest
+// line cannot end with it.
+func TestTrailingSpaces(t *testing.T) {
+	w, p := world(t, "flow \"S\"\ntrigger manual\nsend \"hi  \"\nsend \"a\\nb \\n\"\nsend \"tab\\t\" choices \"x\"\nsend \"  lead\"\n")
+	w.Start(p, nil)
+	wantLines(t, w, `bot: hi\x20\x20`, `bot: a\nb \n`, `bot: tab\t [x]`, "bot:   lead", "* end")
+}
+
+// TestAIIdle: when the contact goes quiet the idle timer stops the ai reply
+// (StopAI): no transcript line, and no run waits for AI any more.
+func TestAIIdle(t *testing.T) {
+	w, p := world(t, "flow \"AI\"\ntrigger manual\nai reply \"help\" idle 10m {\n  on idle {\n    send \"bye\"\n  }\n}\n")
+	w.Start(p, nil)
+	wantLines(t, w, `* ai reply "help"`)
+	if w.Waiting(interpreter.WaitAI) == nil {
+		t.Fatal("no run waits for AI")
+	}
+	w.Advance(10 * time.Minute)
+	wantLines(t, w, "bot: bye", "* end")
+	if r := w.Waiting(interpreter.WaitAI); r != nil {
+		t.Errorf("a run still waits for AI: %+v", r)
+	}
+	if _, ok := w.NextTimer(); ok {
+		t.Error("a timer is left")
+	}
+}
