@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,14 +15,8 @@ import (
 // runCheck implements `flowd check [--json] [paths...]`. It exits 1 when any
 // file has an error; warnings alone exit 0.
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("check", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("check", "flowd check [--json] [paths...]", "Checks .flow files (directories are searched recursively; default .).", stderr)
 	asJSON := fl.Bool("json", false, "print diagnostics as a JSON array on stdout")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flowd check [--json] [paths...]")
-		fmt.Fprintln(stderr, "Checks .flow files (directories are searched recursively; default .).")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,15 +12,9 @@ import (
 // runFmt implements `flowd fmt [-l] [-w] [paths...]` with gofmt's conventions:
 // without paths it formats standard input; it exits 2 if a file does not parse.
 func runFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("fmt", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("fmt", "flowd fmt [-l] [-w] [paths...]", "Formats .flow files (directories are searched recursively; no path: stdin).", stderr)
 	list := fl.Bool("l", false, "list files whose formatting differs from flowd fmt's")
 	write := fl.Bool("w", false, "write the result to the file instead of stdout")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flowd fmt [-l] [-w] [paths...]")
-		fmt.Fprintln(stderr, "Formats .flow files (directories are searched recursively; no path: stdin).")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +13,8 @@ import (
 // runGraph implements `flowd graph [--dot] FILE`: the flow as a Mermaid (or
 // DOT) diagram with its branches labelled.
 func runGraph(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("graph", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("graph", "flowd graph [--dot] FILE", "", stderr)
 	dot := fl.Bool("dot", false, "print Graphviz DOT instead of Mermaid")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flowd graph [--dot] FILE")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return 2 // flag has printed the problem and the usage
 	}

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -46,6 +47,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "flowd: unknown command %q\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// newFlags makes a subcommand's flag set, whose -h prints the usage line,
+// what the command does, and its flags.
+func newFlags(name, usage, about string, stderr io.Writer) *flag.FlagSet {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		fmt.Fprintln(stderr, "usage: "+usage)
+		if about != "" {
+			fmt.Fprintln(stderr, about)
+		}
+		fl.PrintDefaults()
+	}
+	return fl
 }
 
 func usage(w io.Writer) {

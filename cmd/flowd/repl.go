@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"io"
 
 	"github.com/flowd/flowd/repl"
@@ -11,14 +9,8 @@ import (
 // runRepl implements `flowd repl [--flow NAME] FILE|DIR`: chat with a flow as
 // its contact. The session itself lives in package repl.
 func runRepl(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("repl", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("repl", "flowd repl [--flow NAME] FILE|DIR", "Starts the flow as if the contact opened a conversation; type messages, or :help for commands.", stderr)
 	flow := fl.String("flow", "", "with a directory: the flow to run (default: the first inbound flow by group priority)")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flowd repl [--flow NAME] FILE|DIR")
-		fmt.Fprintln(stderr, "Starts the flow as if the contact opened a conversation; type messages, or :help for commands.")
-		fl.PrintDefaults()
-	}
 	var paths []string
 	for {
 		if err := fl.Parse(args); err != nil {

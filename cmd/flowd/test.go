@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,14 +10,8 @@ import (
 // runTest implements `flowd test [-v] [paths...]`: it runs .flowtest files
 // (directories recursively; default .) and exits 1 if any case fails.
 func runTest(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("test", flag.ContinueOnError)
-	fl.SetOutput(stderr)
+	fl := newFlags("test", "flowd test [-v] [paths...]", "Runs the scripted conversations in .flowtest files (see docs/testing.md).", stderr)
 	verbose := fl.Bool("v", false, "list passing cases too")
-	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: flowd test [-v] [paths...]")
-		fmt.Fprintln(stderr, "Runs the scripted conversations in .flowtest files (see docs/testing.md).")
-		fl.PrintDefaults()
-	}
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
