@@ -170,12 +170,19 @@ func TestDiagnosticsSorted(t *testing.T) {
 	}
 }
 
-// TestParseInvalidUTF8 covers the one syntax error a text file cannot hold.
+// TestParseInvalidUTF8 covers the one syntax error a text file cannot hold,
+// between tokens and inside a string or a comment alike.
 func TestParseInvalidUTF8(t *testing.T) {
-	_, err := dsl.Parse("bad.flow", []byte("flow \"a\"\ntrigger manual\nsend \"ok\" \xff\n"))
-	want := "bad.flow:3:11: error: invalid UTF-8 encoding"
-	if err == nil || err.Error() != want {
-		t.Errorf("Parse error = %v, want %s", err, want)
+	for src, want := range map[string]string{
+		"flow \"a\"\ntrigger manual\nsend \"ok\" \xff\n": "bad.flow:3:11",
+		"flow \"a\"\ntrigger manual\nsend \"caf\xe9\"\n": "bad.flow:3:10",
+		"# caf\xe9\nflow \"a\"\n":                        "bad.flow:1:6",
+	} {
+		_, err := dsl.Parse("bad.flow", []byte(src))
+		want += ": error: invalid UTF-8 encoding: .flow files are UTF-8 text"
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%q) error = %v, want %s", src, err, want)
+		}
 	}
 }
 

@@ -108,6 +108,19 @@ func scan(filename string, src []byte) ([]lexer.Token, []Comment, error) {
 	if strings.HasPrefix(string(src[:min(3, len(src))]), "\uFEFF") {
 		s.pos.Offset = 3 // a byte-order mark some editors write: not part of the flow
 	}
+	if !utf8.Valid(src) {
+		// anywhere, strings and comments included: a message must be valid text
+		bad := s.pos
+		for i := 0; i < len(src); {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n <= 1 {
+				bad.Advance(string(src[s.pos.Offset:i]))
+				bad.Offset = i
+				return nil, nil, &ScanError{Pos: bad, Msg: "invalid UTF-8 encoding: .flow files are UTF-8 text"}
+			}
+			i += n
+		}
+	}
 	s.run()
 	if s.err != nil {
 		return s.toks, s.comments, s.err
@@ -162,8 +175,6 @@ func (s *scanner) run() {
 		case r == -1:
 			s.toks = append(s.toks, lexer.EOFToken(start))
 			return
-		case r == utf8.RuneError && s.pos.Offset < len(s.src):
-			s.fail(start, "invalid UTF-8 encoding")
 		case r == '#':
 			s.comment()
 		case isIdentStart(r):
