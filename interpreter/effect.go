@@ -193,7 +193,8 @@ func (*AIHandoff) Type() string         { return TypeAIHandoff }
 func (*CancelAssign) Type() string      { return TypeCancelAssign }
 func (*StopAI) Type() string            { return TypeStopAI }
 
-// MarshalEffect encodes an effect as JSON with its type: {"type":"add_tags","tags":["VIP"]}.
+// MarshalEffect encodes an effect as JSON with its type, the form the runtime
+// keeps in its outbox: {"type":"add_tags","tags":["VIP"]}.
 func MarshalEffect(e Effect) ([]byte, error) {
 	body, err := json.Marshal(e)
 	if err != nil {

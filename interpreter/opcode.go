@@ -10,7 +10,7 @@ import "fmt"
 type Opcode uint8
 
 const (
-	NOP      Opcode = iota // NOP                        -
+	NOP      Opcode = iota // NOP                        -    the zero instruction; the compiler never emits it
 	SEND                   // SEND    send               emits a message; waits for delivery only if it has on failure
 	ASK                    // ASK     ask                emits the question (and a timer); waits for the reply
 	ASSIGN                 // ASSIGN  assign             emits the assignment request (and a timer); waits for the result

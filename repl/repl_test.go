@@ -270,17 +270,7 @@ func replay(t *testing.T, dump string) {
 		src, _ := os.ReadFile(filepath.Join(flowsDir, name))
 		os.WriteFile(filepath.Join(dir, name), src, 0o644)
 	}
-	path := filepath.Join(dir, "session.flowtest")
-	os.WriteFile(path, []byte(dump), 0o644)
-	results, err := flowtest.RunFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range results {
-		if !r.Passed() {
-			t.Errorf("the dump fails:\n%s\n%s", dump, strings.Join(r.Failures, "\n"))
-		}
-	}
+	replayIn(t, dir, dump)
 }
 
 func TestDump(t *testing.T) {
