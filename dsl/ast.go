@@ -23,8 +23,9 @@ type File struct {
 	Steps  []*Stmt  `parser:"@@*"`
 	EndPos lexer.Position
 
-	Comments []Comment // every # comment in source order, set by Parse
-	Src      []byte    // the source, set by Parse
+	Comments []Comment   // every # comment in source order, set by Parse
+	Warnings Diagnostics // what Parse noticed but did not stop at (bidirectional controls); Check reports them
+	Src      []byte      // the source, set by Parse
 }
 
 // Filename is the name the file was parsed under.

@@ -39,6 +39,7 @@ type checker struct {
 	// triggerScope is scope without flow variables
 	triggerScope *scope
 	labels       map[string]*Stmt  // label -> its statement
+	labelList    []string          // the labels, sorted, once a hint needs them
 	jumped       map[string]bool   // labels some jump targets
 	custom       map[string]string // custom field -> declared type name
 	steps        int
@@ -52,6 +53,7 @@ func Check(f *File) Diagnostics {
 		labels: map[string]*Stmt{},
 		jumped: map[string]bool{},
 		custom: map[string]string{},
+		diags:  append(Diagnostics(nil), f.Warnings...),
 	}
 	c.header()
 	vars := c.collect()
@@ -76,7 +78,7 @@ func Check(f *File) Diagnostics {
 		c.warn(f.Pos, "flow has %d steps; respond.io allows %d", c.steps, maxSteps)
 	}
 	c.diags.Sort()
-	return c.diags
+	return c.diags.Limit()
 }
 
 func (c *checker) errorf(pos lexer.Position, format string, args ...any) *Diagnostic {
@@ -89,6 +91,16 @@ func (c *checker) warn(pos lexer.Position, format string, args ...any) *Diagnost
 	d := warningAt(pos, format, args...)
 	c.diags = append(c.diags, d)
 	return d
+}
+
+// didYouMean is a hint for a diagnostic, computed only while the file has few
+// enough diagnostics to list them all: comparing every bad name of a huge
+// file with every good one would take long for hints nobody sees.
+func (c *checker) didYouMean(name string, candidates []string) string {
+	if len(c.diags) > 2*MaxDiagnostics {
+		return ""
+	}
+	return didYouMean(name, candidates)
 }
 
 // header checks everything between `flow "name"` and the first step.
@@ -154,7 +166,7 @@ func (c *checker) fieldDecl(d *FieldDecl) {
 	}
 	if _, ok := fieldTypes[d.Type.Name]; !ok {
 		c.errorf(d.Type.Pos, "unknown field type %q", d.Type.Name).Detail =
-			hintOr(didYouMean(d.Type.Name, sortedKeys(fieldTypes)), "field types are "+listOf(sortedKeys(fieldTypes)))
+			hintOr(c.didYouMean(d.Type.Name, sortedKeys(fieldTypes)), "field types are "+listOf(sortedKeys(fieldTypes)))
 		return
 	}
 	c.custom[name] = d.Type.Name
@@ -249,7 +261,7 @@ func (c *checker) trigger() {
 			case "contact", "user", "flow":
 			default:
 				c.errorf(src.Pos, "unknown conversation source %q", src.Name).Detail =
-					hintOr(didYouMean(src.Name, []string{"contact", "user", "flow"}), "sources are contact, user and flow")
+					hintOr(c.didYouMean(src.Name, []string{"contact", "user", "flow"}), "sources are contact, user and flow")
 			}
 			if seen[src.Name] {
 				c.errorf(src.Pos, "source %q listed twice", src.Name)
@@ -271,7 +283,7 @@ func (c *checker) trigger() {
 			case "email", "phone", "id":
 			default:
 				c.errorf(ev.Identify.Pos, "a webhook identifies its contact by email, phone or id, not %q", ev.Identify.Name).Detail =
-					didYouMean(ev.Identify.Name, []string{"email", "phone", "id"})
+					c.didYouMean(ev.Identify.Name, []string{"email", "phone", "id"})
 			}
 			c.jsonPath(ev.Path)
 		}
@@ -291,13 +303,13 @@ func (c *checker) trigger() {
 			}
 			if _, ok := fieldTypes[ff.Type.Name]; !ok {
 				c.errorf(ff.Type.Pos, "unknown form field type %q", ff.Type.Name).Detail =
-					hintOr(didYouMean(ff.Type.Name, sortedKeys(fieldTypes)), "types are "+listOf(sortedKeys(fieldTypes)))
+					hintOr(c.didYouMean(ff.Type.Name, sortedKeys(fieldTypes)), "types are "+listOf(sortedKeys(fieldTypes)))
 			}
 		}
 	case *AdEvent:
 		if ev.Platform != nil && ev.Platform.Name != "meta" && ev.Platform.Name != "tiktok" {
 			c.errorf(ev.Platform.Pos, "unknown ad platform %q", ev.Platform.Name).Detail =
-				hintOr(didYouMean(ev.Platform.Name, []string{"meta", "tiktok"}), "platforms are meta and tiktok")
+				hintOr(c.didYouMean(ev.Platform.Name, []string{"meta", "tiktok"}), "platforms are meta and tiktok")
 		}
 	}
 	whens, onces := 0, 0

@@ -117,7 +117,7 @@ func (c *checker) branches(step string, s Step) map[string]*On {
 		name := on.Name.Name
 		if !contains(allowed, name) {
 			d := c.errorf(on.Name.Pos, "%s has no branch %q", step, name)
-			d.Detail = hintOr(didYouMean(name, allowed), step+" branches are "+listOf(allowed))
+			d.Detail = hintOr(c.didYouMean(name, allowed), step+" branches are "+listOf(allowed))
 			continue
 		}
 		if got[name] != nil {
@@ -146,7 +146,7 @@ func (c *checker) send(s *Send) {
 		ch := v.Channel.Name
 		if !contains(channels, ch) {
 			c.errorf(v.Channel.Pos, "unknown channel %q", ch).Detail =
-				hintOr(didYouMean(ch, channels), "channels are "+listOf(channels))
+				hintOr(c.didYouMean(ch, channels), "channels are "+listOf(channels))
 		} else if seen[ch] {
 			c.errorf(v.Channel.Pos, "channel %q has two variants", ch)
 		}
@@ -194,7 +194,7 @@ func (c *checker) sendOpts(opts []*SendOpt, top bool) {
 				c.errorf(o.Pos, "a channel variant cannot choose another channel")
 			} else if !contains(channels, o.Via.Name) {
 				c.errorf(o.Via.Pos, "unknown channel %q", o.Via.Name).Detail =
-					hintOr(didYouMean(o.Via.Name, channels), "channels are "+listOf(channels))
+					hintOr(c.didYouMean(o.Via.Name, channels), "channels are "+listOf(channels))
 			}
 		case o.Choices != nil:
 			c.dup(&choices, o.Pos, "choices")
@@ -241,7 +241,7 @@ func (c *checker) ask(s *Ask) {
 	typ := askType(s)
 	if _, ok := askTypes[typ]; !ok {
 		c.errorf(s.Type.Pos, "unknown question type %q", typ).Detail =
-			hintOr(didYouMean(typ, sortedKeys(askTypes)), "types are "+listOf(sortedKeys(askTypes)))
+			hintOr(c.didYouMean(typ, sortedKeys(askTypes)), "types are "+listOf(sortedKeys(askTypes)))
 	}
 	c.message(s.Prompt, "question")
 	var retry, timeout, choices, min, max, save bool
@@ -366,7 +366,7 @@ func (c *checker) contactFieldRef(ref *Ref, writable bool) bool {
 	switch {
 	case !std && !cus:
 		d := c.errorf(ref.Pos, "unknown contact field %q", name)
-		d.Detail = hintOr(didYouMean(name, sortedKeys(c.scope.ns["contact"])), "declare custom fields in the header: field "+name+" text")
+		d.Detail = hintOr(c.didYouMean(name, sortedKeys(c.scope.ns["contact"])), "declare custom fields in the header: field "+name+" text")
 		return false
 	case writable && std && !writableContactFields[name]:
 		d := c.errorf(ref.Pos, "contact.%s cannot be changed by a flow", name)
@@ -444,10 +444,18 @@ func (c *checker) ifStep(s *If) {
 	}
 }
 
+// labelNames lists the flow's labels, sorted; computed once.
+func (c *checker) labelNames() []string {
+	if c.labelList == nil {
+		c.labelList = sortedKeys(c.labels)
+	}
+	return c.labelList
+}
+
 func (c *checker) jump(s *Jump) {
 	if _, ok := c.labels[s.Target.Name]; !ok {
 		d := c.errorf(s.Target.Pos, "unknown label %q", s.Target.Name)
-		d.Detail = didYouMean(s.Target.Name, sortedKeys(c.labels))
+		d.Detail = c.didYouMean(s.Target.Name, c.labelNames())
 	}
 	if s.Max == nil {
 		c.errorf(s.Pos, "jump needs a maximum").Detail = "write: jump to " + s.Target.Name + " max 3 (1 to 10)"
@@ -489,7 +497,7 @@ func (c *checker) during(s *During) {
 		for _, d := range []*Ident{h.FirstDay, h.LastDay} {
 			if d != nil && !contains(weekdays, d.Name) {
 				c.errorf(d.Pos, "unknown weekday %q", d.Name).Detail =
-					hintOr(didYouMean(d.Name, weekdays), "weekdays are "+listOf(weekdays))
+					hintOr(c.didYouMean(d.Name, weekdays), "weekdays are "+listOf(weekdays))
 			}
 		}
 		from, err1 := ParseClock(h.From.Value)
@@ -518,7 +526,7 @@ func (c *checker) during(s *During) {
 func (c *checker) http(s *HTTP) {
 	if !contains(httpMethods, s.Method.Name) {
 		c.errorf(s.Method.Pos, "unknown HTTP method %q", s.Method.Name).Detail =
-			hintOr(didYouMean(s.Method.Name, httpMethods), "methods are "+listOf(httpMethods))
+			hintOr(c.didYouMean(s.Method.Name, httpMethods), "methods are "+listOf(httpMethods))
 	}
 	c.nonEmpty(s.URL, "URL")
 	if segs := s.URL.Segments(); len(segs) > 0 && segs[0].Kind == Literal {

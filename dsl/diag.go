@@ -36,6 +36,10 @@ type Diagnostic struct {
 	Pos      lexer.Position `json:"-"`
 	Summary  string         `json:"summary"`          // one line, lower case: unknown label "consnt"
 	Detail   string         `json:"detail,omitempty"` // a hint: did you mean "consent"?
+
+	// more is, for the diagnostic Limit puts last, how many errors and
+	// warnings it stands for
+	more struct{ errors, warnings int }
 }
 
 func errorAt(pos lexer.Position, format string, args ...any) *Diagnostic {
@@ -46,13 +50,21 @@ func warningAt(pos lexer.Position, format string, args ...any) *Diagnostic {
 	return &Diagnostic{Severity: Warning, Pos: pos, Summary: fmt.Sprintf(format, args...)}
 }
 
-// Error renders the diagnostic as file:line:col: severity: summary (detail).
+// Error renders the diagnostic as file:line:col: severity: summary (detail);
+// a diagnostic about a whole file (line 0) has no line and column.
 func (d *Diagnostic) Error() string {
-	s := fmt.Sprintf("%s: %s: %s", d.Pos, d.Severity, d.Summary)
+	s := fmt.Sprintf("%s: %s: %s", d.where(), d.Severity, d.Summary)
 	if d.Detail != "" {
 		s += " (" + d.Detail + ")"
 	}
 	return s
+}
+
+func (d *Diagnostic) where() string {
+	if d.Pos.Line == 0 && d.Pos.Filename != "" {
+		return d.Pos.Filename
+	}
+	return d.Pos.String()
 }
 
 // MarshalJSON gives the position as file, line and column.
@@ -113,20 +125,26 @@ func (ds Diagnostics) Sort() {
 }
 
 // Render writes each diagnostic as a compiler does: the position and summary,
-// the source line, a caret under the column, and the detail.
+// the source line, a caret under the column, and the detail. A long source
+// line is shown around the caret.
 //
 //	flows/consent.flow:12:9: error: unknown label "consnt"
 //	   12 |   jump to consnt max 3
 //	      |           ^
 //	      = did you mean "consent"?
 func Render(w io.Writer, src []byte, ds Diagnostics) {
+	var lines []int // where each line starts, computed once
 	for _, d := range ds {
-		fmt.Fprintf(w, "%s: %s: %s\n", d.Pos, d.Severity, d.Summary)
-		if line, ok := sourceLine(src, d.Pos.Line); ok {
+		fmt.Fprintf(w, "%s: %s: %s\n", d.where(), d.Severity, d.Summary)
+		if lines == nil && d.Pos.Line > 0 {
+			lines = lineStarts(src)
+		}
+		if line, ok := sourceLine(src, lines, d.Pos.Line); ok {
 			num := fmt.Sprint(d.Pos.Line)
 			pad := strings.Repeat(" ", len(num))
+			line, col := window(line, d.Pos.Column)
 			fmt.Fprintf(w, " %s | %s\n", num, expandTabs(line))
-			fmt.Fprintf(w, " %s | %s^\n", pad, caretIndent(line, d.Pos.Column))
+			fmt.Fprintf(w, " %s | %s^\n", pad, caretIndent(line, col))
 			if d.Detail != "" {
 				fmt.Fprintf(w, " %s = %s\n", pad, d.Detail)
 			}
@@ -136,15 +154,49 @@ func Render(w io.Writer, src []byte, ds Diagnostics) {
 	}
 }
 
-func sourceLine(src []byte, n int) (string, bool) {
-	if n < 1 {
+// lineStarts lists the offset at which each line of src starts.
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+func sourceLine(src []byte, starts []int, n int) (string, bool) {
+	if n < 1 || n > len(starts) {
 		return "", false
 	}
-	lines := strings.Split(string(src), "\n")
-	if n > len(lines) {
-		return "", false
+	end := len(src)
+	if n < len(starts) {
+		end = starts[n] - 1
 	}
-	return strings.TrimRight(lines[n-1], "\r"), true
+	return strings.TrimRight(string(src[starts[n-1]:end]), "\r"), true
+}
+
+// windowWidth is how many characters of a source line Render shows.
+const windowWidth = 120
+
+// window cuts a long line down to windowWidth characters around column col,
+// marking the cuts with "…", and returns the column within the cut line.
+func window(line string, col int) (string, int) {
+	r := []rune(line)
+	if len(r) <= windowWidth {
+		return line, col
+	}
+	from := max(0, min(col-1-windowWidth/2, len(r)-windowWidth))
+	to := min(len(r), from+windowWidth)
+	cut := string(r[from:to])
+	if from > 0 {
+		cut = "…" + cut
+		col = col - from + 1
+	}
+	if to < len(r) {
+		cut += "…"
+	}
+	return cut, col
 }
 
 func expandTabs(s string) string { return strings.ReplaceAll(s, "\t", "    ") }
@@ -164,4 +216,49 @@ func caretIndent(line string, col int) string {
 		}
 	}
 	return b.String()
+}
+
+// Limit keeps the first MaxDiagnostics diagnostics of each file of a sorted
+// list and replaces the rest of that file's with one that counts them.
+func (ds Diagnostics) Limit() Diagnostics {
+	var out Diagnostics
+	for i := 0; i < len(ds); {
+		j := i
+		for j < len(ds) && ds[j].Pos.Filename == ds[i].Pos.Filename {
+			j++
+		}
+		file := ds[i:j]
+		if len(file) <= MaxDiagnostics {
+			out = append(out, file...)
+		} else {
+			out = append(out, file[:MaxDiagnostics]...)
+			out = append(out, moreDiagnostics(file[MaxDiagnostics:]))
+		}
+		i = j
+	}
+	return out
+}
+
+// moreDiagnostics is the diagnostic that stands for the ones not shown,
+// counting those an earlier Limit folded into one.
+func moreDiagnostics(rest Diagnostics) *Diagnostic {
+	d := &Diagnostic{Severity: Warning, Pos: rest[0].Pos}
+	for _, r := range rest {
+		switch {
+		case r.more.errors+r.more.warnings > 0:
+			d.more.errors += r.more.errors
+			d.more.warnings += r.more.warnings
+		case r.Severity == Error:
+			d.more.errors++
+		default:
+			d.more.warnings++
+		}
+	}
+	if d.more.errors > 0 {
+		d.Severity = Error
+	}
+	d.Summary = fmt.Sprintf("and %d more problems from here on (%d errors, %d warnings)",
+		d.more.errors+d.more.warnings, d.more.errors, d.more.warnings)
+	d.Detail = fmt.Sprintf("only the first %d problems of a file are listed; fix those and check again", MaxDiagnostics)
+	return d
 }

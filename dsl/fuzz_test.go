@@ -2,6 +2,7 @@ package dsl_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,69 @@ func FuzzFormat(f *testing.F) {
 		if twice := dsl.Format(again); !bytes.Equal(once, twice) {
 			t.Fatalf("formatting is not a fixed point\ninput:\n%q\nonce:\n%q\ntwice:\n%q", src, once, twice)
 		}
+	})
+}
+
+// FuzzRepeat builds big inputs from small ones: a head, a unit repeated up
+// to a few hundred thousand times, and a tail, so that the fuzzer explores
+// deep nesting and long runs (of brackets, operators, blocks, references)
+// that byte-level mutation of a small file never reaches. Parse, Check and
+// Render must not crash, whatever the depth, and every diagnostic has a
+// position. The seeds are the inputs that crashed flowd check before it
+// bounded nesting.
+//
+//	go test ./dsl -run '^$' -fuzz '^FuzzRepeat$' -fuzztime 5m
+func FuzzRepeat(f *testing.F) {
+	head := "flow \"x\"\ntrigger manual\n"
+	for _, s := range []struct {
+		head, unit, tail string
+		n                uint32
+	}{
+		{head, "if true {\n", "stop\n", 200000},
+		{head, "if true {\n", "stop\n", 26000}, // under the file cap
+		{head + "if ", "(", "true {}\n", 1000000},
+		{head + "if ", "!", "true {}\n", 1000000},
+		{head + "send \"${", "(", "1}\"\n", 1000000},
+		{head + "send \"${", "!", "true}\"\n", 1000000},
+		{head + "send \"", "$contact.firstname", "\"\n", 100000},
+		{head + "if 1", " + 1", " > 0 {}\n", 100000},
+		{head + "if ", "[", "1] {}\n", 100000},
+		{head, "send \"$x\"\n", "", 50000},
+		{head + "ask \"q\" {\n", "on invalid {\n", "", 100000},
+	} {
+		f.Add(s.head, s.unit, s.tail, s.n)
+	}
+	f.Fuzz(func(t *testing.T, head, unit, tail string, n uint32) {
+		if len(unit) == 0 {
+			return
+		}
+		n %= 1 << 20
+		// up to a few times the file cap: what crashed flowd was bigger than
+		// the cap, and a file just under it must not crash either
+		const most = 4 << 20
+		if size := int64(len(head)) + int64(len(unit))*int64(n) + int64(len(tail)); size > most {
+			n = uint32(max(0, most-len(head)-len(tail)) / len(unit))
+		}
+		src := []byte(head + strings.Repeat(unit, int(n)) + tail)
+		var ds dsl.Diagnostics
+		file, err := dsl.Parse("fuzz.flow", src)
+		if err != nil {
+			var ok bool
+			if ds, ok = err.(dsl.Diagnostics); !ok || len(ds) != 1 {
+				t.Fatalf("Parse error is not one diagnostic: %#v", err)
+			}
+		} else {
+			ds = dsl.Check(file)
+		}
+		if len(ds) > dsl.MaxDiagnostics+1 {
+			t.Fatalf("%d diagnostics, more than the cap", len(ds))
+		}
+		for _, d := range ds {
+			if d.Pos.Line < 1 || d.Pos.Column < 1 {
+				t.Fatalf("diagnostic without a position: %v", d)
+			}
+		}
+		dsl.Render(io.Discard, src, ds)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // Token types produced by the scanner. Keywords are plain Ident tokens; the grammar
@@ -58,11 +59,11 @@ type flowLexer struct{}
 func (flowLexer) Symbols() map[string]lexer.TokenType { return tokenNames }
 
 func (flowLexer) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
-	src, err := io.ReadAll(r)
+	src, err := textfile.ReadAll(filename, r, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	toks, _, err := scan(filename, src)
+	toks, _, _, err := scan(filename, src)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +87,9 @@ func (l *sliceLexer) Next() (lexer.Token, error) {
 
 // A ScanError is a lexical error: an unterminated string, a stray character.
 type ScanError struct {
-	Pos lexer.Position
-	Msg string
+	Pos    lexer.Position
+	Msg    string
+	Detail string // a hint, or ""
 }
 
 func (e *ScanError) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }
@@ -99,33 +101,76 @@ type scanner struct {
 	pos      lexer.Position
 	toks     []lexer.Token
 	comments []Comment
+	warnings Diagnostics // bidirectional controls, for Check to report
+	line     int         // offset where pos's line starts
+	braces   []brace     // the blocks open at pos
+	misfit   *brace      // the first block whose } sits at another indentation than its {
 	err      *ScanError
 }
 
+// A brace is an open {, with the indentation of its line.
+type brace struct {
+	pos    lexer.Position
+	indent string
+	closer lexer.Position // for misfit: the } that closed it
+}
+
 // scan tokenizes src. It stops at the first lexical error.
-func scan(filename string, src []byte) ([]lexer.Token, []Comment, error) {
+func scan(filename string, src []byte) ([]lexer.Token, []Comment, Diagnostics, error) {
 	s := &scanner{src: src, pos: lexer.Position{Filename: filename, Line: 1, Column: 1}}
 	if strings.HasPrefix(string(src[:min(3, len(src))]), "\uFEFF") {
 		s.pos.Offset = 3 // a byte-order mark some editors write: not part of the flow
 	}
-	if !utf8.Valid(src) {
-		// anywhere, strings and comments included: a message must be valid text
-		bad := s.pos
-		for i := 0; i < len(src); {
-			r, n := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && n <= 1 {
-				bad.Advance(string(src[s.pos.Offset:i]))
-				bad.Offset = i
-				return nil, nil, &ScanError{Pos: bad, Msg: "invalid UTF-8 encoding: .flow files are UTF-8 text"}
-			}
-			i += n
-		}
+	if err := s.checkText(); err != nil {
+		return nil, nil, nil, err
 	}
 	s.run()
 	if s.err != nil {
-		return s.toks, s.comments, s.err
+		return s.toks, s.comments, s.warnings, s.err
 	}
-	return s.toks, s.comments, nil
+	return s.toks, s.comments, s.warnings, nil
+}
+
+// checkText checks the whole source before anything else reads it: valid
+// UTF-8, and no control characters but tab and newline (and the carriage
+// return of a CRLF line end), strings and comments included, since a NUL or
+// an ESC in a message would reach a contact's screen or a database. It notes
+// the bidirectional controls, which can make code read differently from what
+// it does ("Trojan Source"), as warnings.
+func (s *scanner) checkText() *ScanError {
+	src := s.src
+	pos := s.pos
+	for i := pos.Offset; i < len(src); {
+		c := src[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' || c == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+			i++ // the common case, ASCII
+			continue
+		}
+		r, n := utf8.DecodeRune(src[i:])
+		at := pos
+		at.Advance(string(src[pos.Offset:i]))
+		pos = at
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return &ScanError{Pos: at, Msg: "invalid UTF-8 encoding: .flow files are UTF-8 text"}
+		case unicode.IsControl(r):
+			return &ScanError{Pos: at, Msg: fmt.Sprintf("control character %U is not allowed in a .flow file", r),
+				Detail: "only tab and newline may appear; write \\t or \\n in a string"}
+		case isBidiControl(r):
+			s.warnings = append(s.warnings, &Diagnostic{Severity: Warning, Pos: at,
+				Summary: fmt.Sprintf("bidirectional control character %U", r),
+				Detail:  "it can make the text display in another order than it is read (\"Trojan Source\"); remove it, or write the text in its natural order"})
+		}
+		i += n
+	}
+	return nil
+}
+
+// isBidiControl reports the embedding, override and isolate controls of
+// Unicode's bidirectional algorithm; the marks (LRM, RLM), which right-to-left
+// text needs, are fine.
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
 
 func (s *scanner) peek(k int) rune {
@@ -150,16 +195,18 @@ func (s *scanner) next() rune {
 	if r == '\n' {
 		s.pos.Line++
 		s.pos.Column = 1
+		s.line = s.pos.Offset
 	} else {
 		s.pos.Column++
 	}
 	return r
 }
 
-func (s *scanner) fail(pos lexer.Position, format string, args ...any) {
+func (s *scanner) fail(pos lexer.Position, format string, args ...any) *ScanError {
 	if s.err == nil {
 		s.err = &ScanError{Pos: pos, Msg: fmt.Sprintf(format, args...)}
 	}
+	return s.err
 }
 
 func (s *scanner) emit(typ lexer.TokenType, start lexer.Position) {
@@ -173,6 +220,7 @@ func (s *scanner) run() {
 		r := s.peek(0)
 		switch {
 		case r == -1:
+			s.unclosed()
 			s.toks = append(s.toks, lexer.EOFToken(start))
 			return
 		case r == '#':
@@ -187,13 +235,72 @@ func (s *scanner) run() {
 			s.next()
 			s.next()
 			s.emit(tokPunct, start)
-		case strings.ContainsRune("{},:.-=", r):
+		case r == '{' || r == '}':
+			s.next()
+			s.brace(r, start)
+			s.emit(tokPunct, start)
+		case strings.ContainsRune(",:.-=", r):
 			s.next()
 			s.emit(tokPunct, start)
 		default:
 			s.fail(start, "unexpected character %q", r)
 		}
 	}
+}
+
+// brace keeps track of the blocks, so that nesting is bounded before the
+// parser, which recurses, sees it, and so that a missing } is reported at the
+// { it should close rather than at the end of the file.
+func (s *scanner) brace(r rune, pos lexer.Position) {
+	if r == '{' {
+		if len(s.braces) == MaxBlockDepth {
+			s.fail(pos, "blocks nest more than %d deep", MaxBlockDepth).Detail = "move the inner steps to a flow of their own and start it"
+			return
+		}
+		s.braces = append(s.braces, brace{pos: pos, indent: s.indent()})
+		return
+	}
+	n := len(s.braces)
+	if n == 0 {
+		s.fail(pos, "unexpected }: no block is open").Detail = "remove it, or add the { it should close"
+		return
+	}
+	open := s.braces[n-1]
+	s.braces = s.braces[:n-1]
+	if ind := s.indent(); s.misfit == nil && ind != open.indent {
+		// a } under another block's { suggests that the inner one lacks its }
+		for _, outer := range s.braces {
+			if outer.indent == ind {
+				open.closer = pos
+				s.misfit = &open
+				break
+			}
+		}
+	}
+}
+
+// unclosed reports, at the end of the file, a block left open: the one whose
+// } went to another block, judging by indentation, or else the innermost.
+func (s *scanner) unclosed() {
+	n := len(s.braces)
+	if n == 0 {
+		return
+	}
+	if m := s.misfit; m != nil {
+		s.fail(m.pos, "this { has no }").Detail = fmt.Sprintf("by its indentation, the } at line %d closes an outer block", m.closer.Line)
+		return
+	}
+	s.fail(s.braces[n-1].pos, "this { has no }").Detail = "add } after the block's last step"
+}
+
+// indent is the blank space that starts the current line.
+func (s *scanner) indent() string {
+	start := s.line
+	end := start
+	for end < len(s.src) && (s.src[end] == ' ' || s.src[end] == '\t') {
+		end++
+	}
+	return string(s.src[start:end])
 }
 
 func (s *scanner) skipSpace(newlines bool) {
@@ -282,8 +389,42 @@ loop:
 		s.fail(start, "expected a condition after %q", keyword)
 		return
 	}
+	if op := trailingOperator(string(s.src[start.Offset:end.Offset])); op != "" {
+		at := end
+		at.Offset -= len(op)
+		at.Column -= utf8.RuneCountInString(op)
+		e := s.fail(at, "condition ends with %q", op)
+		e.Detail = "something must follow it"
+		if s.peek(0) != '{' {
+			e.Detail = "a condition ends at the end of its line: go on on this line, or put the condition in ( ) to span lines"
+		}
+		return
+	}
 	s.toks = append(s.toks, lexer.Token{Type: tokExpr, Value: string(s.src[start.Offset:end.Offset]), Pos: start})
 	s.pos = end
+}
+
+// trailingOperator returns the operator that ends cond, if any: a condition
+// cut short by the end of its line.
+func trailingOperator(cond string) string {
+	for _, op := range []string{"&&", "||", "==", "!=", "<=", ">=", "??", "**", "..", "<", ">", "+", "-", "*", "/", "%", "!", "?", ":", ",", "|", "."} {
+		if strings.HasSuffix(cond, op) {
+			return op
+		}
+	}
+	i := len(cond)
+	for i > 0 {
+		r, n := utf8.DecodeLastRuneInString(cond[:i])
+		if !isIdentPart(r) {
+			break
+		}
+		i -= n
+	}
+	switch word := cond[i:]; word {
+	case "and", "or", "not", "in", "contains", "matches", "startsWith", "endsWith":
+		return word
+	}
+	return ""
 }
 
 // quoted skips an expr-lang string literal.

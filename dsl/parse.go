@@ -2,11 +2,12 @@ package dsl
 
 import (
 	"errors"
-	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // parser is built once; participle parsers are safe for concurrent use.
@@ -25,31 +26,55 @@ var parser = participle.MustBuild[File](
 // tree types.
 func Grammar() string { return parser.String() }
 
+// stmtParser parses a single step, to explain an error that the file's
+// parser reports only as the end of the block around it.
+var stmtParser = participle.MustBuild[Stmt](
+	participle.Lexer(flowLexer{}),
+	participle.Union[Step](&Send{}, &Ask{}, &Assign{}, &Unassign{}, &If{}, &TagStep{}, &Set{},
+		&Clear{}, &Open{}, &Close{}, &CommentStep{}, &Jump{}, &Wait{}, &Start{}, &During{},
+		&HTTP{}, &Sheet{}, &AI{}, &Stop{}),
+	participle.UseLookahead(2),
+)
+
 // Parse parses one .flow file. It stops at the first syntax error, which it
-// returns as Diagnostics holding one error; Check finds everything else.
+// returns as Diagnostics holding one error; Check finds everything else. A
+// file over MaxFileSize is refused before it is read.
 func Parse(filename string, src []byte) (*File, error) {
-	toks, comments, err := scan(filename, src)
+	start := lexer.Position{Filename: filename, Line: 1, Column: 1}
+	if len(src) > MaxFileSize {
+		d := errorAt(start, "file is %d bytes; the limit for a .flow file is %d (%s)", len(src), MaxFileSize, textfile.Size(MaxFileSize))
+		d.Detail = "split it into flows that start each other"
+		return nil, Diagnostics{d}
+	}
+	toks, comments, warnings, err := scan(filename, src)
 	if err != nil {
 		var se *ScanError
 		errors.As(err, &se)
-		return nil, Diagnostics{errorAt(se.Pos, "%s", se.Msg)}
+		d := errorAt(se.Pos, "%s", se.Msg)
+		d.Detail = se.Detail
+		return nil, Diagnostics{d}
 	}
 	peek, err := lexer.Upgrade(&sliceLexer{toks: toks})
 	if err != nil {
-		return nil, Diagnostics{errorAt(lexer.Position{Filename: filename, Line: 1, Column: 1}, "%v", err)}
+		return nil, Diagnostics{errorAt(start, "%v", err)}
 	}
 	f, err := parser.ParseFromLexer(peek)
 	if err != nil {
-		return nil, Diagnostics{syntaxDiagnostic(filename, src, err)}
+		return nil, Diagnostics{syntaxDiagnostic(filename, src, toks, err)}
 	}
 	f.Comments = comments
+	f.Warnings = warnings
 	f.Src = src
 	return f, nil
 }
 
+// ReadFile reads a .flow file for parsing: a regular file of at most
+// MaxFileSize bytes.
+func ReadFile(path string) ([]byte, error) { return textfile.Read(path, MaxFileSize) }
+
 // syntaxDiagnostic turns participle's error into a diagnostic that names tokens
 // the way an author writes them.
-func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
+func syntaxDiagnostic(filename string, src []byte, toks []lexer.Token, err error) *Diagnostic {
 	var perr participle.Error
 	if !errors.As(err, &perr) {
 		return errorAt(lexer.Position{Filename: filename, Line: 1, Column: 1}, "%v", err)
@@ -58,16 +83,20 @@ func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
 	var ute *participle.UnexpectedTokenError
 	if errors.As(err, &ute) {
 		tok := ute.Unexpected
-		what := fmt.Sprintf("%q", tok.Value)
+		if inner := stepError(toks, tok); inner != nil {
+			// the block around a bad step reports only that it ends there
+			return syntaxDiagnostic(filename, src, toks, inner)
+		}
+		what := quote(tok.Value)
 		switch {
 		case tok.EOF():
 			what = "end of file"
 		case tok.Type == tokString:
-			what = "string " + tok.Value
+			what = "string " + elide(tok.Value)
 		case tok.Type == tokLabel:
-			what = "label " + tok.Value
+			what = "label " + elide(tok.Value)
 		case tok.Type == tokExpr:
-			what = "condition " + tok.Value
+			what = "condition " + elide(tok.Value)
 		}
 		d := errorAt(pos, "unexpected %s", what)
 		// participle keeps what it expected unexported; only Message shows it.
@@ -92,6 +121,31 @@ func syntaxDiagnostic(filename string, src []byte, err error) *Diagnostic {
 		msg = "number too large"
 	}
 	return errorAt(pos, "%s", msg)
+}
+
+// stepError parses a single step from tok, the token a block's parser could
+// not take, and returns that step's own error: for `tag ad "x"` inside a
+// block, the "ad" that is not add or remove rather than the block's
+// missing }. It returns nil when tok does not start a step, or when the step
+// parses: then the block's error stands.
+func stepError(toks []lexer.Token, tok lexer.Token) error {
+	if tok.Type != tokIdent && tok.Type != tokLabel {
+		return nil
+	}
+	i := sort.Search(len(toks), func(i int) bool { return toks[i].Pos.Offset >= tok.Pos.Offset })
+	if i == len(toks) || toks[i].Pos.Offset != tok.Pos.Offset {
+		return nil
+	}
+	peek, err := lexer.Upgrade(&sliceLexer{toks: toks[i:]})
+	if err != nil {
+		return nil
+	}
+	_, err = stmtParser.ParseFromLexer(peek, participle.AllowTrailing(true))
+	var ute *participle.UnexpectedTokenError
+	if !errors.As(err, &ute) || ute.Unexpected.Pos.Offset == tok.Pos.Offset {
+		return nil // the step parses, or fails at its first word: no better explanation
+	}
+	return err
 }
 
 // stepKeywords start the steps, header items and clauses; a misspelt one at the

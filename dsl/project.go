@@ -55,7 +55,7 @@ func CheckProject(files []*File) Diagnostics {
 	ds = append(ds, startCycles(byName, edges)...)
 	ds = append(ds, groupTies(files)...)
 	ds.Sort()
-	return ds
+	return ds.Limit()
 }
 
 func isManual(f *File) bool {

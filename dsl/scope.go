@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"reflect"
+
+	"github.com/expr-lang/expr"
 	"sort"
 	"strconv"
 	"time"
@@ -125,9 +127,28 @@ func triggerFields(t *Trigger) map[string]Type {
 
 // A scope is everything a flow's expressions can name, with types.
 type scope struct {
-	ns   map[string]map[string]Type // namespace -> field -> type
-	vars map[string]Type            // flow variables
-	env  any                        // the same, as a struct value expr can type-check against
+	ns    map[string]map[string]Type // namespace -> field -> type
+	vars  map[string]Type            // flow variables
+	env   any                        // the same, as a struct value expr can type-check against
+	list  []string                   // names, once computed
+	exprs [2]*ExprCompiler           // for any value and for conditions, once needed
+}
+
+// compiler returns the expression compiler for the scope: for conditions
+// when asBool is set.
+func (s *scope) compiler(asBool bool) *ExprCompiler {
+	i := 0
+	if asBool {
+		i = 1
+	}
+	if s.exprs[i] == nil {
+		opts := []expr.Option{expr.Env(s.env)}
+		if asBool {
+			opts = append(opts, expr.AsBool())
+		}
+		s.exprs[i] = NewExprCompiler(opts...)
+	}
+	return s.exprs[i]
 }
 
 func newScope(contact map[string]Type, trigger map[string]Type, vars map[string]Type) *scope {
@@ -169,8 +190,10 @@ func structValue(fields map[string]Type) any {
 
 // names lists what may start a reference: namespaces and variables.
 func (s *scope) names() []string {
-	out := append([]string(nil), Namespaces...)
-	return append(out, sortedKeys(s.vars)...)
+	if s.list == nil {
+		s.list = append(append([]string(nil), Namespaces...), sortedKeys(s.vars)...)
+	}
+	return s.list
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -2,8 +2,8 @@ package dsl
 
 import (
 	"fmt"
-	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // didYouMean returns a hint naming the candidate closest to name, or "" when
@@ -22,17 +22,32 @@ func Nearest(name string, candidates []string) string {
 	if bestDist > 3 {
 		bestDist = 3
 	}
-	sorted := append([]string(nil), candidates...)
-	sort.Strings(sorted)
-	for _, c := range sorted {
-		if d := levenshtein(strings.ToLower(name), strings.ToLower(c)); d < bestDist || (d == 0 && c != name) {
+	lower := strings.ToLower(name)
+	n := utf8.RuneCountInString(name)
+	exact := false
+	for _, c := range candidates {
+		if c == name {
+			exact = true
+			continue
+		}
+		if abs(utf8.RuneCountInString(c)-n) > bestDist {
+			continue // the lengths alone differ too much: no need to compare
+		}
+		if d := levenshtein(lower, strings.ToLower(c)); d < bestDist || d == bestDist && best != "" && c < best {
 			best, bestDist = c, d
 		}
 	}
-	if best == name {
-		return ""
+	if exact && bestDist > 0 {
+		return "" // name is a candidate itself; only another case of it is a hint
 	}
 	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // levenshtein is the edit distance between a and b, counted in characters.

@@ -42,6 +42,8 @@ type Segment struct {
 	Raw string
 	// Offset is the byte offset of Value's first character within Text.Raw.
 	Offset int
+	// Pos is the source position of that character.
+	Pos lexer.Position
 }
 
 // Segments splits the text into literals and interpolations. Adjacent literal
@@ -97,7 +99,21 @@ func (t *Text) Segments() []Segment {
 		}
 	}
 	flush(0)
+	t.place(segs)
 	return segs
+}
+
+// place sets the position of each segment, advancing once through Raw, so
+// that a text with many interpolations costs no more than its length.
+func (t *Text) place(segs []Segment) {
+	p, off := t.Pos, 0
+	for i := range segs {
+		if o := min(segs[i].Offset, len(t.Raw)); o > off {
+			p.Advance(t.Raw[off:o])
+			off = o
+		}
+		segs[i].Pos = p
+	}
 }
 
 // Value is the text with escapes decoded and interpolations left as written.

@@ -25,10 +25,11 @@
 package flowtest
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // A File is a parsed .flowtest file.
@@ -74,14 +75,27 @@ var eventVerbs = map[string]bool{
 	"ai": true, "assign": true,
 }
 
+// Limits of a .flowtest file: the file and one line. A line holds at most
+// one event or expectation; an http stub's body may make it long.
+const (
+	MaxFileSize = 4 << 20
+	MaxLineLen  = 1 << 20
+)
+
 // Parse reads a .flowtest file.
 func Parse(name string, r io.Reader) (*File, error) {
 	f := &File{Name: name}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	lines := textfile.NewLines(r, MaxLineLen)
 	var cur *Case
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimRight(sc.Text(), " \t\r")
+	for {
+		raw, n, err := lines.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, n, err)
+		}
+		text := strings.TrimRight(raw, " \t\r")
 		trimmed := strings.TrimSpace(text)
 		switch {
 		case trimmed == "" || strings.HasPrefix(trimmed, "#"):
@@ -107,9 +121,6 @@ func Parse(name string, r io.Reader) (*File, error) {
 		}
 		line.Num = n
 		cur.Lines = append(cur.Lines, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if err := cur.check(name); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package flowtest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/sandbox"
 )
@@ -34,12 +36,11 @@ func (r *Result) Passed() bool { return len(r.Failures) == 0 }
 // RunFile runs every case of a .flowtest file. The error reports a file that
 // cannot be read or a flow that does not compile; failing cases are results.
 func RunFile(path string) ([]*Result, error) {
-	src, err := os.Open(path)
+	src, err := textfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
-	f, err := Parse(path, src)
+	f, err := Parse(path, bytes.NewReader(src))
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func RunFile(path string) ([]*Result, error) {
 // LoadFlows compiles the flow at path, and the other flows of its directory
 // so that start steps can reach them. Only the main flow must compile.
 func LoadFlows(path string) (*interpreter.Program, map[string]*interpreter.Program, error) {
-	src, err := os.ReadFile(path)
+	src, err := dsl.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,7 +79,7 @@ func LoadFlows(path string) (*interpreter.Program, map[string]*interpreter.Progr
 		if filepath.Clean(s) == filepath.Clean(path) {
 			continue
 		}
-		if src, err := os.ReadFile(s); err == nil {
+		if src, err := dsl.ReadFile(s); err == nil {
 			if p, _, err := interpreter.CompileSource(s, src); err == nil {
 				if _, dup := flows[p.Flow]; !dup {
 					flows[p.Flow] = p

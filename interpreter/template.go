@@ -45,7 +45,7 @@ func compileTemplate(t *dsl.Text, c *compiler) *Template {
 			}
 			tpl.parts = append(tpl.parts, part{ref: ref, raw: seg.Raw})
 		case dsl.ExprSegment:
-			pos := t.PosAt(seg.Offset)
+			pos := seg.Pos
 			prog := c.expr(seg.Value, pos, false)
 			tpl.parts = append(tpl.parts, part{prog: prog, raw: seg.Raw, pos: pos})
 		}

@@ -104,7 +104,7 @@ func (p *project) paths() ([]string, error) {
 // compile reads and compiles one file, rendering its diagnostics when it has
 // errors and loud is set.
 func compile(path string, loud bool, errOut io.Writer) (*flowFile, error) {
-	src, err := os.ReadFile(path)
+	src, err := dsl.ReadFile(path)
 	if err != nil {
 		if loud {
 			fmt.Fprintf(errOut, "%v\n", err)

@@ -25,6 +25,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
 )
 
@@ -50,8 +51,16 @@ func Run(opts Options, in io.Reader, out, errOut io.Writer) int {
 	s.start(ff)
 	for !s.quit {
 		line, err := lines.ReadLine()
-		if err != nil {
-			break
+		var long *textfile.LineTooLongError
+		switch {
+		case errors.As(err, &long):
+			s.printf("error: input line %d: %v; it was skipped", long.Line, err)
+			continue
+		case err == io.EOF:
+			return 0
+		case err != nil:
+			fmt.Fprintf(errOut, "flowd repl: reading input: %v\n", err)
+			return 1
 		}
 		s.handle(line)
 	}

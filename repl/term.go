@@ -1,13 +1,13 @@
 package repl
 
 import (
-	"bufio"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
+	"github.com/flowd/flowd/internal/textfile"
 	"golang.org/x/term"
 )
 
@@ -32,9 +32,7 @@ func openInput(in io.Reader, out io.Writer) (lines lineReader, w io.Writer, term
 			return t, t, true, restore
 		}
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	return scanLines{sc}, out, false, func() {}
+	return scanLines{textfile.NewLines(in, MaxLineLen)}, out, false, func() {}
 }
 
 // rawTerminal puts in into raw mode. The terminal is restored by the returned
@@ -72,15 +70,15 @@ func rawTerminal(in, out *os.File) (*term.Terminal, func(), error) {
 	return t, restore, nil
 }
 
+// MaxLineLen is the longest input line the REPL reads from a pipe or a
+// file; a longer one is reported and skipped. At a terminal, x/term keeps at
+// most 4096 bytes of a line.
+const MaxLineLen = 1 << 20
+
 // scanLines reads lines from a pipe or a file.
-type scanLines struct{ sc *bufio.Scanner }
+type scanLines struct{ l *textfile.Lines }
 
 func (l scanLines) ReadLine() (string, error) {
-	if l.sc.Scan() {
-		return strings.TrimRight(l.sc.Text(), "\r"), nil
-	}
-	if err := l.sc.Err(); err != nil {
-		return "", err
-	}
-	return "", io.EOF
+	line, _, err := l.l.Next()
+	return strings.TrimRight(line, "\r"), err
 }

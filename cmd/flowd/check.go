@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 
@@ -79,9 +79,13 @@ func checkFiles(files []string) checkResult {
 	sort.Strings(universe)
 	var parsed []*dsl.File
 	for _, name := range universe {
-		src, err := os.ReadFile(name)
+		src, err := dsl.ReadFile(name)
 		if err != nil {
-			res.diags[name] = dsl.Diagnostics{{Pos: lexer.Position{Filename: name}, Summary: err.Error()}}
+			msg := err.Error()
+			if pe, ok := err.(*fs.PathError); ok {
+				msg = pe.Err.Error() // the path is the diagnostic's
+			}
+			res.diags[name] = dsl.Diagnostics{{Pos: lexer.Position{Filename: name}, Summary: msg}}
 			res.failed = res.failed || requested[name]
 			continue
 		}
@@ -106,6 +110,7 @@ func checkFiles(files []string) checkResult {
 	}
 	for name, ds := range res.diags {
 		ds.Sort()
+		res.diags[name] = ds.Limit()
 		if ds.HasErrors() && requested[name] {
 			res.failed = true
 		}

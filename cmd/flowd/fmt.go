@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // runFmt implements `flowd fmt [-l] [-w] [paths...]` with gofmt's conventions:
@@ -23,7 +24,7 @@ func runFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "flowd fmt: cannot use -w with standard input")
 			return 2
 		}
-		src, err := io.ReadAll(stdin)
+		src, err := textfile.ReadAll("standard input", stdin, dsl.MaxFileSize)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd fmt: %v\n", err)
 			return 2
@@ -37,7 +38,7 @@ func runFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, name := range files {
-		src, err := os.ReadFile(name)
+		src, err := dsl.ReadFile(name)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd fmt: %v\n", err)
 			code = 2

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/graph"
@@ -46,7 +45,7 @@ func runDisasm(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: flowd disasm FILE")
 		return 2
 	}
-	src, err := os.ReadFile(args[0])
+	src, err := dsl.ReadFile(args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd disasm: %v\n", err)
 		return 2
@@ -67,7 +66,7 @@ func runDisasm(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 // parseOne reads and parses a file, rendering any syntax error; on failure it
 // returns a nil file and the exit code.
 func parseOne(path string, stderr io.Writer) (*dsl.File, []byte, int) {
-	src, err := os.ReadFile(path)
+	src, err := dsl.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd: %v\n", err)
 		return nil, nil, 2

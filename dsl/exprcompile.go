@@ -1,0 +1,70 @@
+package dsl
+
+import (
+	"errors"
+
+	"github.com/expr-lang/expr"
+	exprchecker "github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	exprfile "github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	exprparser "github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+)
+
+// An ExprCompiler compiles many expressions with one expr-lang
+// configuration, built once: expr.Compile builds a fresh one, with its table
+// of builtins, for every expression, which made that most of the cost of
+// checking a file full of short ${ } texts. It runs expr's own stages (parse,
+// patch and check, optimize, compile) and guards them with ExprTooDeep. An
+// ExprCompiler must not be used by two goroutines at once.
+type ExprCompiler struct {
+	config *conf.Config
+}
+
+// NewExprCompiler makes a compiler for the given options, which come after
+// ExprOptions.
+func NewExprCompiler(opts ...expr.Option) *ExprCompiler {
+	config := conf.CreateNew()
+	for _, op := range append(ExprOptions(), opts...) {
+		op(config)
+	}
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	return &ExprCompiler{config: config}
+}
+
+// ErrExprTooDeep is returned by Compile for an expression that nests deeper
+// than MaxExprDepth; the *exprfile.Error wrapping it gives the place.
+var ErrExprTooDeep = errors.New("expression nests too deep")
+
+// Compile compiles src as expr.Compile would with the compiler's options.
+func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
+	if off, deep := ExprTooDeep(src); deep {
+		e := &exprfile.Error{Location: exprfile.Location{From: off, To: off + 1}, Message: ErrExprTooDeep.Error()}
+		e.Wrap(ErrExprTooDeep)
+		return nil, e
+	}
+	tree, err := exprchecker.ParseCheck(src, c.config)
+	if err != nil {
+		return nil, err
+	}
+	if c.config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, c.config); err != nil {
+			var fe *exprfile.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, c.config)
+}
+
+// Parse parses src with the compiler's options, without checking it.
+func (c *ExprCompiler) Parse(src string) (*exprparser.Tree, error) {
+	return exprparser.ParseWithConfig(src, c.config)
+}
