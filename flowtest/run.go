@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
@@ -394,15 +393,16 @@ func (cr *caseRun) triggerData() map[string]any {
 // (waiting, done, failed) and run.wait.
 func (cr *caseRun) assert(l Line) error {
 	env := cr.env()
-	prog, err := expr.Compile(l.Arg, expr.Env(env), expr.AllowUndefinedVariables(), expr.AsBool())
+	prog, err := interpreter.CompileCondition(l.Arg)
 	if err != nil {
 		return err
 	}
-	v, err := expr.Run(prog, env)
+	var m interpreter.Machine
+	ok, err := m.EvalCondition(prog, env)
 	if err != nil {
 		return err
 	}
-	if v != true {
+	if !ok {
 		return fmt.Errorf("false\n%s", describe(env))
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/participle/v2/lexer"
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/dsl"
 )
@@ -109,6 +108,7 @@ type compiler struct {
 	pos    lexer.Position
 	step   int32
 	err    error
+	exprs  [2]*dsl.ExprCompiler // for values and for conditions, once needed
 }
 
 func (c *compiler) fail(pos lexer.Position, format string, args ...any) {
@@ -254,11 +254,14 @@ func (c *compiler) branch(s dsl.Step, name string, ends *[]int) int {
 }
 
 func (c *compiler) expr(src string, pos lexer.Position, asBool bool) *vm.Program {
-	opts := exprOptions()
+	i := 0
 	if asBool {
-		opts = append(opts, expr.AsBool())
+		i = 1
 	}
-	prog, err := expr.Compile(src, opts...)
+	if c.exprs[i] == nil {
+		c.exprs[i] = newExprCompiler(asBool)
+	}
+	prog, err := c.exprs[i].Compile(src)
 	if err != nil {
 		c.fail(pos, "%v", err)
 		return nil

@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -8,28 +9,71 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+	"github.com/flowd/flowd/dsl"
 )
 
 // exprOptions are the expr-lang options every flow expression is compiled
 // with. The checker in dsl has already type-checked each expression against
 // the flow's declared names; at run time the environment is a map (namespaces
-// and flow variables), and a name with no value yet reads as nil. now() is
-// disabled because the VM's clock is injected: flows read system.now.
+// and flow variables), and a name with no value yet reads as nil. The
+// options of dsl.ExprOptions come first: now() is disabled because the VM's
+// clock is injected (flows read system.now), and the size of an expression
+// is bounded.
 //
 // Ordering comparisons (<, <=, >, >=) with a missing value are false rather
 // than an error, as respond.io's Branch treats an empty field: `if
 // contact.age > 17` sends a contact without an age down the else branch.
+//
+// Every evaluation is bounded in memory and work by dsl.ExprBudget: see
+// budget.go.
 func exprOptions() []expr.Option {
-	return []expr.Option{
+	opts := []expr.Option{
 		expr.Env(map[string]any{}),
 		expr.AllowUndefinedVariables(),
-		expr.DisableBuiltin("now"),
-		expr.Patch(missingIsFalse{}),
+		expr.Patch(missingIsFalse{}), // before the budget's patch, which charges what these calls compare
 		expr.Function(orderFuncs["<"], orderFunc(func(c int) bool { return c < 0 })),
 		expr.Function(orderFuncs["<="], orderFunc(func(c int) bool { return c <= 0 })),
 		expr.Function(orderFuncs[">"], orderFunc(func(c int) bool { return c > 0 })),
 		expr.Function(orderFuncs[">="], orderFunc(func(c int) bool { return c >= 0 })),
 	}
+	return append(opts, budgetOptions()...)
+}
+
+// newExprCompiler compiles flow expressions: conditions when asBool is set.
+func newExprCompiler(asBool bool) *dsl.ExprCompiler {
+	opts := exprOptions()
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	return dsl.NewExprCompiler(opts...)
+}
+
+// eval runs an expression program under the budget of one evaluation, and
+// what is left of the sprint's.
+func (m *Machine) eval(prog *vm.Program, env map[string]any) (any, error) {
+	m.meter.begin()
+	defer m.meter.end()
+	m.vm.MemoryBudget = dsl.ExprBudget
+	env[meterName] = &m.meter
+	return m.vm.Run(prog, env)
+}
+
+// CompileCondition compiles a condition over named values as a flow's
+// conditions are compiled, bounds included; flowd test's assert uses it.
+func CompileCondition(src string) (*vm.Program, error) { return newExprCompiler(true).Compile(src) }
+
+// EvalCondition runs a condition of CompileCondition over env under the
+// budget of one evaluation.
+func (m *Machine) EvalCondition(prog *vm.Program, env map[string]any) (bool, error) {
+	m.meter.sprint = SprintExprBudget
+	defer delete(env, meterName)
+	v, err := m.eval(prog, env)
+	if err != nil {
+		return false, errors.New(exprMessage(err))
+	}
+	ok, _ := v.(bool)
+	return ok, nil
 }
 
 // orderFuncs name the functions that replace the ordering operators.

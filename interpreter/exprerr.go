@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/file"
@@ -22,18 +23,22 @@ func (e *exprFailure) Error() string { return e.msg }
 func exprErr(err error, src string, pos lexer.Position) error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return &exprFailure{pos: dsl.AdvanceRunes(pos, src, fe.From), msg: fe.Message}
+		return &exprFailure{pos: dsl.AdvanceRunes(pos, src, fe.From), msg: exprMessage(err)}
 	}
-	return &exprFailure{pos: pos, msg: err.Error()}
+	return &exprFailure{pos: pos, msg: exprMessage(err)}
 }
 
 // exprMessage is the one-line message of an expr-lang error.
 func exprMessage(err error) string {
+	msg := err.Error()
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return fe.Message
+		msg = fe.Message
 	}
-	return err.Error()
+	if msg == "memory budget exceeded" { // expr's VM counting what it builds
+		return fmt.Sprintf("expression builds too much: one evaluation may build %d list and map items", dsl.ExprBudget)
+	}
+	return msg
 }
 
 // failErr ends the run with err, at the expression's position when err

@@ -3,6 +3,7 @@ package interpreter
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,6 +294,61 @@ func FuzzRun(f *testing.F) {
 			data = data[min(used, len(data)):]
 			now = now.Add(7 * time.Minute)
 			check(m.Resume(p, c, ctx(), in), cont)
+		}
+	})
+}
+
+// FuzzExpr compiles and runs conditions built from small pieces: a head, a
+// unit repeated up to thousands of times, and a tail, so that the fuzzer
+// reaches long chains, deep nesting and loops over big values. Whatever
+// compiles must run to an outcome, never a panic, within the budget of one
+// evaluation: a failure is a positioned runtime error, and the memory it
+// took is bounded. The seeds are the expressions that ran for minutes or
+// exhausted memory before the budget.
+//
+//	go test ./interpreter -run '^$' -fuzz '^FuzzExpr$' -fuzztime 5m
+func FuzzExpr(f *testing.F) {
+	for _, s := range []struct {
+		head, unit, tail string
+		n                uint16
+	}{
+		{`len(repeat(repeat("a", 999999), `, "1", `000000)) > 0`, 1},
+		{`(let s = repeat("A", 500000); count(1..400000, lower(s) == "x")) > 0`, "", "", 0},
+		{"count(1..1000, ", "count(1..1000, ", "true) > 0", 3},
+		{`(let a = repeat("x", 100000); `, "let a2 = a + a; ", "len(a)) > 0", 20},
+		{`repeat("a", 200000) matches "(a|aa)*b"`, "", "", 0},
+		{"", "!", "true", 5000},
+		{"", "(", "true", 5000},
+		{"1", " + 1", " > 0", 2000},
+		{`len(join(map(1..1000, "x"), repeat("y", 10000))) > 0`, "", "", 0},
+		{"sum(map(1..9999, #", " * 2", ")) > 0", 50},
+		{`len(toJSON(map(1..3000, [#, string(#)]))) > 0`, "", "", 0},
+	} {
+		f.Add(s.head, s.unit, s.tail, s.n)
+	}
+	f.Fuzz(func(t *testing.T, head, unit, tail string, n uint16) {
+		cond := head + strings.Repeat(unit, int(n)) + tail
+		if strings.ContainsAny(cond, "{}\n#") || len(cond) > 64<<10 {
+			return // ends the condition early, or a comment: not this target's business
+		}
+		p, _, err := CompileSource("fuzz.flow", []byte("flow \"f\"\ntrigger manual\nif "+cond+" {\n  send \"yes\"\n}\n"))
+		if err != nil {
+			return
+		}
+		var m Machine
+		var out Outcome
+		alloc := allocated(func() { out = m.Start(p, &Context{Now: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}) })
+		switch out.Status {
+		case Done:
+		case Failed:
+			if out.Err == nil || out.Err.Pos.Line != 3 || out.Err.Pos.Column < 1 {
+				t.Fatalf("failure without a position in the condition: %v", out.Err)
+			}
+		default:
+			t.Fatalf("status %v", out.Status)
+		}
+		if alloc > 256<<20 {
+			t.Fatalf("one condition allocated %d bytes", alloc)
 		}
 	})
 }

@@ -92,7 +92,7 @@ func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, val
 		case p.ref != nil:
 			s, ok = textOf(lookup(r.env, p.ref))
 		case p.prog != nil:
-			v, err := r.m.vm.Run(p.prog, r.env)
+			v, err := r.m.eval(p.prog, r.env)
 			if err != nil {
 				return "", exprErr(err, strings.TrimSuffix(strings.TrimPrefix(p.raw, "${"), "}"), p.pos)
 			}

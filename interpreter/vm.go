@@ -76,6 +76,7 @@ func (e *RuntimeError) Error() string {
 type Machine struct {
 	Budget int // instructions per sprint; 0 means DefaultBudget
 	vm     vm.VM
+	meter  meter // what the expression under way may still spend
 }
 
 // run is the state of one sprint.
@@ -97,7 +98,7 @@ func (m *Machine) Matches(p *Program, ctx *Context) (bool, error) {
 		return true, nil
 	}
 	r := m.newRun(p, ctx, &Continuation{Program: p.Hash})
-	v, err := m.vm.Run(p.When, r.env)
+	v, err := m.eval(p.When, r.env)
 	if err != nil {
 		return false, fmt.Errorf("%s: trigger condition %s: %v", p.File, p.WhenSrc, exprMessage(err))
 	}
@@ -158,6 +159,7 @@ func waitsAt(k WaitKind, op Opcode) bool {
 }
 
 func (m *Machine) newRun(p *Program, ctx *Context, c *Continuation) *run {
+	m.meter.sprint = SprintExprBudget
 	if ctx.Contact == nil {
 		ctx.Contact = map[string]any{}
 	}
@@ -287,7 +289,7 @@ func (r *run) exec(pc int) {
 		case JMP:
 			pc = int(in.B)
 		case BRANCH:
-			v, err := r.m.vm.Run(p.Exprs[in.A], r.env)
+			v, err := r.m.eval(p.Exprs[in.A], r.env)
 			if err != nil {
 				r.failErr(pc, fmt.Errorf("condition %s: %w", p.ExprSrc[in.A], exprErr(err, p.ExprSrc[in.A], p.Pos[pc])))
 				return

@@ -1,0 +1,581 @@
+package interpreter
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/flowd/flowd/dsl"
+)
+
+// The budget of one evaluation of a condition or ${ } (dsl.ExprBudget).
+//
+// expr-lang bounds what an evaluation builds: its VM counts the items of
+// the lists, maps and ranges it makes against MemoryBudget, before making
+// them. It does not bound the work of loops or of text: a loop over a
+// 400,000-number range that lowercases a 500,000-character text each time
+// runs for minutes, and repeat and string concatenation allocate first and
+// count after, or never. So every expression is compiled with a patch
+// (costPatch) that routes that work through functions that charge a meter
+// first, and fail once the meter is spent:
+//
+//   - a range a..b charges its length before it is built;
+//   - a loop (all, any, filter, map, count, reduce, ...) charges, when it
+//     starts, the length of its collection times the size of its body;
+//   - a text or list function charges the size of its arguments;
+//   - repeat, replace, join and + on texts charge the size of what they are
+//     about to build;
+//   - matches charges the text's length times the size of the pattern's
+//     program, since Go's regexp matches in that time;
+//   - inside a loop body, comparisons, contains, startsWith, endsWith and in
+//     charge the size of their operands, which the loop multiplies.
+//
+// Outside loops an operator runs once per node, and an expression has at
+// most dsl.MaxExprNodes nodes, so what is not charged is bounded anyway.
+//
+// The evaluations of one sprint share SprintExprBudget, so that a sprint of
+// thousands of conditions is bounded too.
+
+// meterName is the name, in an evaluation's environment, of the meter the
+// patched functions charge. It cannot be written in a .flow file.
+const meterName = "$meter"
+
+// SprintExprBudget is what all the evaluations of one sprint may spend
+// together: with the instruction budget allowing thousands of conditions in
+// a sprint, a budget per evaluation alone would not bound the sprint.
+const SprintExprBudget = 10 * dsl.ExprBudget
+
+// A meter is the budget left to the evaluation under way, and to the
+// sprint. A Machine has one: it fills the sprint's at the start of each
+// sprint, and the evaluation's before each evaluation.
+type meter struct {
+	left   int // for this evaluation: at most dsl.ExprBudget, and no more than the sprint has left
+	sprint int // for the rest of the sprint, not counting this evaluation's spending
+	start  int // left when the evaluation started
+}
+
+// errBudget and errSprintBudget are the run-time errors of an evaluation
+// that spent its budget, or the sprint's.
+var (
+	errBudget       = fmt.Errorf("expression does too much work: one evaluation may take %d steps", dsl.ExprBudget)
+	errSprintBudget = fmt.Errorf("expressions do too much work: one sprint's may take %d steps together", SprintExprBudget)
+)
+
+// begin readies the meter for an evaluation.
+func (m *meter) begin() {
+	m.left = min(dsl.ExprBudget, m.sprint)
+	m.start = m.left
+}
+
+// end charges the evaluation's spending to the sprint.
+func (m *meter) end() { m.sprint -= m.start - m.left }
+
+func (m *meter) spend(n int) error {
+	m.left -= n
+	if m.left < 0 {
+		return m.exceeded()
+	}
+	return nil
+}
+
+// exceeded is the error for a spent meter: the evaluation's budget, or the
+// sprint's when that was less.
+func (m *meter) exceeded() error {
+	if m.start < dsl.ExprBudget {
+		return errSprintBudget
+	}
+	return errBudget
+}
+
+// metered returns the meter passed as a patched function's first argument.
+func metered(args []any) (*meter, error) {
+	if len(args) > 0 {
+		if m, ok := args[0].(*meter); ok {
+			return m, nil
+		}
+	}
+	return nil, errors.New("expression run without its budget")
+}
+
+// budgetOptions are the options that install the budget: the patch and the
+// functions it calls.
+func budgetOptions() []expr.Option {
+	return []expr.Option{
+		expr.Patch(costPatch{}),
+		function("flowd_loop", passThrough, chargeLoop),
+		function("flowd_size", passThrough, chargeSize),
+		function("flowd_cost", passThrough, chargeFixed),
+		function("flowd_add", nil, add),
+		function("flowd_range", nil, makeRange),
+		function("flowd_repeat", nil, repeat),
+		function("flowd_replace", nil, replace),
+		function("flowd_join", nil, join),
+		function("flowd_match", nil, match),
+	}
+}
+
+// function registers a patched function. validate, when set, gives the
+// call's type from its arguments' types.
+func function(name string, validate func([]reflect.Type) (reflect.Type, error), fn func(args ...any) (any, error)) expr.Option {
+	return func(c *conf.Config) {
+		c.Functions[name] = &builtin.Function{Name: name, Func: fn, Validate: validate}
+	}
+}
+
+// passThrough types flowd_loop(meter, x, ...) and flowd_size(meter, x) as x,
+// so that a wrapped value keeps its type for the checker.
+func passThrough(args []reflect.Type) (reflect.Type, error) {
+	if len(args) < 2 {
+		return nil, errors.New("missing argument")
+	}
+	return args[1], nil
+}
+
+// chargeLoop is flowd_loop(meter, collection, weight): it charges the
+// collection's length times weight, the size of the loop's body.
+func chargeLoop(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	weight, _ := args[2].(int)
+	if err := m.spend(length(args[1]) * max(weight, 1)); err != nil {
+		return nil, err
+	}
+	return args[1], nil
+}
+
+// chargeFixed is flowd_cost(meter, x, n): it charges n steps.
+func chargeFixed(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	n, _ := args[2].(int)
+	if err := m.spend(n); err != nil {
+		return nil, err
+	}
+	return args[1], nil
+}
+
+// chargeSize is flowd_size(meter, x): it charges x's size, counted through
+// nested lists and maps.
+func chargeSize(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 2 {
+		return nil, err
+	}
+	if err := m.spend(weigh(args[1], m.left+1)); err != nil {
+		return nil, err
+	}
+	return args[1], nil
+}
+
+// length is the number of items of a list or map, the bytes of a text, or 1.
+func length(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case []any:
+		return len(v)
+	case []int:
+		return len(v)
+	case []string:
+		return len(v)
+	case map[string]any:
+		return len(v)
+	case nil:
+		return 0
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.String:
+		return rv.Len()
+	}
+	return 1
+}
+
+// weigh is the size of v: a byte of text, an item of a list or map, and any
+// other value count one each. It stops counting past limit.
+func weigh(v any, limit int) int {
+	n := 0
+	stack := []any{v}
+	for len(stack) > 0 && n <= limit {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch x := x.(type) {
+		case []any:
+			for _, e := range x {
+				n += 1 + nested(e, &stack)
+			}
+		case map[string]any:
+			for k, e := range x {
+				n += 1 + len(k) + nested(e, &stack)
+			}
+		default:
+			n += length(x)
+		}
+	}
+	return n
+}
+
+// nested is the size of a scalar; a list or map is pushed on the stack to
+// be counted in turn.
+func nested(e any, stack *[]any) int {
+	switch e.(type) {
+	case []any, map[string]any:
+		*stack = append(*stack, e)
+		return 0
+	}
+	return length(e)
+}
+
+// makeRange is flowd_range(meter, a, b), expr's a..b charged before it is
+// built.
+func makeRange(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	lo, hi := runtime.ToInt(args[1]), runtime.ToInt(args[2])
+	if hi < lo {
+		return []int{}, nil
+	}
+	if hi-lo >= m.left {
+		m.left = -1
+		return nil, m.exceeded()
+	}
+	if err := m.spend(hi - lo + 1); err != nil {
+		return nil, err
+	}
+	return runtime.MakeRange(lo, hi), nil
+}
+
+// add is flowd_add(meter, a, b): a + b, charging a joined text's length
+// before building it.
+func add(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	a, ok1 := args[1].(string)
+	b, ok2 := args[2].(string)
+	if ok1 && ok2 {
+		if err := m.spend(len(a) + len(b)); err != nil {
+			return nil, err
+		}
+		return a + b, nil
+	}
+	return runtime.Add(args[1], args[2]), nil
+}
+
+// repeat is flowd_repeat(meter, s, n), expr's repeat charged before it allocates.
+func repeat(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	s, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("repeat needs a text, not %s", kindOf(args[1]))
+	}
+	n := runtime.ToInt(args[2])
+	if n < 0 {
+		return nil, fmt.Errorf("repeat needs a count of 0 or more, not %d", n)
+	}
+	if n > 0 && len(s) > (m.left+1)/n {
+		return nil, m.exceeded()
+	}
+	if err := m.spend(len(s) * n); err != nil {
+		return nil, err
+	}
+	return strings.Repeat(s, n), nil
+}
+
+// replace is flowd_replace(meter, s, old, new[, n]), charged for the text it
+// makes.
+func replace(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) < 4 || len(args) > 5 {
+		return nil, errors.New("replace takes a text, what to replace, its replacement and an optional count")
+	}
+	s, ok1 := args[1].(string)
+	old, ok2 := args[2].(string)
+	repl, ok3 := args[3].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, errors.New("replace needs three texts")
+	}
+	if err := m.spend(len(s)); err != nil { // counting the matches reads s
+		return nil, err
+	}
+	n, limit := strings.Count(s, old), -1
+	if len(args) == 5 {
+		if limit = runtime.ToInt(args[4]); limit >= 0 && limit < n {
+			n = limit
+		}
+	}
+	if grow := len(repl) - len(old); grow > 0 && n > 0 && grow > (m.left+1)/n {
+		return nil, m.exceeded()
+	}
+	if err := m.spend(len(s) + n*max(0, len(repl)-len(old))); err != nil {
+		return nil, err
+	}
+	return strings.Replace(s, old, repl, limit), nil
+}
+
+// join is flowd_join(meter, list[, sep]), charged for the text it makes.
+func join(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) < 2 || len(args) > 3 {
+		return nil, errors.New("join takes a list and an optional separator")
+	}
+	sep := ""
+	if len(args) == 3 {
+		s, ok := args[2].(string)
+		if !ok {
+			return nil, errors.New("join's separator must be a text")
+		}
+		sep = s
+	}
+	rv := reflect.ValueOf(args[1])
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, fmt.Errorf("join needs a list, not %s", kindOf(args[1]))
+	}
+	parts := make([]string, rv.Len())
+	size := len(sep) * max(0, len(parts)-1)
+	for i := range parts {
+		s, ok := rv.Index(i).Interface().(string)
+		if !ok {
+			return nil, errors.New("join needs a list of texts")
+		}
+		parts[i] = s
+		size += len(s)
+		if size > m.left {
+			return nil, m.exceeded()
+		}
+	}
+	if err := m.spend(size); err != nil {
+		return nil, err
+	}
+	return strings.Join(parts, sep), nil
+}
+
+// A pattern is the compiled regular expression of a matches whose pattern is
+// written in the flow, with the size of its program.
+type pattern struct {
+	re    *regexp.Regexp
+	insts int
+}
+
+func compilePattern(src string) (*pattern, error) {
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return nil, err
+	}
+	return &pattern{re: re, insts: len(prog.Inst)}, nil
+}
+
+// match is flowd_match(meter, s, pattern): s matches pattern, a text or, for
+// a pattern written in the flow, compiled once. Go's regexp takes time in
+// proportion to the text's length times the size of the pattern's program;
+// both are charged before matching, and a pattern built at run time is
+// charged for its compiling too.
+func match(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	if args[1] == nil || args[2] == nil {
+		return false, nil // as expr's matches does
+	}
+	s, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("matches needs a text, not %s", kindOf(args[1]))
+	}
+	p, ok := args[2].(*pattern)
+	if !ok {
+		src, isText := args[2].(string)
+		if !isText {
+			return nil, fmt.Errorf("matches needs a pattern text, not %s", kindOf(args[2]))
+		}
+		if err := m.spend(16 * len(src)); err != nil {
+			return nil, err
+		}
+		if p, err = compilePattern(src); err != nil {
+			return nil, err
+		}
+	}
+	if p.insts > 0 && len(s) > (m.left+1)/p.insts {
+		return nil, m.exceeded()
+	}
+	if err := m.spend((len(s) + 1) * p.insts); err != nil {
+		return nil, err
+	}
+	return p.re.MatchString(s), nil
+}
+
+// costPatch rewrites an expression so that its costly work charges the
+// meter; see the comment at the top of this file. It keeps no state: expr
+// calls it for every node, children first.
+type costPatch struct{}
+
+// loops are expr's builtins that run a closure over a collection.
+var loops = map[string]bool{
+	"all": true, "none": true, "any": true, "one": true, "filter": true, "map": true,
+	"find": true, "findIndex": true, "findLast": true, "findLastIndex": true,
+	"count": true, "sum": true, "groupBy": true, "sortBy": true, "reduce": true,
+}
+
+// sized are the builtins whose work grows with the size of their arguments.
+var sized = map[string]bool{
+	"len": true, "string": true, "trim": true, "trimPrefix": true, "trimSuffix": true,
+	"upper": true, "lower": true, "split": true, "splitAfter": true, "indexOf": true,
+	"lastIndexOf": true, "hasPrefix": true, "hasSuffix": true, "max": true, "min": true,
+	"mean": true, "median": true, "toJSON": true, "fromJSON": true, "toBase64": true,
+	"fromBase64": true, "take": true, "keys": true, "values": true, "toPairs": true,
+	"fromPairs": true, "reverse": true, "uniq": true, "concat": true, "flatten": true,
+	"sort": true, "int": true, "float": true, "duration": true, "date": true,
+}
+
+// loadsZone is what a builtin that loads a timezone (timezone(name), or date
+// with a timezone) costs on top: time.LoadLocation reads the zone's file,
+// some 100 steps' worth of time.
+const loadsZone = 100
+
+// rebuilt are the builtins replaced by versions that charge before they
+// allocate.
+var rebuilt = map[string]string{"repeat": "flowd_repeat", "replace": "flowd_replace", "join": "flowd_join"}
+
+func (costPatch) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.BuiltinNode:
+		switch {
+		case loops[n.Name] && len(n.Arguments) > 0:
+			weight := 1
+			for _, arg := range n.Arguments[1:] {
+				if cl, ok := arg.(*ast.PredicateNode); ok {
+					weight += countNodes(cl.Node)
+					ast.Walk(&cl.Node, loopBody{})
+				}
+			}
+			n.Arguments[0] = call(n.Arguments[0], "flowd_loop", n.Arguments[0], &ast.IntegerNode{Value: weight})
+		case rebuilt[n.Name] != "":
+			ast.Patch(node, call(n, rebuilt[n.Name], n.Arguments...))
+		case sized[n.Name] || n.Name == "timezone":
+			for i, arg := range n.Arguments {
+				n.Arguments[i] = charged(arg)
+			}
+			if n.Name == "timezone" || n.Name == "date" && len(n.Arguments) == 3 {
+				n.Arguments[0] = call(n.Arguments[0], "flowd_cost", n.Arguments[0], &ast.IntegerNode{Value: loadsZone})
+			}
+		}
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "+":
+			if !isNumber(n.Left) && !isNumber(n.Right) {
+				ast.Patch(node, call(n, "flowd_add", n.Left, n.Right))
+			}
+		case "..":
+			ast.Patch(node, call(n, "flowd_range", n.Left, n.Right))
+		case "matches":
+			right := n.Right
+			if s, ok := right.(*ast.StringNode); ok {
+				if p, err := compilePattern(s.Value); err == nil {
+					right = &ast.ConstantNode{Value: p}
+					right.SetLocation(s.Location())
+				}
+			}
+			ast.Patch(node, call(n, "flowd_match", n.Left, right))
+		}
+	}
+}
+
+// loopBody charges, in a loop's body, the operands of the operators whose
+// work grows with them: the loop runs them once per item.
+type loopBody struct{}
+
+func (loopBody) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "==", "!=", "contains", "startsWith", "endsWith", "in", "not in":
+			n.Left, n.Right = charged(n.Left), charged(n.Right)
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isOrderFunc(id.Value) {
+			for i, arg := range n.Arguments {
+				n.Arguments[i] = charged(arg)
+			}
+		}
+	}
+}
+
+func isOrderFunc(name string) bool {
+	for _, fn := range orderFuncs {
+		if fn == name {
+			return true
+		}
+	}
+	return false
+}
+
+// charged wraps n in flowd_size, unless it is a literal, whose size is
+// known and small, or is charged already.
+func charged(n ast.Node) ast.Node {
+	switch n := n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ConstantNode:
+		return n
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "flowd_size" {
+			return n
+		}
+	}
+	return call(n, "flowd_size", n)
+}
+
+// call makes a call of a patched function with the meter and args, placed
+// where at is, so that an error points at the code that caused it.
+func call(at ast.Node, fn string, args ...ast.Node) ast.Node {
+	meterNode := &ast.IdentifierNode{Value: meterName}
+	meterNode.SetLocation(at.Location())
+	callee := &ast.IdentifierNode{Value: fn}
+	callee.SetLocation(at.Location())
+	c := &ast.CallNode{Callee: callee, Arguments: append([]ast.Node{meterNode}, args...)}
+	c.SetLocation(at.Location())
+	return c
+}
+
+func isNumber(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.FloatNode:
+		return true
+	}
+	return false
+}
+
+// countNodes is the number of nodes of a tree.
+func countNodes(n ast.Node) int {
+	c := nodeCounter(0)
+	ast.Walk(&n, &c)
+	return int(c)
+}
+
+type nodeCounter int
+
+func (c *nodeCounter) Visit(*ast.Node) { *c++ }

@@ -1,0 +1,94 @@
+package interpreter
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// allocated runs fn and returns the bytes it allocated.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// maxEvalAlloc bounds what one failing evaluation may allocate: the budget's
+// million items or characters, a few bytes each.
+const maxEvalAlloc = 64 << 20
+
+// TestExprBudget: an expression that would build or do too much fails its
+// run at the place that went past the budget, promptly and with bounded
+// memory, instead of running for minutes or exhausting memory.
+func TestExprBudget(t *testing.T) {
+	work := "expression does too much work: one evaluation may take 1000000 steps"
+	cases := []struct {
+		name, cond string
+		col        int // of the failing call, after "if " at column 1
+		msg        string
+	}{
+		// allocated a terabyte before expr's VM counted it
+		{"repeat of a repeat", `len(repeat(repeat("a", 999999), 1000000)) > 0`, 8, work},
+		// ran for nine minutes: 400,000 lowercasings of 500,000 characters
+		{"loop over a big text", `(let s = repeat("A", 500000); count(1..400000, lower(s) == "x")) > 0`, 41, work},
+		{"nested loops", `count(1..1000, count(1..1000, true) > 0) > 0`, 26, work},
+		{"doubling a text", `(let a = repeat("x", 100000); let b = a + a; let c = b + b; let d = c + c; let e = d + d; len(e)) > 0`, 74, work},
+		{"a pattern over a long text", `repeat("a", 200000) matches "(a|aa)*b"`, 24, work},
+		{"replace that grows", `len(replace(repeat("a", 1000), "", repeat("b", 1000))) > 0`, 8, work},
+		{"join with a long separator", `len(join(map(1..1000, "x"), repeat("y", 10000))) > 0`, 8, work},
+		{"a big range", `len(string(1..999999)) > 0`, 16, work},
+		{"zones in a loop", `count(1..100000, timezone("Europe/Madrid") != nil) > 0`, 30, work},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := compileBody(t, "if "+c.cond+" {\n  send \"yes\"\n}\nsend \"after\"\n")
+			s := newSession(t, p)
+			alloc := allocated(func() { s.start() })
+			s.wantFailure(3, c.col, "#1", c.msg)
+			if alloc > maxEvalAlloc {
+				t.Errorf("allocated %d bytes", alloc)
+			}
+		})
+	}
+}
+
+// TestExprBudgetKeepsMeaning: the patch that charges the budget changes
+// nothing that a flow can see.
+func TestExprBudgetKeepsMeaning(t *testing.T) {
+	for _, cond := range []string{
+		`lower("ANA@ACME.COM") endsWith "@acme.com"`,
+		`"ana@acme.com" matches "^.+@acme\\.com$" && !("x" matches "^y")`,
+		`(let p = "^a+$"; "aaa" matches p)`,
+		`"a" + "b" == "ab" && 1 + 2 == 3 && 1.5 + 1 == 2.5`,
+		`join(["a", "b"], ",") == "a,b" && join(["a", "b"]) == "ab"`,
+		`replace("aXbX", "X", "-") == "a-b-" && replace("aXbX", "X", "-", 1) == "a-bX"`,
+		`repeat("ab", 3) == "ababab" && repeat("x", 0) == ""`,
+		`count(1..10, # > 5) == 5 && all(["a", "b"], # != "c") && 3..1 == []`,
+		`sum(map(1..4, # * 2)) == 20 && len(filter(["a", "bb"], len(#) > 1)) == 1`,
+		`system.now + duration("1h") > system.now`,
+		`"VIP" in ["VIP", "Gold"] && any(["VIP"], # in ["VIP"])`,
+		`reduce(1..5, #acc + #, 0) == 15 && sortBy([3, 1, 2], #)[0] == 1`,
+		`len(toJSON({"a": [1, 2]})) > 0 && fromJSON("[1]")[0] == 1 && upper(trim(" x ")) == "X"`,
+		`timezone("Europe/Madrid").String() == "Europe/Madrid"`,
+	} {
+		p := compileBody(t, "if "+cond+" {\n  send \"yes\"\n} else {\n  send \"no\"\n}\n")
+		s := newSession(t, p)
+		s.now = monday
+		wantEffects(t, cond, s.start(), `send #2 "yes"`)
+	}
+}
+
+// TestSprintExprBudget: the evaluations of one sprint share a budget, so
+// that thousands of conditions, each within its own, still end.
+func TestSprintExprBudget(t *testing.T) {
+	// each evaluation takes 990,000 steps: the range, and the loop over it
+	p := compileBody(t, "l: if count(1..330000, true) > 0 {\n  comment \"again\"\n}\njump to l max 10\n")
+	s := newSession(t, p)
+	effects := s.start()
+	s.wantFailure(3, 14, "l", "expressions do too much work: one sprint's may take 10000000 steps together")
+	if got := strings.Count(strings.Join(effects, "\n"), "again"); got != 10 {
+		t.Errorf("%d comments before the budget ran out, want 10", got)
+	}
+}
