@@ -12,12 +12,14 @@ import (
 // Limits from respond.io's Workflows (section 6 of the product reference;
 // docs/language.md lists them). A flow that goes past one gets an error,
 // except the step count, which only warns: flowd itself has no such limit.
+// The text limits are exported: the interpreter applies them to the texts
+// as rendered too.
 const (
 	maxSteps        = 100
-	maxTextLen      = 2000
-	maxCommentLen   = 1000
+	MaxTextLen      = 2000
+	MaxCommentLen   = 1000
 	maxChoices      = 10
-	maxChoiceLen    = 20
+	MaxChoiceLen    = 20
 	maxAttachments  = 5
 	maxHeaders      = 10
 	maxMappings     = 10

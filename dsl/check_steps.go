@@ -64,8 +64,8 @@ func (c *checker) step(st *Stmt) {
 		}
 	case *CommentStep:
 		c.nonEmpty(s.Text, "comment")
-		if n := textLen(s.Text); n > maxCommentLen {
-			c.errorf(s.Text.Pos, "comment is %d characters; the limit is %d", n, maxCommentLen)
+		if n := textLen(s.Text); n > MaxCommentLen {
+			c.errorf(s.Text.Pos, "comment is %d characters; the limit is %d", n, MaxCommentLen)
 		}
 		c.text(s.Text)
 	case *Jump:
@@ -178,8 +178,8 @@ func (c *checker) send(s *Send) {
 // message checks the text of a message: not empty, within the length limit.
 func (c *checker) message(t *Text, what string) {
 	c.nonEmpty(t, what)
-	if n := textLen(t); n > maxTextLen {
-		c.errorf(t.Pos, "%s is %d characters; the limit is %d", what, n, maxTextLen)
+	if n := textLen(t); n > MaxTextLen {
+		c.errorf(t.Pos, "%s is %d characters; the limit is %d", what, n, MaxTextLen)
 	}
 	c.text(t)
 }
@@ -226,8 +226,8 @@ func (c *checker) choices(pos lexer.Position, choices []*Text) {
 		switch {
 		case strings.TrimSpace(v) == "":
 			c.errorf(ch.Pos, "choice is empty")
-		case utf8Len(v) > maxChoiceLen:
-			c.errorf(ch.Pos, "choice %q is %d characters; the limit is %d", v, utf8Len(v), maxChoiceLen)
+		case utf8Len(v) > MaxChoiceLen:
+			c.errorf(ch.Pos, "choice %q is %d characters; the limit is %d", v, utf8Len(v), MaxChoiceLen)
 		}
 		if seen[strings.ToLower(v)] {
 			c.errorf(ch.Pos, "choice %q listed twice", v)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // Version is the version of the continuation encoding. Increment it whenever
@@ -69,6 +71,7 @@ func (c *Continuation) Encode(dst []byte) ([]byte, error) {
 	if err != nil || len(hash) != 8 {
 		return nil, fmt.Errorf("continuation: bad program hash %q", c.Program)
 	}
+	start := len(dst)
 	dst = append(dst, magic...)
 	dst = append(dst, Version)
 	dst = append(dst, hash...)
@@ -90,7 +93,63 @@ func (c *Continuation) Encode(dst []byte) ([]byte, error) {
 			return nil, fmt.Errorf("continuation: variable %s: %w", k, err)
 		}
 	}
+	if n := len(dst) - start; n > MaxContinuation {
+		return nil, fmt.Errorf("%w: its state takes %d bytes; a paused run may keep at most %d (%s)",
+			ErrTooLarge, n, MaxContinuation, textfile.Size(MaxContinuation))
+	}
 	return dst, nil
+}
+
+// Size is the length of c's encoding, computed without encoding it: the VM
+// checks it at every pause.
+func (c *Continuation) Size() int {
+	n := len(magic) + 1 + 8 + uvarintLen(uint64(c.PC)) + uvarintLen(uint64(c.Seq)) + 1 +
+		uvarintLen(uint64(c.Retries)) + uvarintLen(uint64(len(c.Jumps))) + len(c.Jumps) + uvarintLen(uint64(len(c.Vars)))
+	for k, v := range c.Vars {
+		n += uvarintLen(uint64(len(k))) + len(k) + 1
+		switch v := v.(type) {
+		case nil, bool:
+		case string:
+			n += uvarintLen(uint64(len(v))) + len(v)
+		case float64:
+			n += 8
+		case int:
+			var buf [binary.MaxVarintLen64]byte
+			n += binary.PutVarint(buf[:], int64(v))
+		default:
+			b, _ := json.Marshal(v)
+			n += uvarintLen(uint64(len(b))) + len(b)
+		}
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// ErrTooLarge is wrapped by Encode's error for a continuation over
+// MaxContinuation.
+var ErrTooLarge = errors.New("continuation too large")
+
+// varSize is how much a variable's value takes in a continuation.
+func varSize(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case nil, bool, int, float64:
+		return 9
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return MaxVarSize + 1
+	}
+	return len(b)
 }
 
 func appendString(dst []byte, s string) []byte {
@@ -131,6 +190,9 @@ func Decode(b []byte) (*Continuation, error) {
 	d := decoder{b: b}
 	if len(b) < len(magic)+1 || string(b[:len(magic)]) != magic {
 		return nil, errors.New("continuation: not a flowd continuation")
+	}
+	if len(b) > MaxContinuation {
+		return nil, fmt.Errorf("continuation: %w: %d bytes", ErrTooLarge, len(b))
 	}
 	if v := b[len(magic)]; v != Version {
 		return nil, fmt.Errorf("continuation: %w %d (this flowd reads version %d)", ErrVersion, v, Version)

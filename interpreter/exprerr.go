@@ -9,23 +9,23 @@ import (
 	"github.com/flowd/flowd/dsl"
 )
 
-// An exprFailure is a run-time error in an expression, placed where it
-// happened in the .flow file.
-type exprFailure struct {
+// A placedError is a run-time error placed where it happened in the .flow
+// file: in an expression, at a text too long once rendered.
+type placedError struct {
 	pos lexer.Position
 	msg string
 }
 
-func (e *exprFailure) Error() string { return e.msg }
+func (e *placedError) Error() string { return e.msg }
 
 // exprErr turns expr-lang's error, which spans lines with a snippet of the
 // expression, into one line placed in the .flow file; src starts at pos.
 func exprErr(err error, src string, pos lexer.Position) error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return &exprFailure{pos: dsl.AdvanceRunes(pos, src, fe.From), msg: exprMessage(err)}
+		return &placedError{pos: dsl.AdvanceRunes(pos, src, fe.From), msg: exprMessage(err)}
 	}
-	return &exprFailure{pos: pos, msg: exprMessage(err)}
+	return &placedError{pos: pos, msg: exprMessage(err)}
 }
 
 // exprMessage is the one-line message of an expr-lang error.
@@ -45,7 +45,7 @@ func exprMessage(err error) string {
 // comes from one, else at the instruction's.
 func (r *run) failErr(pc int, err error) {
 	r.fail(pc, "%v", err)
-	var ef *exprFailure
+	var ef *placedError
 	if errors.As(err, &ef) && ef.pos.Line > 0 {
 		r.out.Err.Pos = ef.pos
 	}

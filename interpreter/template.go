@@ -2,22 +2,27 @@ package interpreter
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // A Template is an interpolated text, compiled: literal pieces, $references and
-// ${expressions}. How a missing value renders depends on the text's use: see
-// render and renderValue.
+// ${expressions}. How a missing value renders, and how long the text may
+// grow, depends on the text's use (limits.go).
 type Template struct {
 	Raw   string // the string literal as written, quotes included
 	parts []part
+	use   use
+	pos   lexer.Position // of the string literal
 }
 
 type part struct {
@@ -28,12 +33,13 @@ type part struct {
 	pos  lexer.Position // where the expression starts, for run-time errors
 }
 
-// compileTemplate compiles a dsl.Text; expressions are compiled once here.
-func compileTemplate(t *dsl.Text, c *compiler) *Template {
+// compileTemplate compiles a dsl.Text for its use; expressions are compiled
+// once here.
+func compileTemplate(t *dsl.Text, c *compiler, u use) *Template {
 	if t == nil {
 		return nil
 	}
-	tpl := &Template{Raw: t.Raw}
+	tpl := &Template{Raw: t.Raw, use: u, pos: t.Pos}
 	for _, seg := range t.Segments() {
 		switch seg.Kind {
 		case dsl.Literal:
@@ -65,27 +71,49 @@ func (t *Template) literal() (string, bool) {
 	return "", false
 }
 
-// render interpolates a text people read (messages, questions, comments): a
-// missing value is left as written, so the gap shows.
-func (r *run) render(t *Template) (string, error) { return r.interpolate(t, true, nil) }
+// text renders a template for its use: in a text people read a missing
+// value is left as written, so the gap shows, and a text over its limit is
+// cut; in a value a step stores or sends on (a contact field, a tag, an HTTP
+// header) a missing value is empty, never the reference's own text, and a
+// value over its limit fails the run.
+func (r *run) text(t *Template) (string, error) { return r.interpolate(t, nil) }
 
-// renderValue interpolates a value a step stores or sends on (a contact
-// field, a tag, an HTTP header): a missing value is empty, never the
-// reference's own text.
-func (r *run) renderValue(t *Template) (string, error) { return r.interpolate(t, false, nil) }
-
-// interpolate renders a template. keepMissing says what a missing value
-// becomes: the piece as written, or nothing. escape, if set, transforms each
-// interpolated value given the text rendered before it.
-func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, value string) string) (string, error) {
+// interpolate renders a template as text does. escape, if set, transforms
+// each interpolated value given the text rendered before it.
+func (r *run) interpolate(t *Template, escape func(before, value string) string) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	if s, ok := t.literal(); ok {
-		return s, nil
+	s, ok := t.literal()
+	if !ok {
+		var err error
+		if s, err = r.fill(t, escape); err != nil {
+			return "", err
+		}
 	}
+	if overLimit(s, t.use.max) {
+		if !t.use.read {
+			return "", &placedError{pos: t.pos, msg: tooLong(t.use).Error()}
+		}
+		s = cut(s, t.use.max)
+	}
+	if r.rendered += len(s); r.rendered > MaxSprintText {
+		return "", fmt.Errorf("this sprint rendered more than %s of text without waiting: a loop? (the limit is %d bytes)",
+			textfile.Size(MaxSprintText), MaxSprintText)
+	}
+	return s, nil
+}
+
+// fill puts the values into a template's text. It stops once the text is
+// sure to be over its limit: a value may be long, the text it goes into
+// needs no more than its limit.
+func (r *run) fill(t *Template, escape func(before, value string) string) (string, error) {
+	enough := utf8.UTFMax*t.use.max + len(ellipsis)
 	var b strings.Builder
 	for _, p := range t.parts {
+		if b.Len() > enough {
+			break
+		}
 		var s string
 		var ok bool
 		switch {
@@ -104,7 +132,7 @@ func (r *run) interpolate(t *Template, keepMissing bool, escape func(before, val
 			continue
 		}
 		switch {
-		case !ok && keepMissing:
+		case !ok && t.use.read:
 			b.WriteString(p.raw)
 		case !ok:
 		case escape != nil:

@@ -9,6 +9,7 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/internal/textfile"
 )
 
 // DefaultBudget is how many instructions one sprint (a start or a resume) may
@@ -87,6 +88,9 @@ type run struct {
 	c   *Continuation
 	env map[string]any
 	out Outcome
+
+	// what the sprint did, against its limits (limits.go)
+	sends, starts, rendered int
 }
 
 // Matches evaluates the trigger's condition (when ...) against the event's
@@ -222,14 +226,42 @@ func (r *run) vars() map[string]any {
 func (r *run) emit(e Effect) { r.out.Effects = append(r.out.Effects, e) }
 
 // suspend pauses the run at pc, waiting for kind, and returns the new seq.
-func (r *run) suspend(pc int, kind WaitKind) uint32 {
+// When the paused run would keep more than MaxContinuation, it fails the run
+// instead and reports false: the caller then stops.
+func (r *run) suspend(pc int, kind WaitKind) (uint32, bool) {
 	r.c.Vars = r.vars()
 	r.c.PC = pc
 	r.c.Wait = kind
 	r.c.Seq++
+	if n := r.c.Size(); n > MaxContinuation {
+		r.fail(pc, "cannot pause: its variables take %d bytes; a paused run may keep at most %d (%s)", n, MaxContinuation, textfile.Size(MaxContinuation))
+		return 0, false
+	}
 	r.out.Status = Waiting
 	r.out.Cont = r.c
-	return r.c.Seq
+	return r.c.Seq, true
+}
+
+// count counts one more of what a sprint does a limited number of times (its
+// sends, its starts), failing the run at pc and reporting false past max.
+// what says it for the error, with a %d for max.
+func (r *run) count(pc int, n *int, max int, what string) bool {
+	if *n++; *n > max {
+		r.fail(pc, "a sprint may "+what+" without waiting, and this one goes on: a loop?", max)
+		return false
+	}
+	return true
+}
+
+// keep stores a value in variable name, unless it is over MaxVarSize: then
+// it fails the run at pc and reports false.
+func (r *run) keep(pc int, name string, v any) bool {
+	if n := varSize(v); n > MaxVarSize {
+		r.fail(pc, "variable %s would hold %d bytes; a variable holds at most %d (%s)", name, n, MaxVarSize, textfile.Size(MaxVarSize))
+		return false
+	}
+	r.env[name] = v
+	return true
 }
 
 // exec runs from pc until the run waits, ends, fails or exhausts its budget.
@@ -253,6 +285,9 @@ func (r *run) exec(pc int) {
 		case NOP:
 			pc++
 		case SEND:
+			if !r.count(pc, &r.sends, MaxSprintSends, "send %d messages") {
+				return
+			}
 			s := p.Sends[in.A]
 			msg, err := r.message(&s.MessageSpec, s.Variants)
 			if err != nil {
@@ -265,19 +300,22 @@ func (r *run) exec(pc int) {
 				pc = s.Next
 				continue
 			}
-			msg.Seq = r.suspend(pc, WaitDelivery)
+			msg.Seq, _ = r.suspend(pc, WaitDelivery)
 			return
 		case ASK:
 			r.pose(pc, p.Asks[in.A], 0)
 			return
 		case ASSIGN:
 			a := p.Assigns[in.A]
-			target, err := r.renderValue(a.Target)
+			target, err := r.text(a.Target)
 			if err != nil {
 				r.failErr(pc, err)
 				return
 			}
-			seq := r.suspend(pc, WaitAssign)
+			seq, ok := r.suspend(pc, WaitAssign)
+			if !ok {
+				return
+			}
 			r.emit(&Assign{Kind: a.Kind, Target: target, Logic: a.Logic, OnlineOnly: a.OnlineOnly, MaxOpen: a.MaxOpen, Seq: seq})
 			r.startTimer(a.Timeout)
 			return
@@ -315,7 +353,7 @@ func (r *run) exec(pc int) {
 				r.emit(&ClearField{Field: f.Field})
 				delete(r.ctx.Contact, f.Field)
 			} else {
-				v, err := r.renderValue(f.Value)
+				v, err := r.text(f.Value)
 				if err != nil {
 					r.failErr(pc, err)
 					return
@@ -334,8 +372,8 @@ func (r *run) exec(pc int) {
 			pc++
 		case CLOSE:
 			cl := p.Closes[in.A]
-			cat, err1 := r.renderValue(cl.Category)
-			sum, err2 := r.render(cl.Summary)
+			cat, err1 := r.text(cl.Category)
+			sum, err2 := r.text(cl.Summary)
 			if err := firstErr(err1, err2); err != nil {
 				r.failErr(pc, err)
 				return
@@ -344,7 +382,7 @@ func (r *run) exec(pc int) {
 			r.ctx.Conversation["open"] = false
 			pc++
 		case COMMENT:
-			text, err := r.render(p.Texts[in.A])
+			text, err := r.text(p.Texts[in.A])
 			if err != nil {
 				r.failErr(pc, err)
 				return
@@ -363,11 +401,16 @@ func (r *run) exec(pc int) {
 				pc++ // spent: skipped
 			}
 		case WAIT:
-			r.suspend(pc, WaitTimer)
+			if _, ok := r.suspend(pc, WaitTimer); !ok {
+				return
+			}
 			r.startTimer(p.Waits[in.A])
 			return
 		case START:
-			name, err := r.renderValue(p.Texts[in.A])
+			if !r.count(pc, &r.starts, MaxSprintStarts, "start %d flows") {
+				return
+			}
+			name, err := r.text(p.Texts[in.A])
 			if err != nil {
 				r.failErr(pc, err)
 				return
@@ -396,11 +439,11 @@ func (r *run) exec(pc int) {
 				pc = s.Next
 				continue
 			}
-			row.Seq = r.suspend(pc, WaitDelivery)
+			row.Seq, _ = r.suspend(pc, WaitDelivery)
 			return
 		case AI:
 			a := p.AIs[in.A]
-			text, err := r.render(a.Text)
+			text, err := r.text(a.Text)
 			if err != nil {
 				r.failErr(pc, err)
 				return
@@ -410,7 +453,10 @@ func (r *run) exec(pc int) {
 				pc++
 				continue
 			}
-			seq := r.suspend(pc, WaitAI)
+			seq, ok := r.suspend(pc, WaitAI)
+			if !ok {
+				return
+			}
 			r.emit(&AIReply{Instructions: text, Save: a.Save, Seq: seq})
 			r.startTimer(a.Idle)
 			return
@@ -447,7 +493,7 @@ func (r *run) cancelTimer() { r.emit(&CancelTimer{Seq: r.c.Seq}) }
 func (r *run) message(m *MessageSpec, variants []*VariantSpec) (*SendMessage, error) {
 	var err error
 	out := &SendMessage{Channel: m.Via}
-	if out.Text, err = r.render(m.Text); err != nil {
+	if out.Text, err = r.text(m.Text); err != nil {
 		return nil, err
 	}
 	if out.Choices, err = r.renderAll(m.Choices); err != nil {
@@ -456,7 +502,7 @@ func (r *run) message(m *MessageSpec, variants []*VariantSpec) (*SendMessage, er
 	if out.Attachments, err = r.renderAll(m.Attach); err != nil {
 		return nil, err
 	}
-	if out.Subject, err = r.render(m.Subject); err != nil {
+	if out.Subject, err = r.text(m.Subject); err != nil {
 		return nil, err
 	}
 	for _, v := range variants {
@@ -480,7 +526,7 @@ func (r *run) renderAll(ts []*Template) ([]string, error) {
 	}
 	out := make([]string, len(ts))
 	for i, t := range ts {
-		s, err := r.render(t)
+		s, err := r.text(t)
 		if err != nil {
 			return nil, err
 		}
@@ -497,7 +543,10 @@ func (r *run) pose(pc int, a *AskSpec, retries int) bool {
 	if retries > 0 && a.RetryPrompt != nil {
 		prompt = a.RetryPrompt
 	}
-	text, err := r.render(prompt)
+	if !r.count(pc, &r.sends, MaxSprintSends, "send %d messages") {
+		return false
+	}
+	text, err := r.text(prompt)
 	if err != nil {
 		r.failErr(pc, err)
 		return false
@@ -510,7 +559,10 @@ func (r *run) pose(pc int, a *AskSpec, retries int) bool {
 	if a.Type == "rating" {
 		choices = ratingChoices
 	}
-	seq := r.suspend(pc, WaitReply)
+	seq, ok := r.suspend(pc, WaitReply)
+	if !ok {
+		return false
+	}
 	r.c.Retries = retries
 	msg := &SendMessage{Step: r.p.StepID(pc), Text: text, Choices: choices, Question: true}
 	if a.Failure >= 0 {
@@ -590,7 +642,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 		if !isR || resp.Seq != r.c.Seq {
 			return 0, false
 		}
-		return r.httpResponse(h, resp), true
+		return r.httpResponse(pc, h, resp), true
 	case WaitAI:
 		a := p.AIs[instr.A]
 		switch in := in.(type) {
@@ -601,8 +653,8 @@ func (r *run) resume(in Input) (next int, ok bool) {
 			r.cancelTimer()
 			if in.Outcome == "success" {
 				for _, name := range a.Save {
-					if v, ok := in.Vars[name]; ok {
-						r.env[name] = v
+					if v, ok := in.Vars[name]; ok && !r.keep(pc, name, v) {
+						return pc, true
 					}
 				}
 				return a.Next, true
@@ -668,11 +720,17 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 		r.cancelTimer()
 	}
 	text, _ := textOf(value)
+	if len(a.SaveFields) > 0 && overLimit(text, useField.max) {
+		r.fail(pc, "the answer is too long for a contact field: %v", tooLong(useField))
+		return pc
+	}
 	for _, f := range a.SaveFields {
 		r.setField(f, text)
 	}
 	for _, v := range a.SaveVars {
-		r.env[v] = value
+		if !r.keep(pc, v, value) {
+			return pc
+		}
 	}
 	if a.SaveTag {
 		r.addTags([]string{text})
@@ -704,7 +762,7 @@ func FieldValue(typ, text string) any {
 func (r *run) tags(pc int, t *TagSpec) bool {
 	var names []string
 	for _, tag := range t.Tags {
-		name, err := r.renderValue(tag)
+		name, err := r.text(tag)
 		if err != nil {
 			r.failErr(pc, err)
 			return false
@@ -789,7 +847,7 @@ func (r *run) inside(d *DuringSpec) bool {
 // httpRequest renders and emits the request and waits for the response (or
 // fails the run).
 func (r *run) httpRequest(pc int, h *HTTPSpec) {
-	url, err := r.interpolate(h.URL, false, escapeURL)
+	url, err := r.interpolate(h.URL, escapeURL)
 	if err != nil {
 		r.failErr(pc, err)
 		return
@@ -797,7 +855,7 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) {
 	var headers [][2]string
 	var bodyEscape func(string, string) string
 	for _, hd := range h.Headers {
-		v, err := r.renderValue(hd.Value)
+		v, err := r.text(hd.Value)
 		if err != nil {
 			r.failErr(pc, err)
 			return
@@ -807,19 +865,22 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) {
 		}
 		headers = append(headers, [2]string{hd.Name, v})
 	}
-	body, err := r.interpolate(h.Body, false, bodyEscape)
+	body, err := r.interpolate(h.Body, bodyEscape)
 	if err != nil {
 		r.failErr(pc, err)
 		return
 	}
-	seq := r.suspend(pc, WaitHTTP)
+	seq, ok := r.suspend(pc, WaitHTTP)
+	if !ok {
+		return
+	}
 	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, Seq: seq})
 }
 
 // httpResponse saves the status and the mapped values and picks the branch:
 // 2xx is success; anything else, or no response, is failure, which continues
 // after the step when there is no on failure branch.
-func (r *run) httpResponse(h *HTTPSpec, resp HTTPResponse) int {
+func (r *run) httpResponse(pc int, h *HTTPSpec, resp HTTPResponse) int {
 	if h.StatusVar != "" {
 		if resp.Err != "" {
 			delete(r.env, h.StatusVar)
@@ -841,7 +902,9 @@ func (r *run) httpResponse(h *HTTPSpec, resp HTTPResponse) int {
 		doc := jsonBody(resp.Body)
 		for _, m := range h.Maps {
 			if v, found := walkPath(doc, m.Path); found && v != nil {
-				r.env[m.Var] = v
+				if !r.keep(pc, m.Var, v) {
+					return pc
+				}
 			} else {
 				delete(r.env, m.Var)
 			}
@@ -874,17 +937,17 @@ func walkPath(doc any, path []dsl.PathElem) (any, bool) {
 }
 
 func (r *run) sheetRow(s *SheetSpec) (*SheetRow, error) {
-	doc, err := r.renderValue(s.Doc)
+	doc, err := r.text(s.Doc)
 	if err != nil {
 		return nil, err
 	}
-	tab, err := r.renderValue(s.Tab)
+	tab, err := r.text(s.Tab)
 	if err != nil {
 		return nil, err
 	}
 	row := &SheetRow{Spreadsheet: doc, Tab: tab}
 	for _, col := range s.Columns {
-		v, err := r.renderValue(col.Value)
+		v, err := r.text(col.Value)
 		if err != nil {
 			return nil, err
 		}

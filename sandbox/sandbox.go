@@ -48,6 +48,7 @@ type World struct {
 	pendingAssigns []pendingAssign
 	held           []*HeldRequest
 	order          int
+	started        int // runs that start steps started since the event being handled
 	machine        interpreter.Machine
 }
 
@@ -339,6 +340,7 @@ func (w *World) context(r *Run) *interpreter.Context {
 // being applied, innermost first, then resumes runs with their queued inputs.
 // Each resume decodes the run's continuation from its encoded form.
 func (w *World) drain() {
+	w.started = 0 // each drain handles one event and what follows from it
 	for {
 		if n := len(w.sprints); n > 0 {
 			w.step(w.sprints[n-1])
@@ -571,6 +573,11 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 			w.logf("* not started: %q is already running", e.Flow)
 			return
 		}
+		if w.started == interpreter.MaxEventStarts {
+			w.logf("* not started: %q: one event may start at most %d flows (flows that start each other?)", e.Flow, interpreter.MaxEventStarts)
+			return
+		}
+		w.started++
 		w.newRun(p, map[string]any{"type": "manual", "parent": r.Program.Flow}, true)
 	case *interpreter.HTTPRequest:
 		resp, stub, ok := w.http(e)

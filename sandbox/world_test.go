@@ -46,6 +46,37 @@ func TestStartCycle(t *testing.T) {
 	wantLines(t, w, `* start "B"`, `* start "A"`, `* not started: "A" is already running`, `* end "B"`, "* end")
 }
 
+// TestStartFanOut: flows that each start the next several times used to
+// fan out to millions of runs from one event; one event starts at most
+// interpreter.MaxEventStarts, and says so for the starts it refuses.
+func TestStartFanOut(t *testing.T) {
+	var srcs []string
+	for i, name := range []string{"A", "B", "C", "D", "E"} {
+		next := "start \"" + string(rune('B'+i)) + "\"\n"
+		if name == "E" {
+			next = "comment \"leaf\"\n"
+		}
+		srcs = append(srcs, "flow \""+name+"\"\ntrigger manual\n"+strings.Repeat(next, 9))
+	}
+	w, a := world(t, srcs...)
+	w.Start(a, nil)
+	lines := w.Transcript()
+	refused := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "* not started: ") && strings.HasSuffix(l, ": one event may start at most 25 flows (flows that start each other?)") {
+			refused++
+		}
+	}
+	if len(w.Runs) != 1+interpreter.MaxEventStarts || refused == 0 {
+		t.Errorf("%d runs, %d starts refused; want %d runs", len(w.Runs), refused, 1+interpreter.MaxEventStarts)
+	}
+	// the next event starts afresh
+	w.Start(a, nil)
+	if got := len(w.Runs); got != 2*(1+interpreter.MaxEventStarts) {
+		t.Errorf("after a second event: %d runs", got)
+	}
+}
+
 // TestStartWhileWaiting: a run that waits is still active.
 func TestStartWhileWaiting(t *testing.T) {
 	w, a := world(t,

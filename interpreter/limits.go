@@ -1,0 +1,97 @@
+package interpreter
+
+import (
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/flowd/flowd/dsl"
+)
+
+// The limits of a run, which docs/language.md (section 9) lists. Going past
+// one fails the run with a RuntimeError at the step, or at the text, that
+// went past it; the only exception is a text people read, which is cut.
+const (
+	// MaxSprintSends is how many messages (questions included) one sprint
+	// may send.
+	MaxSprintSends = 100
+	// MaxSprintStarts is how many start steps one sprint may take.
+	MaxSprintStarts = 10
+	// MaxEventStarts is how many runs start steps may start, directly or
+	// through chains of flows that start others, from one event (a message,
+	// a timer): what applies StartFlow effects (the sandbox, the runtime)
+	// refuses the starts past it.
+	MaxEventStarts = 25
+	// MaxSprintText is how many bytes of text one sprint may render, all
+	// its messages, comments, tags, field values and requests together.
+	MaxSprintText = 1 << 20
+	// MaxVarSize is the most a variable may hold: its encoded size in the
+	// continuation (the bytes of a text; the JSON of an HTTP value).
+	MaxVarSize = 16 << 10
+	// MaxContinuation is the largest encoded continuation: what a paused
+	// run keeps.
+	MaxContinuation = 64 << 10
+)
+
+// A use is what a text is for. It decides how the text renders: text people
+// read keeps a missing value as written, and is cut at max characters, its
+// last one replaced by "…"; a value a step stores or sends on renders a
+// missing value as empty, and one over max characters fails the run rather
+// than store or send a value cut short.
+type use struct {
+	what string // what the text is, for errors: "tag name"
+	max  int    // characters, once rendered
+	read bool
+}
+
+// The uses of texts, with their limits. The written-text limits of respond.io
+// (dsl.MaxTextLen, ...) hold once rendered too; the others are flowd's.
+var (
+	useMessage    = use{"message", dsl.MaxTextLen, true} // questions and retry prompts too
+	useChoice     = use{"choice", dsl.MaxChoiceLen, true}
+	useAttachment = use{"attachment", 2000, true}
+	useSubject    = use{"subject", 1000, true}
+	useParam      = use{"template parameter", 1024, true} // WhatsApp's limit
+	useComment    = use{"comment", dsl.MaxCommentLen, true}
+	useSummary    = use{"closing summary", dsl.MaxCommentLen, true}
+	useAI         = use{"AI instructions", 10000, true} // respond.io's AI agent instructions
+	useAgent      = use{"AI agent name", 255, false}
+	useTag        = use{"tag name", 255, false}
+	useField      = use{"field value", 4096, false} // a contact's whole message fits
+	useTarget     = use{"user or team name", 255, false}
+	useCategory   = use{"closing category", 255, false}
+	useFlowName   = use{"flow name", 255, false}
+	useURL        = use{"URL", 8192, false}
+	useHeader     = use{"header value", 8192, false}
+	useBody       = use{"request body", 64 << 10, false}
+	useSheet      = use{"sheet value", 50000, false} // Google Sheets' cell limit
+	useSheetName  = use{"spreadsheet or tab name", 255, false}
+)
+
+// ellipsis marks a text people read that was cut at its limit.
+const ellipsis = "…"
+
+// cut returns s cut to at most max characters, marked with the ellipsis.
+func cut(s string, max int) string {
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + ellipsis
+		}
+		n++
+	}
+	return s
+}
+
+// tooLong is the error of a value longer than its use allows.
+func tooLong(u use) error {
+	return fmt.Errorf("%s is longer than %d characters once its values are filled in", u.what, u.max)
+}
+
+// overLimit reports whether s has more than max characters, counting no
+// further than needed.
+func overLimit(s string, max int) bool {
+	if len(s) <= max {
+		return false
+	}
+	return utf8.RuneCountInString(s) > max
+}
