@@ -141,13 +141,15 @@ type StartFlow struct {
 	Flow string `json:"flow"`
 }
 
-// HTTPRequest asks for an HTTP call; the VM waits for an HTTPResponse carrying Seq.
+// HTTPRequest asks for an HTTP call; the VM waits for an HTTPResponse carrying
+// Seq, which the executor makes with Answer.
 type HTTPRequest struct {
 	Method  string        `json:"method"`
 	URL     string        `json:"url"`
 	Headers [][2]string   `json:"headers,omitempty"`
 	Body    string        `json:"body,omitempty"`
-	Timeout time.Duration `json:"timeout"`
+	Timeout time.Duration `json:"timeout"`        // the step's: the executor waits no longer, and no less
+	JSON    bool          `json:"json,omitempty"` // the step maps the response, which must be JSON
 	Seq     uint32        `json:"seq"`
 }
 

@@ -23,13 +23,23 @@ type Timeout struct {
 	Seq uint32
 }
 
-// HTTPResponse answers an HTTPRequest. Err is set when no response came
-// (a connection error or the request's timeout).
+// HTTPResponse answers an HTTPRequest; HTTPRequest.Answer makes it from what
+// the server sent. Err says why the call failed: with Status 0, no response
+// came (a connection error, the request's timeout); with a status, the
+// response could not be used (a body over the cap, not JSON).
 type HTTPResponse struct {
-	Seq    uint32
+	Seq       uint32
+	Status    int
+	Redirects []Redirect // the redirects followed to get the response, in order
+	Body      []byte
+	Err       string
+}
+
+// A Redirect is one redirect an HTTP call followed: its status, and where
+// it led.
+type Redirect struct {
 	Status int
-	Body   []byte
-	Err    string
+	URL    string
 }
 
 // AssignResult says the conversation was assigned, answering an Assign.

@@ -847,11 +847,17 @@ func (r *run) inside(d *DuringSpec) bool {
 // httpRequest renders and emits the request and waits for the response (or
 // fails the run).
 func (r *run) httpRequest(pc int, h *HTTPSpec) {
-	url, err := r.interpolate(h.URL, escapeURL)
+	var filled [][2]int // where values went into the URL
+	url, err := r.interpolate(h.URL, func(before, value string) string {
+		v := escapeURL(before, value)
+		filled = append(filled, [2]int{len(before), len(before) + len(v)})
+		return v
+	})
 	if err != nil {
 		r.failErr(pc, err)
 		return
 	}
+	url = escapeDotSegments(url, filled)
 	var headers [][2]string
 	var bodyEscape func(string, string) string
 	for _, hd := range h.Headers {
@@ -874,16 +880,17 @@ func (r *run) httpRequest(pc int, h *HTTPSpec) {
 	if !ok {
 		return
 	}
-	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, Seq: seq})
+	r.emit(&HTTPRequest{Method: h.Method, URL: url, Headers: headers, Body: body, Timeout: h.Timeout, JSON: len(h.Maps) > 0, Seq: seq})
 }
 
 // httpResponse saves the status and the mapped values and picks the branch:
-// 2xx is success; anything else, or no response, is failure, which continues
+// 2xx is success, unless the response cannot be used (HTTPRequest.Answer);
+// anything else, or no response, is failure, which continues
 // after the step when there is no on failure branch.
 func (r *run) httpResponse(pc int, h *HTTPSpec, resp HTTPResponse) int {
 	if h.StatusVar != "" {
-		if resp.Err != "" {
-			delete(r.env, h.StatusVar)
+		if resp.Status == 0 {
+			delete(r.env, h.StatusVar) // no response: no status
 		} else {
 			r.env[h.StatusVar] = resp.Status
 		}

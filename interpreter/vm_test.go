@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -565,8 +566,10 @@ func TestHTTPRequest(t *testing.T) {
 const HTTPWait = WaitHTTP
 
 // TestHTTPResponse: 2xx maps the JSON (array indexes, missing keys and
-// nulls unset) and continues; another status or no response takes on
-// failure, with the status variable set or unset.
+// nulls unset) and continues; another status, a 2xx whose body cannot be
+// mapped, or no response takes on failure, with the status variable set, or
+// unset when no response came. Responses are made by HTTPRequest.Answer, as
+// every executor makes them.
 func TestHTTPResponse(t *testing.T) {
 	p := compileBody(t, httpFlow)
 	body := `{"data": {"contacts": [{"firstName": "Ann"}, {"firstName": "Jane"}], "count": 2, "tags": ["a", "b"], "nothing": null}}`
@@ -580,10 +583,13 @@ func TestHTTPResponse(t *testing.T) {
 			[]string{`send #3 "First=Jane Count=2 Tags=a, b Missing=$Missing Absent=$Absent Nothing=$Nothing Status=200"`},
 			map[string]any{"First": "Jane", "Count": 2.0, "Tags": []any{"a", "b"}, "Status": 200}},
 		{"204 without a body", HTTPResponse{Status: 204},
-			[]string{`send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=204"`},
+			[]string{`comment "failed: 204"`, `send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=204"`},
 			map[string]any{"Status": 204}},
 		{"200 not JSON", HTTPResponse{Status: 200, Body: []byte("<html>")},
-			[]string{`send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=200"`},
+			[]string{`comment "failed: 200"`, `send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=200"`},
+			map[string]any{"Status": 200}},
+		{"200 over the cap", HTTPResponse{Status: 200, Body: []byte(`{"a": "` + strings.Repeat("a", MaxHTTPBody) + `"}`)},
+			[]string{`comment "failed: 200"`, `send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=200"`},
 			map[string]any{"Status": 200}},
 		{"404", HTTPResponse{Status: 404, Body: []byte(body)},
 			[]string{`comment "failed: 404"`, `send #3 "First=$First Count=$Count Tags=$Tags Missing=$Missing Absent=$Absent Nothing=$Nothing Status=404"`},
@@ -606,8 +612,12 @@ func TestHTTPResponse(t *testing.T) {
 				t.Errorf("%s: %#v was not ignored while waiting for HTTP", tt.name, in)
 			}
 		}
-		tt.resp.Seq = 1
-		wantEffects(t, tt.name, s.resume(tt.resp), tt.want...)
+		resp := tt.resp
+		if resp.Status != 0 {
+			resp = (&HTTPRequest{JSON: true}).Answer(resp.Status, nil, resp.Body)
+		}
+		resp.Seq = 1
+		wantEffects(t, tt.name, s.resume(resp), tt.want...)
 		s.wantStatus(Done)
 		if diff := cmp.Diff(tt.vars, s.vars); diff != "" {
 			t.Errorf("%s: vars (-want +got):\n%s", tt.name, diff)

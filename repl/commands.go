@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/flowtest"
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 )
 
 // A command is one :command of the REPL.
@@ -294,7 +294,7 @@ func cmdHTTP(s *session, arg string) error {
 	rest = strings.TrimSpace(rest)
 	switch word {
 	case "live":
-		s.world.LiveHTTP = &http.Client{Timeout: 10 * time.Second}
+		s.world.LiveHTTP = &runtime.HTTPClient{}
 		s.printf("# http steps that no stub matches now call the real URL")
 	case "hold":
 		s.world.LiveHTTP = nil

@@ -230,7 +230,11 @@ func oneLine(s string) string {
 // answer records an http answer that no stub gave as a stub.
 func (r *recording) answer(x sandbox.Exchange) {
 	resp := x.Response
-	r.addStub(stubLine(x.Request.Method, x.Request.URL, resp.Status, string(resp.Body), resp.Err))
+	errText := ""
+	if resp.Status == 0 {
+		errText = resp.Err // no response; otherwise the status and body replay it
+	}
+	r.addStub(stubLine(x.Request.Method, x.Request.URL, resp.Status, string(resp.Body), errText))
 }
 
 // addStub adds a stub line, noting when an earlier stub for the same request

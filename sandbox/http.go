@@ -2,10 +2,7 @@ package sandbox
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/flowd/flowd/interpreter"
@@ -63,12 +60,18 @@ func (w *World) HeldHTTP() []*HeldRequest {
 	return append([]*HeldRequest(nil), kept...)
 }
 
-// AnswerHTTP answers a held request with resp (its Seq is filled in) and runs
-// the flow on from there. It reports false when the request is no longer held.
+// AnswerHTTP answers a held request with resp and runs the flow on from
+// there: a status and body are answered as a server's would be (see
+// interpreter.HTTPRequest.Answer), a status of 0 as a call that got no
+// response, with resp.Err. It reports false when the request is no longer
+// held.
 func (w *World) AnswerHTTP(h *HeldRequest, resp interpreter.HTTPResponse) bool {
 	for i, x := range w.HeldHTTP() {
 		if x == h {
 			w.held = append(w.held[:i], w.held[i+1:]...)
+			if resp.Status != 0 {
+				resp = h.Request.Answer(resp.Status, resp.Redirects, resp.Body)
+			}
 			resp.Seq = h.Request.Seq
 			w.respond(h.Run, h.Request, resp, nil)
 			w.drain()
@@ -81,11 +84,7 @@ func (w *World) AnswerHTTP(h *HeldRequest, resp interpreter.HTTPResponse) bool {
 // respond writes the answer to the transcript and the exchanges, and queues it
 // for the run.
 func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.HTTPResponse, stub *Stub) {
-	status := strconv.Itoa(resp.Status)
-	if resp.Err != "" {
-		status = "error: " + resp.Err
-	}
-	w.logf("* http %s %s -> %s", req.Method, req.URL, status)
+	w.logf("* http %s %s -> %s", req.Method, req.URL, resp.Result())
 	w.Exchanges = append(w.Exchanges, Exchange{Request: req, Response: resp, Stub: stub})
 	w.queue = append(w.queue, pending{r, resp})
 }
@@ -95,37 +94,17 @@ func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.H
 func (w *World) http(req *interpreter.HTTPRequest) (resp interpreter.HTTPResponse, stub *Stub, ok bool) {
 	for _, s := range w.Stubs {
 		if s.matches(req.Method, req.URL) {
-			return interpreter.HTTPResponse{Seq: req.Seq, Status: s.Status, Body: []byte(s.Body), Err: s.Err}, s, true
+			if s.Err != "" {
+				return interpreter.HTTPResponse{Seq: req.Seq, Err: s.Err}, s, true
+			}
+			return req.Answer(s.Status, nil, []byte(s.Body)), s, true
 		}
 	}
 	switch {
 	case w.LiveHTTP != nil:
-		return w.live(req), nil, true
+		return w.LiveHTTP.Do(context.Background(), req), nil, true
 	case w.HoldHTTP:
 		return interpreter.HTTPResponse{}, nil, false
 	}
 	return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}, nil, true
-}
-
-// live makes the request for real.
-func (w *World) live(req *interpreter.HTTPRequest) interpreter.HTTPResponse {
-	ctx, cancel := context.WithTimeout(context.Background(), req.Timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, strings.NewReader(req.Body))
-	if err != nil {
-		return interpreter.HTTPResponse{Seq: req.Seq, Err: err.Error()}
-	}
-	for _, h := range req.Headers {
-		hr.Header.Add(h[0], h[1])
-	}
-	resp, err := w.LiveHTTP.Do(hr)
-	if err != nil {
-		return interpreter.HTTPResponse{Seq: req.Seq, Err: err.Error()}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return interpreter.HTTPResponse{Seq: req.Seq, Err: err.Error()}
-	}
-	return interpreter.HTTPResponse{Seq: req.Seq, Status: resp.StatusCode, Body: body}
 }

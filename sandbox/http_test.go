@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/sandbox"
 )
 
@@ -104,7 +105,7 @@ func TestLiveHTTPComesBeforeHolding(t *testing.T) {
 	src := strings.Replace(lookup, "https://crm.example.com/customers/1", srv.URL+"/customers/1", 1)
 	w := sandbox.New(now)
 	w.HoldHTTP = true
-	w.LiveHTTP = srv.Client()
+	w.LiveHTTP = &runtime.HTTPClient{Transport: srv.Client().Transport}
 	w.Start(compile(t, src), nil)
 	wantLines(t, w, "* http GET "+srv.URL+"/customers/1 -> 200", "bot: type live", "* end")
 	if len(w.Exchanges) != 1 || string(w.Exchanges[0].Response.Body) != `{"type": "live"}` {

@@ -14,13 +14,13 @@ package sandbox
 
 import (
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 )
 
 // A World is the simulated contact, conversation and clock.
@@ -32,12 +32,12 @@ type World struct {
 	Now          time.Time
 	Location     *time.Location // workspace timezone
 
-	Stubs         []*Stub      // answers for http steps, first match wins
-	LiveHTTP      *http.Client // when set, unmatched http steps make real calls
-	HoldHTTP      bool         // unmatched http steps wait for AnswerHTTP instead of failing
-	Exchanges     []Exchange   // every answered http step, in order
-	AgentsOffline bool         // assign steps wait for their timeout
-	FailDelivery  bool         // messages with on failure are reported undelivered
+	Stubs         []*Stub             // answers for http steps, first match wins
+	LiveHTTP      *runtime.HTTPClient // when set, unmatched http steps make real calls
+	HoldHTTP      bool                // unmatched http steps wait for AnswerHTTP instead of failing
+	Exchanges     []Exchange          // every answered http step, in order
+	AgentsOffline bool                // assign steps wait for their timeout
+	FailDelivery  bool                // messages with on failure are reported undelivered
 
 	Runs []*Run
 

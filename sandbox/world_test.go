@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/interpreter"
+	flowdruntime "github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/sandbox"
 )
 
@@ -127,7 +128,7 @@ func TestStartsDoNotNest(t *testing.T) {
 	}
 	w, f1 := world(t, srcs...)
 	d := &depthTransport{}
-	w.LiveHTTP = &http.Client{Transport: d}
+	w.LiveHTTP = &flowdruntime.HTTPClient{Transport: d}
 	w.Start(f1, nil)
 	if got := strings.Join(w.Transcript(), "\n"); !strings.Contains(got, `* end "F4"`) {
 		t.Fatalf("the chain did not run:\n%s", got)
