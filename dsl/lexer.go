@@ -156,7 +156,7 @@ func (s *scanner) checkText() *ScanError {
 		case unicode.IsControl(r):
 			return &ScanError{Pos: at, Msg: fmt.Sprintf("control character %U is not allowed in a .flow file", r),
 				Detail: "only tab and newline may appear; write \\t or \\n in a string"}
-		case isBidiControl(r):
+		case IsBidiControl(r):
 			s.warnings = append(s.warnings, &Diagnostic{Severity: Warning, Pos: at,
 				Summary: fmt.Sprintf("bidirectional control character %U", r),
 				Detail:  "it can make the text display in another order than it is read (\"Trojan Source\"); remove it, or write the text in its natural order"})
@@ -166,10 +166,10 @@ func (s *scanner) checkText() *ScanError {
 	return nil
 }
 
-// isBidiControl reports the embedding, override and isolate controls of
+// IsBidiControl reports the embedding, override and isolate controls of
 // Unicode's bidirectional algorithm; the marks (LRM, RLM), which right-to-left
 // text needs, are fine.
-func isBidiControl(r rune) bool {
+func IsBidiControl(r rune) bool {
 	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }
 

@@ -213,3 +213,35 @@ func TestStartItself(t *testing.T) {
 		t.Errorf("failed: %s", strings.Join(r.Failures, "\n"))
 	}
 }
+
+// TestBoundedFiles: a .flowtest line over MaxLineLen is an error with its
+// line number (it was "bufio.Scanner: token too long"), and the flow a
+// .flowtest names is read only if it is a regular file under the cap.
+func TestBoundedFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	write("a.flow", "flow \"A\"\ntrigger manual\nsend \"hi\"\n")
+	long := write("long.flowtest", "flow a.flow\n=== long\nstart\nbot: "+strings.Repeat("x", MaxLineLen)+"\n")
+	if _, err := RunFile(long); err == nil || err.Error() != long+":4: line is longer than 1 MiB" {
+		t.Errorf("a long line: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.flow")); err != nil {
+		t.Fatal(err)
+	}
+	zero := write("zero.flowtest", "flow zero.flow\n=== zero\nstart\n")
+	if _, err := RunFile(zero); err == nil || !strings.HasSuffix(err.Error(), "zero.flow: not a regular file but a character device") {
+		t.Errorf("a flow that is /dev/zero: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero2.flowtest")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunFile(filepath.Join(dir, "zero2.flowtest")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a .flowtest that is /dev/zero: %v", err)
+	}
+}

@@ -653,7 +653,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 			r.cancelTimer()
 			if in.Outcome == "success" {
 				for _, name := range a.Save {
-					if v, ok := in.Vars[name]; ok && !r.keep(pc, name, v) {
+					if v, ok := in.Vars[name]; ok && !r.keep(pc, name, CleanText(v)) {
 						return pc, true
 					}
 				}
@@ -909,7 +909,7 @@ func (r *run) httpResponse(pc int, h *HTTPSpec, resp HTTPResponse) int {
 		doc := jsonBody(resp.Body)
 		for _, m := range h.Maps {
 			if v, found := walkPath(doc, m.Path); found && v != nil {
-				if !r.keep(pc, m.Var, v) {
+				if !r.keep(pc, m.Var, cleanValue(v)) {
 					return pc
 				}
 			} else {

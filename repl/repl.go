@@ -27,6 +27,7 @@ import (
 
 	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/sandbox"
 )
 
 // Options says what to run.
@@ -105,7 +106,7 @@ func (s *session) handle(line string) {
 	case line == "":
 	case strings.HasPrefix(line, ":"):
 		if s.piped {
-			s.printf("%s", line)
+			s.printf("%s", sandbox.Escape(line))
 		}
 		s.command(line)
 	default:
@@ -113,10 +114,12 @@ func (s *session) handle(line string) {
 	}
 }
 
-// say delivers a message from the contact.
+// say delivers a message from the contact, cleaned as any text from
+// outside is (and so recorded for :dump).
 func (s *session) say(text string) {
+	text = interpreter.CleanText(text)
 	if s.piped {
-		s.printf("user: %s", text)
+		s.printf("user: %s", sandbox.Escape(text))
 	}
 	waiting := s.world.Waiting(interpreter.WaitReply) != nil
 	s.do("user: "+text, func() { s.world.Say(text) })

@@ -392,3 +392,23 @@ func TestQuit(t *testing.T) {
 		t.Errorf("input after :quit was read:\n%s", out)
 	}
 }
+
+// TestLongInputLine: a line over MaxLineLen is reported with its number and
+// skipped, and the session reads on; it used to end the session, exit 0,
+// with the rest of the input unread.
+func TestLongInputLine(t *testing.T) {
+	input := "nope\n" + strings.Repeat("x", MaxLineLen+1) + "\naccept and continue\n"
+	out := runSession(t, Options{Path: consent}, input)
+	wantIn(t, out, "user: nope\n", "error: input line 2: line is longer than 1 MiB; it was skipped\n",
+		"user: accept and continue\n", "* end\n")
+}
+
+// TestControlCharactersInInput: what a person types is cleaned as a
+// contact's message is, and echoed harmlessly.
+func TestControlCharactersInInput(t *testing.T) {
+	out := runSession(t, Options{Path: consent}, "no\x1b[2J\x00pe\n:agent hi\u202e\n")
+	wantIn(t, out, "user: no[2Jpe\n", `:agent hi\u202e`)
+	if strings.ContainsAny(out, "\x1b\x00\u202e") {
+		t.Errorf("the output holds control characters: %q", out)
+	}
+}

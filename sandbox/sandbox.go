@@ -18,7 +18,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
+	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 )
@@ -165,8 +168,9 @@ func (w *World) active(flow string) bool {
 }
 
 // Say delivers a message from the contact. It answers the run that most
-// recently asked a question; runs with `exit on contact message` stop.
-func (w *World) Say(text string) { w.inbound(interpreter.Message{Text: text}) }
+// recently asked a question; runs with `exit on contact message` stop. The
+// text is cleaned first, as any text from outside (interpreter.CleanText).
+func (w *World) Say(text string) { w.inbound(interpreter.Message{Text: interpreter.CleanText(text)}) }
 
 // SendLocation delivers a location message from the contact.
 func (w *World) SendLocation(lat, long float64) {
@@ -203,6 +207,7 @@ func (w *World) Stop(r *Run) {
 // AgentSays records a message from an agent: runs with `exit on agent
 // message` stop, as respond.io's exit conditions do.
 func (w *World) AgentSays(text string) {
+	text = interpreter.CleanText(text)
 	w.Conversation["last_outgoing"] = text
 	w.Conversation["last_outgoing_source"] = "user"
 	w.exit("agent message", nil)
@@ -211,6 +216,7 @@ func (w *World) AgentSays(text string) {
 // ManualAssign assigns the conversation by hand: runs with `exit on manual
 // assignment` stop.
 func (w *World) ManualAssign(user string) {
+	user = interpreter.CleanText(user)
 	w.Assignee = agent(user, user)
 	w.exit("manual assignment", nil)
 }
@@ -636,7 +642,7 @@ func renderMessage(m *interpreter.SendMessage, channel string) string {
 			}
 		}
 	}
-	out := escape(text)
+	out := Escape(text)
 	if len(choices) > 0 {
 		out += " [" + strings.Join(choices, " | ") + "]"
 	}
@@ -649,13 +655,35 @@ func renderMessage(m *interpreter.SendMessage, channel string) string {
 	return out
 }
 
-// escape keeps a message on one transcript line, as a .flowtest can write it:
-// newlines show as \n, and the whitespace that ends it (which a .flowtest
-// line cannot end with) as \x20 for a space, \t and \r.
-func escape(s string) string {
+// Escape keeps a text on one transcript line, as a .flowtest can write it,
+// and harmless to print: newlines show as \n, the whitespace that ends it
+// (which a .flowtest line cannot end with) as \x20 for a space, \t and \r,
+// and what a terminal would act on or reorder as escapes: control
+// characters (\x1b), bidirectional controls (\u202e) and invalid UTF-8
+// bytes (\xff).
+func Escape(s string) string {
 	body := strings.TrimRight(s, " \t\r")
-	tail := strings.NewReplacer(" ", `\x20`, "\t", `\t`, "\r", `\r`).Replace(s[len(body):])
-	return strings.ReplaceAll(body, "\n", `\n`) + tail
+	var b strings.Builder
+	for i := 0; i < len(body); {
+		r, n := utf8.DecodeRuneInString(body[i:])
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, body[i])
+		case r == '\t':
+			b.WriteRune(r)
+		case unicode.IsControl(r) && r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || dsl.IsBidiControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(body[i : i+n])
+		}
+		i += n
+	}
+	b.WriteString(strings.NewReplacer(" ", `\x20`, "\t", `\t`, "\r", `\r`).Replace(s[len(body):]))
+	return b.String()
 }
 
 func renderAssign(a *interpreter.Assign) string {

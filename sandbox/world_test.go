@@ -225,3 +225,37 @@ func TestAIIdle(t *testing.T) {
 		t.Error("a timer is left")
 	}
 }
+
+// TestContactText: what a contact sends is cleaned where it enters the
+// world, so tags, fields and transcripts get no NUL, ESC or CR, and is cut
+// at interpreter.MaxMessageLen.
+func TestContactText(t *testing.T) {
+	src := "flow \"Name\"\ntrigger manual\nask \"Name?\" save contact.firstname\ntag add \"Name: $contact.firstname\"\nask \"More?\" save More\n"
+	w, p := world(t, src)
+	w.Start(p, nil)
+	w.Transcript()
+	w.Say("An\x00a\x1b[31m\r")
+	wantLines(t, w, `* set contact.firstname = "Ana[31m"`, `* tag add "Name: Ana[31m"`, "bot: More?")
+	w.Say(strings.Repeat("x", interpreter.MaxMessageLen+1))
+	if got := w.Runs[0].Vars["More"]; got != strings.Repeat("x", interpreter.MaxMessageLen) {
+		t.Errorf("a long message is kept as %d characters", len(got.(string)))
+	}
+}
+
+// TestTranscriptEscapes: a transcript line shows what a terminal would act
+// on, or display in another order, as escapes.
+func TestTranscriptEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":       "plain text",
+		"two\nlines":       `two\nlines`,
+		"red \x1b[31m":     `red \x1b[31m`,
+		"abc\u202edef":     `abc\u202edef`,
+		"bad \xff byte":    `bad \xff byte`,
+		"emoji 👨\u200d👩": "emoji 👨\u200d👩",
+		"ends in space ":   `ends in space\x20`,
+	} {
+		if got := sandbox.Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

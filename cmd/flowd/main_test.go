@@ -111,6 +111,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"fmt"}, "flow \"x\"\nsend \"", 2},
 		{[]string{"fmt", "-w"}, "flow \"x\"\ntrigger manual\n", 2},
 		{[]string{"fmt", "-x"}, "", 2},
+		{[]string{"fmt"}, strings.Repeat("# a big standard input\n", 20000), 2}, // over the file cap
 	}
 	for _, tt := range tests {
 		var stdout, stderr strings.Builder
