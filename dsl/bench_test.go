@@ -43,7 +43,11 @@ func bigFlow(units int) []byte {
 	return []byte(b.String())
 }
 
-var big = sync.OnceValue(func() []byte { return bigFlow(1000) })
+// bigUnits is how many units of bigFlow come closest to the file cap: a
+// flow at the cap (about 2,800 steps) is the biggest Check ever sees.
+const bigUnits = 280
+
+var big = sync.OnceValue(func() []byte { return bigFlow(bigUnits) })
 
 // TestBigFlow keeps the benchmark's flow honest: it has the advertised number
 // of steps, checks without errors and is formatted already.
@@ -66,12 +70,15 @@ func TestBigFlow(t *testing.T) {
 	}
 }
 
-// BenchmarkCheck10k measures parsing and checking a flow of 10,000 steps, the
+// BenchmarkCheck measures parsing and checking a flow at the file cap, the
 // work flowd check and a hot reload do per file, and then each stage alone.
 //
-//	go test ./dsl -run '^$' -bench . -benchmem
-func BenchmarkCheck10k(b *testing.B) {
+//	go test ./dsl -run '^$' -bench Check -benchmem
+func BenchmarkCheck(b *testing.B) {
 	src := big()
+	if len(src) > dsl.MaxFileSize {
+		b.Fatalf("bigFlow(%d) is %d bytes, over the cap", bigUnits, len(src))
+	}
 	f, err := dsl.Parse("big.flow", src)
 	if err != nil {
 		b.Fatal(err)
@@ -112,4 +119,57 @@ func BenchmarkCheck10k(b *testing.B) {
 			dsl.Format(f)
 		}
 	})
+}
+
+// shapes are the kinds of file that cost Parse, Check and Format the most
+// per byte, each a unit repeated to fill the file: many short steps, many
+// conditions, long texts full of references or expressions, errors on every
+// line, deep blocks.
+var shapes = []struct {
+	name, head, unit, tail string
+}{
+	{"mixed", "", "", ""}, // bigFlow
+	{"tags", header, "tag add \"a\"\n", ""},
+	{"stops", header, "stop\n", ""},
+	{"conditions", header, "if true {}\n", ""},
+	{"unknown names", header, "if a {}\n", ""},
+	{"references", header + "send \"", "$contact.firstname", "\"\n"},
+	{"expressions", header + "send \"", "${1}", "\"\n"},
+	{"labels and jumps", header, "l: jump to l max 1\n", ""},
+	{"nested blocks", header, "if true {\n" + strings.Repeat("  if true {\n", 48) + "stop\n" + strings.Repeat("}\n", 49), ""},
+}
+
+// fillShape fills a file of about size bytes with a shape.
+func fillShape(i, size int) []byte {
+	s := shapes[i]
+	if s.unit == "" {
+		units := bigUnits * size / dsl.MaxFileSize
+		return bigFlow(max(units, 1))
+	}
+	n := (size - len(s.head) - len(s.tail)) / len(s.unit)
+	return []byte(s.head + strings.Repeat(s.unit, n) + s.tail)
+}
+
+// BenchmarkCheckShapes checks and formats every shape at growing sizes, up
+// to the cap. The throughput (MB/s) of a shape stays about the same as the
+// file grows: the cost is linear in the file, whatever it holds.
+//
+//	go test ./dsl -run '^$' -bench CheckShapes -benchtime 5x
+func BenchmarkCheckShapes(b *testing.B) {
+	for i, s := range shapes {
+		for _, size := range []int{32 << 10, 64 << 10, 128 << 10, dsl.MaxFileSize} {
+			src := fillShape(i, size)
+			b.Run(fmt.Sprintf("%s/%dKiB", s.name, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(src)))
+				for b.Loop() {
+					f, err := dsl.Parse("shape.flow", src)
+					if err != nil {
+						continue // a syntax error is a shape too: it stops early
+					}
+					dsl.Check(f)
+					dsl.Format(f)
+				}
+			})
+		}
+	}
 }
