@@ -186,7 +186,7 @@ type Draft struct {
 //	consent: ask choice "Do you accept?"
 type Stmt struct {
 	Pos   lexer.Position
-	Label *Label `parser:"@Label?"`
+	Label *Label `parser:"(?! '}') @Label?"` // at the end of a block, fail at once, not after every step
 	Step  Step   `parser:"@@"`
 }
 
