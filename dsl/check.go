@@ -183,6 +183,10 @@ func (c *checker) collect() map[string]Type {
 			c.errorf(pos, "%q is a namespace and cannot be a variable name", id)
 			return
 		}
+		if strings.HasPrefix(id, ReservedPrefix) {
+			c.errorf(pos, "%q is reserved by flowd and cannot be a variable name", id)
+			return
+		}
 		if _, ok := builtin.Index[id]; ok || exprKeywords[id] || id == "true" || id == "false" || id == "nil" {
 			c.errorf(pos, "%q is a built-in name of expressions and cannot be a variable name", id).Detail = "choose another name, such as " + strings.ToUpper(id[:1]) + id[1:]
 			return

@@ -43,11 +43,11 @@ type Diagnostic struct {
 }
 
 func errorAt(pos lexer.Position, format string, args ...any) *Diagnostic {
-	return &Diagnostic{Severity: Error, Pos: pos, Summary: fmt.Sprintf(format, args...)}
+	return &Diagnostic{Severity: Error, Pos: pos, Summary: Elide(fmt.Sprintf(format, args...), MaxMessage)}
 }
 
 func warningAt(pos lexer.Position, format string, args ...any) *Diagnostic {
-	return &Diagnostic{Severity: Warning, Pos: pos, Summary: fmt.Sprintf(format, args...)}
+	return &Diagnostic{Severity: Warning, Pos: pos, Summary: Elide(fmt.Sprintf(format, args...), MaxMessage)}
 }
 
 // Error renders the diagnostic as file:line:col: severity: summary (detail);

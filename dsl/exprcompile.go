@@ -2,8 +2,11 @@ package dsl
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/expr-lang/expr"
+	exprast "github.com/expr-lang/expr/ast"
 	exprchecker "github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/compiler"
 	"github.com/expr-lang/expr/conf"
@@ -48,8 +51,14 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 		e.Wrap(ErrExprTooDeep)
 		return nil, e
 	}
-	tree, err := exprchecker.ParseCheck(src, c.config)
+	tree, err := exprparser.ParseWithConfig(src, c.config)
 	if err != nil {
+		return nil, err
+	}
+	if err := reserved(tree); err != nil {
+		return nil, err
+	}
+	if _, err := new(exprchecker.Checker).PatchAndCheck(tree, c.config); err != nil {
 		return nil, err
 	}
 	if c.config.Optimize {
@@ -62,6 +71,30 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 		}
 	}
 	return compiler.Compile(tree, c.config)
+}
+
+// ReservedPrefix starts the names of the functions that the interpreter puts
+// into expressions to enforce their budget; a flow cannot use such names.
+const ReservedPrefix = "flowd_"
+
+// reserved refuses, in an expression as written, the names an expression
+// must not reach: $env, expr's view of the whole environment (where the
+// interpreter keeps the budget's meter), and the budget's functions.
+func reserved(tree *exprparser.Tree) error {
+	var err error
+	exprast.Walk(&tree.Node, visitor(func(n exprast.Node) {
+		name := ""
+		switch n := n.(type) {
+		case *exprast.IdentifierNode:
+			name = n.Value
+		case *exprast.VariableDeclaratorNode:
+			name = n.Name
+		}
+		if err == nil && (strings.HasPrefix(name, "$") || strings.HasPrefix(name, ReservedPrefix)) {
+			err = (&exprfile.Error{Location: n.Location(), Message: fmt.Sprintf("%s is reserved by flowd", name)}).Bind(tree.Source)
+		}
+	}))
+	return err
 }
 
 // Parse parses src with the compiler's options, without checking it.

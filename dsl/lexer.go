@@ -103,6 +103,8 @@ type scanner struct {
 	comments []Comment
 	warnings Diagnostics // bidirectional controls, for Check to report
 	line     int         // offset where pos's line starts
+	indented int         // the line whose indentation ind holds, or 0
+	ind      string
 	braces   []brace     // the blocks open at pos
 	misfit   *brace      // the first block whose } sits at another indentation than its {
 	err      *ScanError
@@ -293,14 +295,17 @@ func (s *scanner) unclosed() {
 	s.fail(s.braces[n-1].pos, "this { has no }").Detail = "add } after the block's last step"
 }
 
-// indent is the blank space that starts the current line.
+// indent is the blank space that starts the current line, found once per
+// line: a line may hold thousands of braces.
 func (s *scanner) indent() string {
-	start := s.line
-	end := start
-	for end < len(s.src) && (s.src[end] == ' ' || s.src[end] == '\t') {
-		end++
+	if s.indented != s.pos.Line {
+		end := s.line
+		for end < len(s.src) && (s.src[end] == ' ' || s.src[end] == '\t') {
+			end++
+		}
+		s.indented, s.ind = s.pos.Line, string(s.src[s.line:end])
 	}
-	return string(s.src[start:end])
+	return s.ind
 }
 
 func (s *scanner) skipSpace(newlines bool) {

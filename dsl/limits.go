@@ -95,12 +95,20 @@ func isPrefixOp(op string) bool { return op == "!" || op == "not" || op == "-" |
 func quote(s string) string { return fmt.Sprintf("%q", elide(s)) }
 
 // elide shortens s to about maxQuoted characters, keeping both ends.
-func elide(s string) string {
-	n := utf8.RuneCountInString(s)
-	if n <= maxQuoted {
+func elide(s string) string { return Elide(s, maxQuoted) }
+
+// MaxMessage is how many characters a diagnostic's summary or a runtime
+// error's message keeps: one that quotes a huge name or pattern keeps both
+// its ends.
+const MaxMessage = 300
+
+// Elide shortens s to about max characters by cutting out its middle, marked
+// with "…".
+func Elide(s string, max int) string {
+	if len(s) <= max || utf8.RuneCountInString(s) <= max {
 		return s
 	}
 	r := []rune(s)
-	keep := maxQuoted / 2
-	return string(r[:keep]) + "…" + string(r[n-keep:])
+	keep := max / 2
+	return string(r[:keep]) + "…" + string(r[len(r)-keep:])
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/flowd/flowd/dsl"
@@ -79,6 +80,14 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := dsl.ReadFile(dir); err == nil || !strings.HasSuffix(err.Error(), "not a regular file but a directory") {
 		t.Errorf("a directory: got %v", err)
+	}
+	// a named pipe would block the open until someone writes to it
+	fifo := filepath.Join(dir, "pipe.flow")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dsl.ReadFile(fifo); err == nil || !strings.HasSuffix(err.Error(), "not a regular file but a named pipe") {
+		t.Errorf("a named pipe: got %v", err)
 	}
 	big := filepath.Join(dir, "big.flow")
 	if err := os.WriteFile(big, make([]byte, dsl.MaxFileSize+1), 0o644); err != nil {
@@ -269,6 +278,35 @@ func TestManyReferences(t *testing.T) {
 	if unknown == nil || unknown.Pos.Line != 3 || unknown.Pos.Column != 7+n*len("$contact.firstname")+len("$contact.") {
 		t.Errorf("the last reference: got %v", unknown)
 	}
+	if alloc > maxAlloc {
+		t.Errorf("allocated %d bytes", alloc)
+	}
+}
+
+// TestLongNames: a name of a hundred thousand characters is reported, but
+// not compared letter by letter with the others for a hint, which took a
+// minute, and its message keeps both ends of it.
+func TestLongNames(t *testing.T) {
+	a := "v" + strings.Repeat("a", 120000)
+	b := "v" + strings.Repeat("a", 119999) + "b"
+	ds, alloc := diagnose(t, header+"ask text \"q?\" save "+a+"\nif "+b+" == \"x\" {\n  stop\n}\n")
+	if len(ds) != 1 || ds[0].Detail != "variables come from ask ... save NAME, http map ... to NAME and ai ... save NAME" {
+		t.Fatalf("want one error without a hint, got %v", ds)
+	}
+	if n := len([]rune(ds[0].Summary)); n > dsl.MaxMessage+1 || !strings.HasPrefix(ds[0].Summary, `unknown variable "vaaa`) || !strings.HasSuffix(ds[0].Summary, `aab"`) {
+		t.Errorf("summary of %d characters: %.60q...", n, ds[0].Summary)
+	}
+	if alloc > maxAlloc {
+		t.Errorf("allocated %d bytes", alloc)
+	}
+}
+
+// TestManyBracesOnOneLine: the indentation of a line is found once, not at
+// each of its braces (which made 60,000 braces after 130,000 blanks take 15 s).
+func TestManyBracesOnOneLine(t *testing.T) {
+	src := header + "send \"a\" " + strings.Repeat(" ", 100000) + strings.Repeat("{}", 60000) + "\n"
+	ds, alloc := diagnose(t, src)
+	wantOne(t, ds, 3, 100012, "unexpected \"{\"")
 	if alloc > maxAlloc {
 		t.Errorf("allocated %d bytes", alloc)
 	}

@@ -18,6 +18,9 @@ func didYouMean(name string, candidates []string) string {
 // Nearest returns the candidate that name most likely misspells: the closest
 // by edit distance (ignoring case), if it is close enough for a typo; else "".
 func Nearest(name string, candidates []string) string {
+	if len(name) > maxHinted {
+		return "" // comparing long names costs their lengths multiplied
+	}
 	best, bestDist := "", len(name)/2+1
 	if bestDist > 3 {
 		bestDist = 3
@@ -49,6 +52,10 @@ func abs(x int) int {
 	}
 	return x
 }
+
+// maxHinted is the longest name a hint is looked for: nobody misspells a
+// 65-character name by one letter and needs telling.
+const maxHinted = 64
 
 // levenshtein is the edit distance between a and b, counted in characters.
 func levenshtein(a, b string) int {

@@ -245,3 +245,35 @@ func TestBoundedFiles(t *testing.T) {
 		t.Errorf("a .flowtest that is /dev/zero: %v", err)
 	}
 }
+
+// TestFileWork: the cases of one .flowtest file share a bound on what their
+// flows do, so that a small file of heavy events cannot run for minutes;
+// the cases past it are not run, and fail.
+func TestFileWork(t *testing.T) {
+	dir := t.TempDir()
+	flow := "flow \"Heavy\"\ntrigger manual\n" + strings.Repeat("if count(1..330000, true) > 0 {\n  comment \"c\"\n}\n", 9)
+	if err := os.WriteFile(filepath.Join(dir, "heavy.flow"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	test := "flow heavy.flow\n" + strings.Repeat("=== heavy\nstart\n", 8)
+	path := filepath.Join(dir, "heavy.flowtest")
+	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results, err := RunFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notRun := 0
+	for _, r := range results {
+		for _, f := range r.Failures {
+			if strings.Contains(f, "not run: the cases before it ran more than a .flowtest file may (1000000 instructions, 50000000 expression steps)") {
+				notRun++
+			}
+		}
+	}
+	// each case takes 8.9 million steps: the sixth crosses 50 million
+	if notRun != 2 {
+		t.Errorf("%d cases not run, want 2", notRun)
+	}
+}

@@ -82,6 +82,14 @@ const (
 	MaxLineLen  = 1 << 20
 )
 
+// What the cases of one .flowtest file may make their flows do together; a
+// case after the limit is not run and fails. The bundled tests use less than
+// a thousandth of it.
+const (
+	MaxFileInstructions = 1_000_000
+	MaxFileExprSteps    = 50_000_000
+)
+
 // Parse reads a .flowtest file.
 func Parse(name string, r io.Reader) (*File, error) {
 	f := &File{Name: name}

@@ -53,8 +53,18 @@ func RunFile(path string) ([]*Result, error) {
 		return nil, err
 	}
 	var results []*Result
+	var work interpreter.Work
 	for _, c := range f.Cases {
-		results = append(results, runCase(path, c, main, flows))
+		if work.Instructions > MaxFileInstructions || work.ExprSteps > MaxFileExprSteps {
+			results = append(results, &Result{File: path, Case: c, Failures: []string{fmt.Sprintf(
+				"%s:%d: not run: the cases before it ran more than a .flowtest file may (%d instructions, %d expression steps); split the file",
+				path, c.Line, MaxFileInstructions, MaxFileExprSteps)}})
+			continue
+		}
+		r, w := runCase(path, c, main, flows)
+		results = append(results, r)
+		work.Instructions += w.Instructions
+		work.ExprSteps += w.ExprSteps
 	}
 	return results, nil
 }
@@ -99,7 +109,8 @@ type caseRun struct {
 	res     *Result
 }
 
-func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program) *Result {
+// runCase runs one case and returns its result and the work its runs did.
+func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program) (*Result, interpreter.Work) {
 	w := sandbox.New(DefaultNow)
 	w.Flows = flows
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
@@ -122,7 +133,7 @@ func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*
 		}
 		if err != nil {
 			cr.failf(l.Num, "%s: %v", l.Text, err)
-			return cr.res
+			return cr.res, w.Work()
 		}
 		var want []string
 		for i < len(lines) && lines[i].Kind == Expect {
@@ -134,7 +145,7 @@ func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*
 			cr.failf(l.Num, "after %s:\n%s", l.Text, Diff(want, got))
 		}
 	}
-	return cr.res
+	return cr.res, w.Work()
 }
 
 func (cr *caseRun) failf(line int, format string, args ...any) {

@@ -62,6 +62,27 @@ type meter struct {
 	start  int // left when the evaluation started
 }
 
+// chargeText charges to the sprint the writing of a list or map as text:
+// an expression can build, in a few steps, lists that hold one another many
+// times over, whose JSON is exponentially long.
+func (m *Machine) chargeText(v any) error {
+	switch v.(type) {
+	case nil, string, bool, int, float64:
+		return nil
+	}
+	limit := min(dsl.ExprBudget, m.meter.sprint)
+	w := weigh(v, limit)
+	if w > limit {
+		if limit < dsl.ExprBudget {
+			return errSprintBudget
+		}
+		return fmt.Errorf("value is too big to write as text: more than %d items and characters", dsl.ExprBudget)
+	}
+	m.meter.sprint -= w
+	m.work.ExprSteps += int64(w)
+	return nil
+}
+
 // errBudget and errSprintBudget are the run-time errors of an evaluation
 // that spent its budget, or the sprint's.
 var (
@@ -75,10 +96,17 @@ func (m *meter) begin() {
 	m.start = m.left
 }
 
-// end charges the evaluation's spending to the sprint.
-func (m *meter) end() { m.sprint -= m.start - m.left }
+// end charges the evaluation's spending to the sprint, and returns it.
+func (m *meter) end() int {
+	spent := min(m.start-m.left, m.start) // a failed evaluation spent all it had
+	m.sprint -= spent
+	return spent
+}
 
 func (m *meter) spend(n int) error {
+	if n < 0 {
+		n = 0 // nothing gives budget back
+	}
 	m.left -= n
 	if m.left < 0 {
 		return m.exceeded()
@@ -160,7 +188,7 @@ func chargeFixed(args ...any) (any, error) {
 		return nil, err
 	}
 	n, _ := args[2].(int)
-	if err := m.spend(n); err != nil {
+	if err := m.spend(max(n, 0)); err != nil {
 		return nil, err
 	}
 	return args[1], nil

@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -90,5 +91,36 @@ func TestSprintExprBudget(t *testing.T) {
 	s.wantFailure(3, 14, "l", "expressions do too much work: one sprint's may take 10000000 steps together")
 	if got := strings.Count(strings.Join(effects, "\n"), "again"); got != 10 {
 		t.Errorf("%d comments before the budget ran out, want 10", got)
+	}
+}
+
+// TestSharedListsAsText: lists that hold one another twice over are a few
+// items to build and 2^40 leaves to write out; writing a value as text is
+// charged for its size, counted out, before it is written.
+func TestSharedListsAsText(t *testing.T) {
+	lets := "let a0 = [[1]];"
+	for i := 1; i <= 40; i++ {
+		lets += fmt.Sprintf(" let a%d = [a%d, a%d];", i, i-1, i-1)
+	}
+	p := compileBody(t, "send \"x ${"+lets+" a40}\"\n")
+	s := newSession(t, p)
+	alloc := allocated(func() { s.start() })
+	s.wantFailure(3, 11, "#1", "value is too big to write as text: more than 1000000 items and characters")
+	if alloc > maxEvalAlloc {
+		t.Errorf("allocated %d bytes", alloc)
+	}
+}
+
+// TestBudgetCannotBeReached: what the budget's patch puts into expressions
+// cannot be named in them, nor can the environment that holds the meter.
+func TestBudgetCannotBeReached(t *testing.T) {
+	for _, src := range []string{
+		`flowd_cost($env["$meter"], true, -9000000000000000)`,
+		`len(keys($env)) > 0`,
+		`(let flowd_add = 1; "a" + "b" == "ab")`,
+	} {
+		if _, err := CompileCondition(src); err == nil || !strings.Contains(err.Error(), "is reserved by flowd") {
+			t.Errorf("%s: %v", src, err)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 func TestCleanText(t *testing.T) {
 	family := "👨\u200d👩\u200d👧" // joined by ZWJ
-	persian := "می\u200cخواهم"    // a ZWNJ inside the word
+	persian := "می\u200cخواهم"  // a ZWNJ inside the word
 	cases := []struct{ name, in, want string }{
 		{"plain", "Hello, Ana!", "Hello, Ana!"},
 		{"newlines and tabs", "a\nb\tc", "a\nb\tc"},

@@ -53,7 +53,7 @@ func newExprCompiler(asBool bool) *dsl.ExprCompiler {
 // what is left of the sprint's.
 func (m *Machine) eval(prog *vm.Program, env map[string]any) (any, error) {
 	m.meter.begin()
-	defer m.meter.end()
+	defer func() { m.work.ExprSteps += int64(m.meter.end()) }()
 	m.vm.MemoryBudget = dsl.ExprBudget
 	env[meterName] = &m.meter
 	return m.vm.Run(prog, env)

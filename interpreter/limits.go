@@ -21,6 +21,14 @@ const (
 	// a timer): what applies StartFlow effects (the sandbox, the runtime)
 	// refuses the starts past it.
 	MaxEventStarts = 25
+	// MaxEventInstructions and MaxEventExprSteps bound what all the sprints
+	// one event sets off may do together: its run's, those of the runs its
+	// start steps start, those of the answers given at once (a stubbed HTTP
+	// call). What runs the events fails the runs it would resume or start
+	// past them, so that an event costs about a second at most, however its
+	// flows chain.
+	MaxEventInstructions = 5 * DefaultBudget
+	MaxEventExprSteps    = SprintExprBudget
 	// MaxSprintText is how many bytes of text one sprint may render, all
 	// its messages, comments, tags, field values and requests together.
 	MaxSprintText = 1 << 20
@@ -30,6 +38,8 @@ const (
 	// MaxContinuation is the largest encoded continuation: what a paused
 	// run keeps.
 	MaxContinuation = 64 << 10
+	// MaxTagLen is the longest tag name, in characters.
+	MaxTagLen = 255
 )
 
 // A use is what a text is for. It decides how the text renders: text people
@@ -55,7 +65,7 @@ var (
 	useSummary    = use{"closing summary", dsl.MaxCommentLen, true}
 	useAI         = use{"AI instructions", 10000, true} // respond.io's AI agent instructions
 	useAgent      = use{"AI agent name", 255, false}
-	useTag        = use{"tag name", 255, false}
+	useTag        = use{"tag name", MaxTagLen, false}
 	useField      = use{"field value", 4096, false} // a contact's whole message fits
 	useTarget     = use{"user or team name", 255, false}
 	useCategory   = use{"closing category", 255, false}

@@ -114,22 +114,25 @@ func (r *run) fill(t *Template, escape func(before, value string) string) (strin
 		if b.Len() > enough {
 			break
 		}
-		var s string
-		var ok bool
+		var v any
 		switch {
 		case p.ref != nil:
-			s, ok = textOf(lookup(r.env, p.ref))
+			v = lookup(r.env, p.ref)
 		case p.prog != nil:
-			v, err := r.m.eval(p.prog, r.env)
-			if err != nil {
+			var err error
+			if v, err = r.m.eval(p.prog, r.env); err != nil {
 				return "", exprErr(err, strings.TrimSuffix(strings.TrimPrefix(p.raw, "${"), "}"), p.pos)
 			}
-			// an expression's empty result is deliberate (x ?? ""); only nil is missing
-			s, _ = textOf(v)
-			ok = v != nil
 		default:
 			b.WriteString(p.lit)
 			continue
+		}
+		if err := r.m.chargeText(v); err != nil {
+			return "", &placedError{pos: p.pos, msg: err.Error()}
+		}
+		s, ok := textOf(v)
+		if p.prog != nil {
+			ok = v != nil // an expression's empty result is deliberate (x ?? ""); only nil is missing
 		}
 		switch {
 		case !ok && t.use.read:

@@ -78,7 +78,18 @@ type Machine struct {
 	Budget int // instructions per sprint; 0 means DefaultBudget
 	vm     vm.VM
 	meter  meter // what the expression under way may still spend
+	work   Work  // done so far
 }
+
+// Work is what a Machine has done, over all its sprints: a runtime bounds
+// the work of an event, or of a test file, with it.
+type Work struct {
+	Instructions int64 // VM instructions
+	ExprSteps    int64 // steps of expression evaluations (see budget.go)
+}
+
+// Work returns what m has done so far.
+func (m *Machine) Work() Work { return m.work }
 
 // run is the state of one sprint.
 type run struct {
@@ -204,7 +215,7 @@ func systemValues(ctx *Context) map[string]any {
 // fail ends the run with a runtime error at pc.
 func (r *run) fail(pc int, format string, args ...any) {
 	r.out.Status = Failed
-	r.out.Err = &RuntimeError{Pos: r.p.Position(pc), Step: r.p.StepID(pc), Msg: fmt.Sprintf(format, args...)}
+	r.out.Err = &RuntimeError{Pos: r.p.Position(pc), Step: r.p.StepID(pc), Msg: dsl.Elide(fmt.Sprintf(format, args...), dsl.MaxMessage)}
 	r.out.Cont = nil
 	r.out.Vars = r.vars()
 }
@@ -271,7 +282,9 @@ func (r *run) exec(pc int) {
 		budget = DefaultBudget
 	}
 	p := r.p
-	for steps := 0; ; steps++ {
+	steps := 0
+	defer func() { r.m.work.Instructions += int64(steps) }()
+	for ; ; steps++ {
 		if steps >= budget {
 			r.fail(pc, "ran %d instructions without waiting: a loop? (the step budget is %d)", steps, budget)
 			return

@@ -10,9 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/flowtest"
+	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 )
@@ -219,6 +221,9 @@ func (s *session) tag(arg string, add bool) error {
 		return errUsage
 	}
 	name := flowtest.Unquote(arg)
+	if utf8.RuneCountInString(name) > interpreter.MaxTagLen {
+		return fmt.Errorf("a tag name has at most %d characters", interpreter.MaxTagLen)
+	}
 	var tags []string
 	for _, t := range s.contactTags() {
 		if t != name {
@@ -412,6 +417,9 @@ func cmdReload(s *session, _ string) error {
 // cmdDump prints the record, or writes it to a new .flowtest file: it never
 // overwrites a file, least of all the flow.
 func cmdDump(s *session, arg string) error {
+	if s.rec.full {
+		return fmt.Errorf("the session since the flow started is too long for a .flowtest file (over %s); :start begins a new one", textfile.Size(flowtest.MaxFileSize))
+	}
 	status := "not started"
 	if s.main != nil {
 		status = s.main.Status.String()

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -411,4 +412,18 @@ func TestControlCharactersInInput(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x00\u202e") {
 		t.Errorf("the output holds control characters: %q", out)
 	}
+}
+
+// TestRecordingBounded: what :dump would write is kept only up to what a
+// .flowtest file may hold; past it, the session goes on and :dump says why
+// it cannot.
+func TestRecordingBounded(t *testing.T) {
+	var in strings.Builder
+	value := strings.Repeat("v", 60000)
+	for i := 0; i < 80; i++ { // 4.8 MB of setup lines
+		fmt.Fprintf(&in, ":set contact.firstname %s%d\n", value, i)
+	}
+	in.WriteString(":dump\n")
+	out := runSession(t, Options{Path: consent}, in.String())
+	wantIn(t, out, "error: the session since the flow started is too long for a .flowtest file (over 4 MiB); :start begins a new one")
 }

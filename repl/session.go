@@ -67,21 +67,29 @@ func (s *session) start(ff *flowFile) {
 // line), then prints and records what the flow did.
 func (s *session) do(line string, action func()) {
 	action()
+	if !s.rec.grow(len(line)) {
+		s.settle(-1)
+		return
+	}
 	s.rec.steps = append(s.rec.steps, step{line: line})
 	s.settle(len(s.rec.steps) - 1)
 }
 
 // settle prints the transcript written since the last call and records it as
-// the output of step i. It records the http answers given and announces the
-// requests newly held.
+// the output of step i (-1: nothing is recorded any more). It records the
+// http answers given and announces the requests newly held.
 func (s *session) settle(i int) {
 	lines := s.world.Transcript()
+	size := 0
 	for _, line := range lines {
 		s.printf("%s", line)
+		size += len(line)
 	}
-	s.rec.steps[i].out = append(s.rec.steps[i].out, lines...)
+	if i >= 0 && s.rec.grow(size) {
+		s.rec.steps[i].out = append(s.rec.steps[i].out, lines...)
+	}
 	for _, x := range s.world.Exchanges[s.answered:] {
-		if x.Stub == nil {
+		if x.Stub == nil && s.rec.grow(len(x.Response.Body)) {
 			s.rec.answer(x)
 		}
 	}
@@ -102,7 +110,7 @@ func (s *session) answerHTTP(resp interpreter.HTTPResponse) error {
 		return fmt.Errorf("no http step is waiting for an answer")
 	}
 	i := s.heldAt[held[0].Request]
-	if i < len(s.rec.steps)-1 {
+	if i >= 0 && i < len(s.rec.steps)-1 {
 		s.rec.notes = append(s.rec.notes, fmt.Sprintf("%s %s was answered after later events; the replay answers it at once",
 			held[0].Request.Method, held[0].Request.URL))
 	}
@@ -112,7 +120,12 @@ func (s *session) answerHTTP(resp interpreter.HTTPResponse) error {
 }
 
 // A recording is the session since the flow last started, as a .flowtest case.
+// It keeps no more than a .flowtest file may hold: past that, it is full, and
+// records nothing more.
 type recording struct {
+	size int  // bytes recorded
+	full bool // the session outgrew a .flowtest file
+
 	flow  string   // the flow file
 	setup []string // the world when the flow started
 	stubs []string // the http answers given since, as stubs
@@ -227,6 +240,14 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// grow counts n more bytes for the record, and reports whether they fit.
+func (r *recording) grow(n int) bool {
+	if r.size += n; r.size > flowtest.MaxFileSize {
+		r.full = true
+	}
+	return !r.full
+}
+
 // answer records an http answer that no stub gave as a stub.
 func (r *recording) answer(x sandbox.Exchange) {
 	resp := x.Response
@@ -240,6 +261,9 @@ func (r *recording) answer(x sandbox.Exchange) {
 // addStub adds a stub line, noting when an earlier stub for the same request
 // answers differently: in a .flowtest the first matching stub wins.
 func (r *recording) addStub(line string) {
+	if !r.grow(len(line)) {
+		return
+	}
 	req, _, _ := strings.Cut(line, "->")
 	for _, prev := range r.stubs {
 		if prev == line {

@@ -51,7 +51,8 @@ type World struct {
 	pendingAssigns []pendingAssign
 	held           []*HeldRequest
 	order          int
-	started        int // runs that start steps started since the event being handled
+	started        int              // runs that start steps started since the event being handled
+	eventStart     interpreter.Work // the machine's work when the event being handled began
 	machine        interpreter.Machine
 }
 
@@ -105,6 +106,9 @@ func New(now time.Time) *World {
 		Location:     time.UTC,
 	}
 }
+
+// Work returns what the world's runs have done so far.
+func (w *World) Work() interpreter.Work { return w.machine.Work() }
 
 // Transcript returns the lines written since the last call.
 func (w *World) Transcript() []string {
@@ -347,6 +351,7 @@ func (w *World) context(r *Run) *interpreter.Context {
 // Each resume decodes the run's continuation from its encoded form.
 func (w *World) drain() {
 	w.started = 0 // each drain handles one event and what follows from it
+	w.eventStart = w.machine.Work()
 	for {
 		if n := len(w.sprints); n > 0 {
 			w.step(w.sprints[n-1])
@@ -359,6 +364,9 @@ func (w *World) drain() {
 		w.queue = w.queue[1:]
 		r := p.run
 		if r.Status != interpreter.Waiting || r.Cont == nil {
+			continue
+		}
+		if w.eventSpent(r) {
 			continue
 		}
 		cont, err := interpreter.Decode(r.Cont)
@@ -383,7 +391,7 @@ func (w *World) step(s *sprint) {
 	r := s.run
 	if s.start {
 		s.start = false
-		if r.Status != interpreter.Waiting { // stopped before it started
+		if r.Status != interpreter.Waiting || w.eventSpent(r) { // stopped before it started
 			w.sprints = w.sprints[:len(w.sprints)-1]
 			return
 		}
@@ -400,6 +408,23 @@ func (w *World) step(s *sprint) {
 	}
 	w.sprints = w.sprints[:depth-1]
 	w.settle(r, s.out)
+}
+
+// eventSpent reports whether the event being handled has done all the work
+// one event may (interpreter.MaxEventInstructions, MaxEventExprSteps); it
+// then fails r, which was to run next.
+func (w *World) eventSpent(r *Run) bool {
+	now := w.machine.Work()
+	ins, steps := now.Instructions-w.eventStart.Instructions, now.ExprSteps-w.eventStart.ExprSteps
+	if ins < interpreter.MaxEventInstructions && steps < interpreter.MaxEventExprSteps {
+		return false
+	}
+	r.Status, r.Cont = interpreter.Failed, nil
+	r.Err = fmt.Errorf("%q: this event did all the work one event may (%d instructions, %d expression steps); a loop between flows?",
+		r.Program.Flow, interpreter.MaxEventInstructions, interpreter.MaxEventExprSteps)
+	w.forget(r)
+	w.logf("* failed: %v", r.Err)
+	return true
 }
 
 // settle stores the run's state after a sprint whose effects are applied.

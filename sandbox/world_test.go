@@ -259,3 +259,20 @@ func TestTranscriptEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestEventWork: the runs one event sets off share its work: flows that start
+// one another, each within its own sprint's budget, cannot add up without
+// end; the run past the event's budget fails, and says so.
+func TestEventWork(t *testing.T) {
+	heavy := strings.Repeat("if count(1..330000, true) > 0 {\n  comment \"c\"\n}\n", 9)
+	w, a := world(t,
+		"flow \"A\"\ntrigger manual\n"+heavy+"start \"B\"\n",
+		"flow \"B\"\ntrigger manual\n"+heavy+"start \"C\"\n",
+		"flow \"C\"\ntrigger manual\ncomment \"never\"\n")
+	w.Start(a, nil)
+	lines := strings.Join(w.Transcript(), "\n")
+	want := `* failed: "C": this event did all the work one event may (50000 instructions, 10000000 expression steps); a loop between flows?`
+	if !strings.Contains(lines, want) || strings.Contains(lines, "never") {
+		t.Errorf("transcript:\n%s", lines)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // ErrTooLarge is wrapped by Read's error for a file over its cap.
@@ -20,7 +21,9 @@ var ErrTooLarge = errors.New("file is too large")
 // most max bytes. A symbolic link is followed; a device, pipe or directory is
 // refused before anything is read. Errors are *fs.PathError, as os.ReadFile's.
 func Read(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a named pipe would otherwise wait for a writer,
+	// before Stat could tell it is no regular file
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
