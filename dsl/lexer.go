@@ -105,8 +105,8 @@ type scanner struct {
 	line     int         // offset where pos's line starts
 	indented int         // the line whose indentation ind holds, or 0
 	ind      string
-	braces   []brace     // the blocks open at pos
-	misfit   *brace      // the first block whose } sits at another indentation than its {
+	braces   []brace // the blocks open at pos
+	misfit   *brace  // the first block whose } sits at another indentation than its {
 	err      *ScanError
 }
 
