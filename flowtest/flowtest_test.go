@@ -272,8 +272,24 @@ func TestFileWork(t *testing.T) {
 			}
 		}
 	}
-	// each case takes 8.9 million steps: the sixth crosses 50 million
+	// each case takes 8.9 million steps: the sixth crosses 50 million, and
+	// stops there
 	if notRun != 2 {
 		t.Errorf("%d cases not run, want 2", notRun)
+	}
+	if f := results[5].Failures; len(f) != 1 || !strings.HasSuffix(f[0], ":13: start: stopped: the case ran more than a .flowtest file may (1000000 instructions, 50000000 expression steps); split the file") {
+		t.Errorf("the sixth case: %q", f)
+	}
+
+	// one case of many events stops at the event that crosses the bound
+	test = "flow heavy.flow\n=== heavy\n" + strings.Repeat("start\n"+strings.Repeat("* comment \"c\"\n", 9)+"* end\n", 8)
+	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if results, err = RunFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if f := results[0].Failures; len(f) != 1 || !strings.HasSuffix(f[0], ":58: start: stopped: the case ran more than a .flowtest file may (1000000 instructions, 50000000 expression steps); split the file") {
+		t.Errorf("one case of 8 events: %q", f)
 	}
 }

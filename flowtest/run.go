@@ -61,7 +61,8 @@ func RunFile(path string) ([]*Result, error) {
 				path, c.Line, MaxFileInstructions, MaxFileExprSteps)}})
 			continue
 		}
-		r, w := runCase(path, c, main, flows)
+		left := interpreter.Work{Instructions: MaxFileInstructions - work.Instructions, ExprSteps: MaxFileExprSteps - work.ExprSteps}
+		r, w := runCase(path, c, main, flows, left)
 		results = append(results, r)
 		work.Instructions += w.Instructions
 		work.ExprSteps += w.ExprSteps
@@ -109,10 +110,12 @@ type caseRun struct {
 	res     *Result
 }
 
-// runCase runs one case and returns its result and the work its runs did.
-func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program) (*Result, interpreter.Work) {
+// runCase runs one case and returns its result and the work its runs did,
+// stopping it once they have done the work left to the file.
+func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program, left interpreter.Work) (*Result, interpreter.Work) {
 	w := sandbox.New(DefaultNow)
 	w.Flows = flows
+	w.Limit = left
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
 	lines := c.Lines
 	for i := 0; i < len(lines); {
@@ -133,6 +136,11 @@ func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*
 		}
 		if err != nil {
 			cr.failf(l.Num, "%s: %v", l.Text, err)
+			return cr.res, w.Work()
+		}
+		if w.Spent() {
+			cr.failf(l.Num, "%s: stopped: the case ran more than a .flowtest file may (%d instructions, %d expression steps); split the file",
+				l.Text, MaxFileInstructions, MaxFileExprSteps)
 			return cr.res, w.Work()
 		}
 		var want []string

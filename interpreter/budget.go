@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
-	"regexp/syntax"
-	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/conf"
-	"github.com/expr-lang/expr/vm/runtime"
 	"github.com/flowd/flowd/dsl"
 )
 
@@ -146,6 +142,7 @@ func budgetOptions() []expr.Option {
 		function("flowd_repeat", nil, repeat),
 		function("flowd_replace", nil, replace),
 		function("flowd_join", nil, join),
+		function("flowd_toJSON", returns(""), toJSON),
 		function("flowd_match", nil, match),
 	}
 }
@@ -156,6 +153,12 @@ func function(name string, validate func([]reflect.Type) (reflect.Type, error), 
 	return func(c *conf.Config) {
 		c.Functions[name] = &builtin.Function{Name: name, Func: fn, Validate: validate}
 	}
+}
+
+// returns types a call as v's type, whatever its arguments.
+func returns(v any) func([]reflect.Type) (reflect.Type, error) {
+	t := reflect.TypeOf(v)
+	return func([]reflect.Type) (reflect.Type, error) { return t, nil }
 }
 
 // passThrough types flowd_loop(meter, x, ...) and flowd_size(meter, x) as x,
@@ -266,198 +269,6 @@ func nested(e any, stack *[]any) int {
 	return length(e)
 }
 
-// makeRange is flowd_range(meter, a, b), expr's a..b charged before it is
-// built.
-func makeRange(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) != 3 {
-		return nil, err
-	}
-	lo, hi := runtime.ToInt(args[1]), runtime.ToInt(args[2])
-	if hi < lo {
-		return []int{}, nil
-	}
-	if hi-lo >= m.left {
-		m.left = -1
-		return nil, m.exceeded()
-	}
-	if err := m.spend(hi - lo + 1); err != nil {
-		return nil, err
-	}
-	return runtime.MakeRange(lo, hi), nil
-}
-
-// add is flowd_add(meter, a, b): a + b, charging a joined text's length
-// before building it.
-func add(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) != 3 {
-		return nil, err
-	}
-	a, ok1 := args[1].(string)
-	b, ok2 := args[2].(string)
-	if ok1 && ok2 {
-		if err := m.spend(len(a) + len(b)); err != nil {
-			return nil, err
-		}
-		return a + b, nil
-	}
-	return runtime.Add(args[1], args[2]), nil
-}
-
-// repeat is flowd_repeat(meter, s, n), expr's repeat charged before it allocates.
-func repeat(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) != 3 {
-		return nil, err
-	}
-	s, ok := args[1].(string)
-	if !ok {
-		return nil, fmt.Errorf("repeat needs a text, not %s", kindOf(args[1]))
-	}
-	n := runtime.ToInt(args[2])
-	if n < 0 {
-		return nil, fmt.Errorf("repeat needs a count of 0 or more, not %d", n)
-	}
-	if n > 0 && len(s) > (m.left+1)/n {
-		return nil, m.exceeded()
-	}
-	if err := m.spend(len(s) * n); err != nil {
-		return nil, err
-	}
-	return strings.Repeat(s, n), nil
-}
-
-// replace is flowd_replace(meter, s, old, new[, n]), charged for the text it
-// makes.
-func replace(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) < 4 || len(args) > 5 {
-		return nil, errors.New("replace takes a text, what to replace, its replacement and an optional count")
-	}
-	s, ok1 := args[1].(string)
-	old, ok2 := args[2].(string)
-	repl, ok3 := args[3].(string)
-	if !ok1 || !ok2 || !ok3 {
-		return nil, errors.New("replace needs three texts")
-	}
-	if err := m.spend(len(s)); err != nil { // counting the matches reads s
-		return nil, err
-	}
-	n, limit := strings.Count(s, old), -1
-	if len(args) == 5 {
-		if limit = runtime.ToInt(args[4]); limit >= 0 && limit < n {
-			n = limit
-		}
-	}
-	if grow := len(repl) - len(old); grow > 0 && n > 0 && grow > (m.left+1)/n {
-		return nil, m.exceeded()
-	}
-	if err := m.spend(len(s) + n*max(0, len(repl)-len(old))); err != nil {
-		return nil, err
-	}
-	return strings.Replace(s, old, repl, limit), nil
-}
-
-// join is flowd_join(meter, list[, sep]), charged for the text it makes.
-func join(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) < 2 || len(args) > 3 {
-		return nil, errors.New("join takes a list and an optional separator")
-	}
-	sep := ""
-	if len(args) == 3 {
-		s, ok := args[2].(string)
-		if !ok {
-			return nil, errors.New("join's separator must be a text")
-		}
-		sep = s
-	}
-	rv := reflect.ValueOf(args[1])
-	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-		return nil, fmt.Errorf("join needs a list, not %s", kindOf(args[1]))
-	}
-	parts := make([]string, rv.Len())
-	size := len(sep) * max(0, len(parts)-1)
-	for i := range parts {
-		s, ok := rv.Index(i).Interface().(string)
-		if !ok {
-			return nil, errors.New("join needs a list of texts")
-		}
-		parts[i] = s
-		size += len(s)
-		if size > m.left {
-			return nil, m.exceeded()
-		}
-	}
-	if err := m.spend(size); err != nil {
-		return nil, err
-	}
-	return strings.Join(parts, sep), nil
-}
-
-// A pattern is the compiled regular expression of a matches whose pattern is
-// written in the flow, with the size of its program.
-type pattern struct {
-	re    *regexp.Regexp
-	insts int
-}
-
-func compilePattern(src string) (*pattern, error) {
-	re, err := regexp.Compile(src)
-	if err != nil {
-		return nil, err
-	}
-	parsed, err := syntax.Parse(src, syntax.Perl)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := syntax.Compile(parsed.Simplify())
-	if err != nil {
-		return nil, err
-	}
-	return &pattern{re: re, insts: len(prog.Inst)}, nil
-}
-
-// match is flowd_match(meter, s, pattern): s matches pattern, a text or, for
-// a pattern written in the flow, compiled once. Go's regexp takes time in
-// proportion to the text's length times the size of the pattern's program;
-// both are charged before matching, and a pattern built at run time is
-// charged for its compiling too.
-func match(args ...any) (any, error) {
-	m, err := metered(args)
-	if err != nil || len(args) != 3 {
-		return nil, err
-	}
-	if args[1] == nil || args[2] == nil {
-		return false, nil // as expr's matches does
-	}
-	s, ok := args[1].(string)
-	if !ok {
-		return nil, fmt.Errorf("matches needs a text, not %s", kindOf(args[1]))
-	}
-	p, ok := args[2].(*pattern)
-	if !ok {
-		src, isText := args[2].(string)
-		if !isText {
-			return nil, fmt.Errorf("matches needs a pattern text, not %s", kindOf(args[2]))
-		}
-		if err := m.spend(16 * len(src)); err != nil {
-			return nil, err
-		}
-		if p, err = compilePattern(src); err != nil {
-			return nil, err
-		}
-	}
-	if p.insts > 0 && len(s) > (m.left+1)/p.insts {
-		return nil, m.exceeded()
-	}
-	if err := m.spend((len(s) + 1) * p.insts); err != nil {
-		return nil, err
-	}
-	return p.re.MatchString(s), nil
-}
-
 // costPatch rewrites an expression so that its costly work charges the
 // meter; see the comment at the top of this file. It keeps no state: expr
 // calls it for every node, children first.
@@ -475,7 +286,7 @@ var sized = map[string]bool{
 	"len": true, "string": true, "trim": true, "trimPrefix": true, "trimSuffix": true,
 	"upper": true, "lower": true, "split": true, "splitAfter": true, "indexOf": true,
 	"lastIndexOf": true, "hasPrefix": true, "hasSuffix": true, "max": true, "min": true,
-	"mean": true, "median": true, "toJSON": true, "fromJSON": true, "toBase64": true,
+	"mean": true, "median": true, "fromJSON": true, "toBase64": true,
 	"fromBase64": true, "take": true, "keys": true, "values": true, "toPairs": true,
 	"fromPairs": true, "reverse": true, "uniq": true, "concat": true, "flatten": true,
 	"sort": true, "int": true, "float": true, "duration": true, "date": true,
@@ -488,7 +299,9 @@ const loadsZone = 100
 
 // rebuilt are the builtins replaced by versions that charge before they
 // allocate.
-var rebuilt = map[string]string{"repeat": "flowd_repeat", "replace": "flowd_replace", "join": "flowd_join"}
+var rebuilt = map[string]string{
+	"repeat": "flowd_repeat", "replace": "flowd_replace", "join": "flowd_join", "toJSON": "flowd_toJSON",
+}
 
 func (costPatch) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
@@ -513,6 +326,14 @@ func (costPatch) Visit(node *ast.Node) {
 				n.Arguments[0] = call(n.Arguments[0], "flowd_cost", n.Arguments[0], &ast.IntegerNode{Value: loadsZone})
 			}
 		}
+	case *ast.CallNode:
+		if _, named := n.Callee.(*ast.IdentifierNode); !named { // a method of a value, such as a time's Format
+			for i, arg := range n.Arguments {
+				n.Arguments[i] = charged(arg)
+			}
+		}
+	case *ast.VariableDeclaratorNode:
+		ast.Walk(&n.Expr, letUses{n.Name})
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "+":
@@ -535,23 +356,54 @@ func (costPatch) Visit(node *ast.Node) {
 }
 
 // loopBody charges, in a loop's body, the operands of the operators whose
-// work grows with them: the loop runs them once per item.
+// work grows with them (comparing): the loop runs them once per item.
 type loopBody struct{}
 
-func (loopBody) Visit(node *ast.Node) {
-	switch n := (*node).(type) {
+func (loopBody) Visit(node *ast.Node) { chargeOperands(*node, func(ast.Node) bool { return true }) }
+
+// letUses charges, in the scope of a let, the operands of comparisons that
+// use its value: a let names a value that can be as big as a budget, and
+// compared many times over (`let l = 1..900000; [0 in l, 0 in l, ...]`).
+// Other values compared are bounded: flow variables by MaxVarSize, and
+// what an expression builds is charged as it is built.
+type letUses struct{ name string }
+
+func (u letUses) Visit(node *ast.Node) {
+	chargeOperands(*node, func(operand ast.Node) bool { return uses(operand, u.name) })
+}
+
+// chargeOperands charges the operands of n, when it compares, that pick says.
+func chargeOperands(n ast.Node, pick func(ast.Node) bool) {
+	charge := func(n ast.Node) ast.Node {
+		if pick(n) {
+			return charged(n)
+		}
+		return n
+	}
+	switch n := n.(type) {
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "==", "!=", "contains", "startsWith", "endsWith", "in", "not in":
-			n.Left, n.Right = charged(n.Left), charged(n.Right)
+			n.Left, n.Right = charge(n.Left), charge(n.Right)
 		}
 	case *ast.CallNode:
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isOrderFunc(id.Value) {
 			for i, arg := range n.Arguments {
-				n.Arguments[i] = charged(arg)
+				n.Arguments[i] = charge(arg)
 			}
 		}
 	}
+}
+
+// uses reports whether n reads the variable name.
+func uses(n ast.Node, name string) bool {
+	found := false
+	ast.Find(n, func(x ast.Node) bool {
+		id, ok := x.(*ast.IdentifierNode)
+		found = found || ok && id.Value == name
+		return found
+	})
+	return found
 }
 
 func isOrderFunc(name string) bool {
@@ -563,11 +415,20 @@ func isOrderFunc(name string) bool {
 	return false
 }
 
-// charged wraps n in flowd_size, unless it is a literal, whose size is
-// known and small, or is charged already.
+// smallText is the length under which a text written in a flow is not
+// charged as an argument: an evaluation's operations are charged one step
+// each anyway.
+const smallText = 64
+
+// charged wraps n in flowd_size, unless it is a literal whose size is small,
+// or is charged already.
 func charged(n ast.Node) ast.Node {
 	switch n := n.(type) {
-	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ConstantNode:
+	case *ast.StringNode:
+		if len(n.Value) < smallText {
+			return n
+		}
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.ConstantNode:
 		return n
 	case *ast.CallNode:
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "flowd_size" {

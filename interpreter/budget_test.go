@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
@@ -31,7 +32,7 @@ func TestExprBudget(t *testing.T) {
 		msg        string
 	}{
 		// allocated a terabyte before expr's VM counted it
-		{"repeat of a repeat", `len(repeat(repeat("a", 999999), 1000000)) > 0`, 8, work},
+		{"repeat of a repeat", `len(repeat(repeat("a", 999000), 1000000)) > 0`, 8, work},
 		// ran for nine minutes: 400,000 lowercasings of 500,000 characters
 		{"loop over a big text", `(let s = repeat("A", 500000); count(1..400000, lower(s) == "x")) > 0`, 41, work},
 		{"nested loops", `count(1..1000, count(1..1000, true) > 0) > 0`, 26, work},
@@ -40,7 +41,17 @@ func TestExprBudget(t *testing.T) {
 		{"replace that grows", `len(replace(repeat("a", 1000), "", repeat("b", 1000))) > 0`, 8, work},
 		{"join with a long separator", `len(join(map(1..1000, "x"), repeat("y", 10000))) > 0`, 8, work},
 		{"a big range", `len(string(1..999999)) > 0`, 16, work},
-		{"zones in a loop", `count(1..100000, timezone("Europe/Madrid") != nil) > 0`, 30, work},
+		// a method of a value runs as often as its loop, on arguments of any size
+		{"a method in a loop", `(let f = repeat("2006", 100); count(1..10000, system.now.Format(f) != "")) > 0`, 68, work},
+		// a text written in the flow is as costly as one built
+		{"a long literal in a loop", `count(1..10000, upper("` + strings.Repeat("a", 200) + `") != "") > 0`, 20, work},
+		// a value named once and compared 300 times
+		{"a let compared again and again", `(let l = 1..900000; [` + strings.Repeat("0 in l, ", 300) + `]) != nil`, 30, work},
+		// a list nested 9,000 deep is 80 million characters of indented JSON
+		{"toJSON of a deep list", `len(toJSON(reduce(1..9000, [#acc], 0))) > 0`, 8, work},
+		// a range whose length does not fit in an int
+		{"a range past the ints", `(let lo = -9223372036854775807; len(lo..9223372036854775807)) > 0`, 42, work},
+		{"zones in a loop", `count(1..10000, timezone("Europe/Madrid") != nil) > 0`, 29, work},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -66,6 +77,8 @@ func TestExprBudgetKeepsMeaning(t *testing.T) {
 		`join(["a", "b"], ",") == "a,b" && join(["a", "b"]) == "ab"`,
 		`replace("aXbX", "X", "-") == "a-b-" && replace("aXbX", "X", "-", 1) == "a-bX"`,
 		`repeat("ab", 3) == "ababab" && repeat("x", 0) == ""`,
+		`toJSON([1, {"a": [2]}]) == "[\n  1,\n  {\n    \"a\": [\n      2\n    ]\n  }\n]"`,
+		`(let l = [1, 2]; 1 in l && l == [1, 2] && !(3 in l)) && len(system.now.Format("2006")) == 4`,
 		`count(1..10, # > 5) == 5 && all(["a", "b"], # != "c") && 3..1 == []`,
 		`sum(map(1..4, # * 2)) == 20 && len(filter(["a", "bb"], len(#) > 1)) == 1`,
 		`system.now + duration("1h") > system.now`,
@@ -121,6 +134,28 @@ func TestBudgetCannotBeReached(t *testing.T) {
 	} {
 		if _, err := CompileCondition(src); err == nil || !strings.Contains(err.Error(), "is reserved by flowd") {
 			t.Errorf("%s: %v", src, err)
+		}
+	}
+}
+
+// TestWeighJSON: what toJSON is charged follows the length of the text it
+// writes, however the value nests.
+func TestWeighJSON(t *testing.T) {
+	deep := any(0)
+	for range 500 {
+		deep = []any{deep}
+	}
+	wide := map[string]any{}
+	for i := range 500 {
+		wide[fmt.Sprint("key", i)] = []any{"value", 1, map[string]any{"x": "y"}}
+	}
+	for name, v := range map[string]any{"deep": deep, "wide": wide, "text": "hello", "empty": []any{}} {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := weighJSON(v, 1<<30); w < len(b)/4 || w > 4*len(b)+4 {
+			t.Errorf("%s: charged %d for %d characters", name, w, len(b))
 		}
 	}
 }

@@ -54,6 +54,9 @@ func newExprCompiler(asBool bool) *dsl.ExprCompiler {
 func (m *Machine) eval(prog *vm.Program, env map[string]any) (any, error) {
 	m.meter.begin()
 	defer func() { m.work.ExprSteps += int64(m.meter.end()) }()
+	if err := m.meter.spend(len(prog.Bytecode)); err != nil { // each operation is a step
+		return nil, err
+	}
 	m.vm.MemoryBudget = dsl.ExprBudget
 	env[meterName] = &m.meter
 	return m.vm.Run(prog, env)

@@ -37,7 +37,7 @@ func TestSprintStarts(t *testing.T) {
 // messages; now each is cut, and the sprint's shared expression budget ends
 // the loop.
 func TestRenderedMessageCut(t *testing.T) {
-	p := compileBody(t, loop(strings.Repeat("send \"${repeat('é', 500000)}\"\n", 9)))
+	p := compileBody(t, loop(strings.Repeat("send \"${repeat('é', 499990)}\"\n", 9)))
 	s := newSession(t, p)
 	var effects []string
 	alloc := allocated(func() { effects = s.start() })

@@ -427,3 +427,20 @@ func TestRecordingBounded(t *testing.T) {
 	out := runSession(t, Options{Path: consent}, in.String())
 	wantIn(t, out, "error: the session since the flow started is too long for a .flowtest file (over 4 MiB); :start begins a new one")
 }
+
+// TestWaitIsBounded: one line may make the runs do what one .flowtest file
+// may; a :wait over a flow that loops on heavy work stops firing timers
+// there, and says so, and the session goes on.
+func TestWaitIsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heavy.flow")
+	heavy := "flow \"Heavy\"\ntrigger manual\na: wait 1s\n" +
+		strings.Repeat("if count(1..330000, true) > 0 {\n  comment \"c\"\n}\n", 9) + "jump to a max 9\n"
+	if err := os.WriteFile(path, []byte(heavy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := runSession(t, Options{Path: path}, ":wait 1m\n:now\n")
+	wantIn(t, out, ":wait 1m\n", "* timers stopped at 2026-01-05T10:00:06Z: the runs did all the work they may", ":now\n")
+	if n := strings.Count(out, "* comment \"c\""); n != 6*9 {
+		t.Errorf("%d comments, want the work of 6 timers", n)
+	}
+}

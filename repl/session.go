@@ -66,6 +66,13 @@ func (s *session) start(ff *flowFile) {
 // do runs an action that the dump records as line (a .flowtest event or setup
 // line), then prints and records what the flow did.
 func (s *session) do(line string, action func()) {
+	// a line may make the runs do what one .flowtest file may: a :wait of
+	// a year over flows that wait a second and loop stops there
+	done := s.world.Work()
+	s.world.Limit = interpreter.Work{
+		Instructions: done.Instructions + flowtest.MaxFileInstructions,
+		ExprSteps:    done.ExprSteps + flowtest.MaxFileExprSteps,
+	}
 	action()
 	if !s.rec.grow(len(line)) {
 		s.settle(-1)

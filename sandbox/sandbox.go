@@ -42,7 +42,15 @@ type World struct {
 	AgentsOffline bool                // assign steps wait for their timeout
 	FailDelivery  bool                // messages with on failure are reported undelivered
 
-	Runs []*Run
+	// Limit, when set, is the work the world's runs may do in all. Each
+	// event is bounded on its own, but an Advance can fire timers without
+	// end (a flow that waits a second and loops, over a year of waiting):
+	// past the limit it fires no more, and Spent reports it.
+	Limit interpreter.Work
+
+	Runs []*Run // every run, in the order they started
+
+	waiting []*Run // the runs that were Waiting when last looked at: see live
 
 	lines          []string
 	timers         []timer
@@ -110,6 +118,32 @@ func New(now time.Time) *World {
 // Work returns what the world's runs have done so far.
 func (w *World) Work() interpreter.Work { return w.machine.Work() }
 
+// Spent reports whether the world's runs have done the work of Limit.
+func (w *World) Spent() bool {
+	done := w.machine.Work()
+	return w.Limit.Instructions > 0 && done.Instructions >= w.Limit.Instructions ||
+		w.Limit.ExprSteps > 0 && done.ExprSteps >= w.Limit.ExprSteps
+}
+
+// MaxRuns is how many runs one world may have in all, and MaxTranscript how
+// many transcript lines it keeps between two reads: with a year of timers
+// to fire, flows that wait and start each other could otherwise fill memory
+// with runs and lines before a work limit stops them.
+const (
+	MaxRuns       = 10_000
+	MaxTranscript = 100_000
+)
+
+// full reports, in the transcript, that the world has had MaxRuns runs and
+// starts no more.
+func (w *World) full(flow string) bool {
+	if len(w.Runs) < MaxRuns {
+		return false
+	}
+	w.logf("* not started: %q: a world may have %d runs in all", flow, MaxRuns)
+	return true
+}
+
 // Transcript returns the lines written since the last call.
 func (w *World) Transcript() []string {
 	out := w.lines
@@ -118,7 +152,12 @@ func (w *World) Transcript() []string {
 }
 
 func (w *World) logf(format string, args ...any) {
-	w.lines = append(w.lines, fmt.Sprintf(format, args...))
+	switch {
+	case len(w.lines) < MaxTranscript:
+		w.lines = append(w.lines, fmt.Sprintf(format, args...))
+	case len(w.lines) == MaxTranscript:
+		w.lines = append(w.lines, fmt.Sprintf("* transcript cut: more than %d lines since the last look", MaxTranscript))
+	}
 }
 
 // Start starts a run of p, whatever its trigger's condition says; Enroll
@@ -139,6 +178,9 @@ func (w *World) Enroll(p *interpreter.Program, trigger map[string]any) (*Run, er
 		w.logf("* not started: %q is already running", p.Flow)
 		return nil, nil
 	}
+	if w.full(p.Flow) {
+		return nil, nil
+	}
 	ok, err := w.machine.Matches(p, w.context(&Run{Program: p, Trigger: trigger}))
 	if err != nil {
 		return nil, err
@@ -155,15 +197,32 @@ func (w *World) Enroll(p *interpreter.Program, trigger map[string]any) (*Run, er
 func (w *World) newRun(p *interpreter.Program, trigger map[string]any, child bool) *Run {
 	r := &Run{Program: p, Trigger: trigger, Child: child, Status: interpreter.Waiting}
 	w.Runs = append(w.Runs, r)
+	w.waiting = append(w.waiting, r)
 	w.sprints = append(w.sprints, &sprint{run: r, start: true})
 	return r
+}
+
+// live returns the runs still Waiting, oldest first. A run that ends never
+// waits again, so it is dropped from the list at the first look after: what
+// the world looks through is its live runs, not every run it has had, which
+// a flow that waits and starts another makes by the hundred thousand.
+func (w *World) live() []*Run {
+	kept := w.waiting[:0]
+	for _, r := range w.waiting {
+		if r.Status == interpreter.Waiting {
+			kept = append(kept, r)
+		}
+	}
+	clear(w.waiting[len(kept):])
+	w.waiting = kept
+	return kept
 }
 
 // active reports whether a run of the flow is still active: about to start,
 // running, or paused. respond.io does not start a flow again for a contact
 // while it is.
 func (w *World) active(flow string) bool {
-	for _, r := range w.Runs {
+	for _, r := range w.live() {
 		if r.Program.Flow == flow && r.Status == interpreter.Waiting {
 			return true
 		}
@@ -185,7 +244,7 @@ func (w *World) inbound(msg interpreter.Message) {
 	w.Conversation["last_incoming"] = msg.Text
 	w.Conversation["last_incoming_at"] = w.Now
 	var target *Run
-	for _, r := range w.Runs {
+	for _, r := range w.live() {
 		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitReply && (target == nil || r.order > target.order) {
 			target = r
 		}
@@ -227,7 +286,7 @@ func (w *World) ManualAssign(user string) {
 
 // exit stops the waiting runs that have the exit condition, except keep.
 func (w *World) exit(cond string, keep *Run) {
-	for _, r := range w.Runs {
+	for _, r := range w.live() {
 		if r == keep || r.Status != interpreter.Waiting {
 			continue
 		}
@@ -250,7 +309,7 @@ func (w *World) Answer(r *Run, in interpreter.Input) {
 // Waiting returns the most recently paused run waiting for kind, or nil.
 func (w *World) Waiting(kind interpreter.WaitKind) *Run {
 	var target *Run
-	for _, r := range w.Runs {
+	for _, r := range w.live() {
 		if r.Status == interpreter.Waiting && r.Wait == kind && (target == nil || r.order > target.order) {
 			target = r
 		}
@@ -265,7 +324,7 @@ func (w *World) SetAgentsOnline(online bool) {
 	if !online {
 		return
 	}
-	for _, r := range w.Runs {
+	for _, r := range w.live() {
 		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitAssign {
 			w.assignNow(r)
 		}
@@ -302,6 +361,10 @@ func (w *World) Advance(d time.Duration) {
 		sort.SliceStable(w.timers, func(i, j int) bool { return w.timers[i].at.Before(w.timers[j].at) })
 		if len(w.timers) == 0 || w.timers[0].at.After(end) {
 			break
+		}
+		if w.Spent() {
+			w.logf("* timers stopped at %s: the runs did all the work they may", w.Now.In(w.Location).Format(time.RFC3339))
+			return // the clock stays where the work ran out
 		}
 		t := w.timers[0]
 		w.timers = w.timers[1:]
@@ -602,6 +665,9 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		}
 		if w.active(p.Flow) { // this run's own flow, or one that started it, is active too
 			w.logf("* not started: %q is already running", e.Flow)
+			return
+		}
+		if w.full(e.Flow) {
 			return
 		}
 		if w.started == interpreter.MaxEventStarts {

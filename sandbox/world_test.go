@@ -276,3 +276,58 @@ func TestEventWork(t *testing.T) {
 		t.Errorf("transcript:\n%s", lines)
 	}
 }
+
+// TestTimersWithoutEnd: two flows that each wait a second and start the
+// other made a year's Advance fire 31 million timers, holding the world for
+// minutes and its runs and transcript in memory. A world has at most
+// MaxRuns runs, keeps at most MaxTranscript lines between reads, and past
+// its Limit fires no more timers.
+func TestTimersWithoutEnd(t *testing.T) {
+	w, tick := world(t,
+		"flow \"Tick\"\ntrigger manual\nwait 1s\nstart \"Tock\"\n",
+		"flow \"Tock\"\ntrigger manual\nwait 1s\nstart \"Tick\"\n")
+	w.Start(tick, nil)
+	w.Advance(365 * 24 * time.Hour)
+	lines := w.Transcript()
+	if len(w.Runs) != sandbox.MaxRuns {
+		t.Errorf("%d runs, want %d", len(w.Runs), sandbox.MaxRuns)
+	}
+	if last := lines[len(lines)-2]; last != `* not started: "Tock": a world may have 10000 runs in all` && last != `* not started: "Tick": a world may have 10000 runs in all` {
+		t.Errorf("transcript ends %q", lines[len(lines)-2:])
+	}
+
+	// one run whose loops wait again and again, under a limit
+	loops := ""
+	for _, l := range []string{"a", "b", "c", "d", "e"} {
+		loops = l + ": wait 1s\n" + loops + "jump to " + l + " max 9\n"
+	}
+	w, nest := world(t, "flow \"Nest\"\ntrigger manual\n"+loops)
+	w.Limit = interpreter.Work{Instructions: 50}
+	w.Start(nest, nil)
+	w.Advance(365 * 24 * time.Hour)
+	lines = w.Transcript()
+	last := lines[len(lines)-1]
+	if !w.Spent() || !strings.HasPrefix(last, "* timers stopped at 20") || !strings.HasSuffix(last, ": the runs did all the work they may") {
+		t.Errorf("spent %v, transcript ends %q", w.Spent(), last)
+	}
+	if _, pending := w.NextTimer(); !pending {
+		t.Error("the timers past the limit are dropped, not kept")
+	}
+
+	// the transcript keeps MaxTranscript lines between reads
+	w, tick = world(t,
+		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 10)+"start \"Tock\"\n",
+		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 10)+"start \"Tick\"\n")
+	w.Start(tick, nil)
+	w.Advance(365 * 24 * time.Hour)
+	lines = w.Transcript()
+	if len(lines) != sandbox.MaxTranscript+1 || lines[len(lines)-1] != "* transcript cut: more than 100000 lines since the last look" {
+		t.Errorf("%d lines, the last %q", len(lines), lines[len(lines)-1])
+	}
+	if _, err := w.Enroll(tick, nil); err != nil {
+		t.Fatal(err)
+	}
+	if lines = w.Transcript(); len(lines) != 1 || lines[0] != `* not started: "Tick": a world may have 10000 runs in all` {
+		t.Errorf("after a read: %q", lines)
+	}
+}

@@ -1,0 +1,260 @@
+package interpreter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// The functions a patched expression calls instead of expr's own: each
+// charges the meter, its first argument, before it builds anything.
+
+// makeRange is flowd_range(meter, a, b), expr's a..b charged before it is
+// built.
+func makeRange(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	lo, hi := runtime.ToInt(args[1]), runtime.ToInt(args[2])
+	if hi < lo {
+		return []int{}, nil
+	}
+	if n := hi - lo + 1; n <= 0 || n > m.left { // n <= 0: the count overflowed
+		m.left = -1
+		return nil, m.exceeded()
+	}
+	if err := m.spend(hi - lo + 1); err != nil {
+		return nil, err
+	}
+	return runtime.MakeRange(lo, hi), nil
+}
+
+// toJSON is flowd_toJSON(meter, v), expr's toJSON charged for the text it
+// makes. The text is indented, two spaces a level, so a value nested d
+// deep costs 2d on each of its lines: a list of lists nested 10,000 deep,
+// which a reduce builds in 10,000 steps, is 100 million characters long.
+func toJSON(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 2 {
+		return nil, err
+	}
+	if err := m.spend(weighJSON(args[1], m.left+1)); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(args[1], "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// weighJSON is weigh's count for v written as indented JSON: each item also
+// counts its indentation. It stops counting past limit.
+func weighJSON(v any, limit int) int {
+	type item struct {
+		v     any
+		depth int
+	}
+	n := 0
+	stack := []item{{v, 0}}
+	for len(stack) > 0 && n <= limit {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		indent := 2 * (x.depth + 1)
+		switch v := x.v.(type) {
+		case []any:
+			for _, e := range v {
+				n += 1 + indent
+				stack = append(stack, item{e, x.depth + 1})
+			}
+		case map[string]any:
+			for k, e := range v {
+				n += 1 + indent + len(k)
+				stack = append(stack, item{e, x.depth + 1})
+			}
+		default:
+			n += length(v)
+		}
+		n += 2 * x.depth // the closing bracket's line
+	}
+	return n
+}
+
+// add is flowd_add(meter, a, b): a + b, charging a joined text's length
+// before building it.
+func add(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	a, ok1 := args[1].(string)
+	b, ok2 := args[2].(string)
+	if ok1 && ok2 {
+		if err := m.spend(len(a) + len(b)); err != nil {
+			return nil, err
+		}
+		return a + b, nil
+	}
+	return runtime.Add(args[1], args[2]), nil
+}
+
+// repeat is flowd_repeat(meter, s, n), expr's repeat charged before it allocates.
+func repeat(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	s, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("repeat needs a text, not %s", kindOf(args[1]))
+	}
+	n := runtime.ToInt(args[2])
+	if n < 0 {
+		return nil, fmt.Errorf("repeat needs a count of 0 or more, not %d", n)
+	}
+	if n > 0 && len(s) > (m.left+1)/n {
+		return nil, m.exceeded()
+	}
+	if err := m.spend(len(s) * n); err != nil {
+		return nil, err
+	}
+	return strings.Repeat(s, n), nil
+}
+
+// replace is flowd_replace(meter, s, old, new[, n]), charged for the text it
+// makes.
+func replace(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) < 4 || len(args) > 5 {
+		return nil, errors.New("replace takes a text, what to replace, its replacement and an optional count")
+	}
+	s, ok1 := args[1].(string)
+	old, ok2 := args[2].(string)
+	repl, ok3 := args[3].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, errors.New("replace needs three texts")
+	}
+	if err := m.spend(len(s)); err != nil { // counting the matches reads s
+		return nil, err
+	}
+	n, limit := strings.Count(s, old), -1
+	if len(args) == 5 {
+		if limit = runtime.ToInt(args[4]); limit >= 0 && limit < n {
+			n = limit
+		}
+	}
+	if grow := len(repl) - len(old); grow > 0 && n > 0 && grow > (m.left+1)/n {
+		return nil, m.exceeded()
+	}
+	if err := m.spend(len(s) + n*max(0, len(repl)-len(old))); err != nil {
+		return nil, err
+	}
+	return strings.Replace(s, old, repl, limit), nil
+}
+
+// join is flowd_join(meter, list[, sep]), charged for the text it makes.
+func join(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) < 2 || len(args) > 3 {
+		return nil, errors.New("join takes a list and an optional separator")
+	}
+	sep := ""
+	if len(args) == 3 {
+		s, ok := args[2].(string)
+		if !ok {
+			return nil, errors.New("join's separator must be a text")
+		}
+		sep = s
+	}
+	rv := reflect.ValueOf(args[1])
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, fmt.Errorf("join needs a list, not %s", kindOf(args[1]))
+	}
+	parts := make([]string, rv.Len())
+	size := len(sep) * max(0, len(parts)-1)
+	for i := range parts {
+		s, ok := rv.Index(i).Interface().(string)
+		if !ok {
+			return nil, errors.New("join needs a list of texts")
+		}
+		parts[i] = s
+		size += len(s)
+		if size > m.left {
+			return nil, m.exceeded()
+		}
+	}
+	if err := m.spend(size); err != nil {
+		return nil, err
+	}
+	return strings.Join(parts, sep), nil
+}
+
+// A pattern is the compiled regular expression of a matches whose pattern is
+// written in the flow, with the size of its program.
+type pattern struct {
+	re    *regexp.Regexp
+	insts int
+}
+
+func compilePattern(src string) (*pattern, error) {
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return nil, err
+	}
+	return &pattern{re: re, insts: len(prog.Inst)}, nil
+}
+
+// match is flowd_match(meter, s, pattern): s matches pattern, a text or, for
+// a pattern written in the flow, compiled once. Go's regexp takes time in
+// proportion to the text's length times the size of the pattern's program;
+// both are charged before matching, and a pattern built at run time is
+// charged for its compiling too.
+func match(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 3 {
+		return nil, err
+	}
+	if args[1] == nil || args[2] == nil {
+		return false, nil // as expr's matches does
+	}
+	s, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("matches needs a text, not %s", kindOf(args[1]))
+	}
+	p, ok := args[2].(*pattern)
+	if !ok {
+		src, isText := args[2].(string)
+		if !isText {
+			return nil, fmt.Errorf("matches needs a pattern text, not %s", kindOf(args[2]))
+		}
+		if err := m.spend(16 * len(src)); err != nil {
+			return nil, err
+		}
+		if p, err = compilePattern(src); err != nil {
+			return nil, err
+		}
+	}
+	if p.insts > 0 && len(s) > (m.left+1)/p.insts {
+		return nil, m.exceeded()
+	}
+	if err := m.spend((len(s) + 1) * p.insts); err != nil {
+		return nil, err
+	}
+	return p.re.MatchString(s), nil
+}
+
