@@ -257,4 +257,3 @@ func match(args ...any) (any, error) {
 	}
 	return p.re.MatchString(s), nil
 }
-
