@@ -480,6 +480,7 @@ func (c *checker) tagName(t *Text) {
 		c.errorf(t.Pos, "tag name is empty")
 	}
 	c.text(t)
+	c.limit(t, UseTag)
 }
 
 // noInterpolation reports $ references in a text that is used as written.

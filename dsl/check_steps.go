@@ -48,6 +48,7 @@ func (c *checker) step(st *Stmt) {
 	case *Set:
 		c.contactFieldRef(s.Field, true)
 		c.text(s.Value)
+		c.limit(s.Value, UseField)
 	case *Clear:
 		c.contactFieldRef(s.Field, true)
 	case *Close:
@@ -56,10 +57,12 @@ func (c *checker) step(st *Stmt) {
 			if o.Category != nil {
 				c.dup(&cat, o.Pos, "category")
 				c.text(o.Category)
+				c.limit(o.Category, UseCategory)
 			}
 			if o.Summary != nil {
 				c.dup(&sum, o.Pos, "summary")
 				c.text(o.Summary)
+				c.limit(o.Summary, UseSummary)
 			}
 		}
 	case *CommentStep:
@@ -75,6 +78,7 @@ func (c *checker) step(st *Stmt) {
 	case *Start:
 		c.nonEmpty(s.Flow, "flow name")
 		c.noInterpolation(s.Flow, "a flow name")
+		c.limit(s.Flow, UseFlowName)
 	case *During:
 		c.during(s)
 	case *HTTP:
@@ -163,6 +167,7 @@ func (c *checker) send(s *Send) {
 			}
 			for _, p := range v.Params {
 				c.text(p)
+				c.limit(p, UseParam)
 			}
 		}
 		c.sendOpts(v.Opts, false)
@@ -207,10 +212,12 @@ func (c *checker) sendOpts(opts []*SendOpt, top bool) {
 			for _, a := range o.Attach {
 				c.nonEmpty(a, "attachment")
 				c.text(a)
+				c.limit(a, UseAttachment)
 			}
 		case o.Subject != nil:
 			c.dup(&subject, o.Pos, "subject")
 			c.text(o.Subject)
+			c.limit(o.Subject, UseSubject)
 		}
 	}
 }
@@ -386,6 +393,7 @@ func (c *checker) assign(s *Assign) {
 		} else {
 			c.nonEmpty(s.Target, s.Kind+" name")
 			c.text(s.Target)
+			c.limit(s.Target, UseTarget)
 		}
 	case "workspace":
 		if s.Target != nil {
@@ -536,6 +544,7 @@ func (c *checker) http(s *HTTP) {
 		}
 	}
 	c.text(s.URL)
+	c.limit(s.URL, UseURL)
 	var timeout, body, status bool
 	headers, maps := 0, 0
 	contentType := false
@@ -556,9 +565,11 @@ func (c *checker) http(s *HTTP) {
 				contentType = true
 			}
 			c.text(o.Header.Value)
+			c.limit(o.Header.Value, UseHeader)
 		case o.Body != nil:
 			c.dup(&body, o.Pos, "body")
 			c.text(o.Body)
+			c.limit(o.Body, UseBody)
 		case o.Map != nil:
 			maps++
 			if maps == maxMappings+1 {
@@ -590,8 +601,10 @@ func (c *checker) jsonPath(t *Text) {
 func (c *checker) sheet(s *Sheet) {
 	c.nonEmpty(s.Doc, "spreadsheet")
 	c.text(s.Doc)
+	c.limit(s.Doc, UseSheetName)
 	if s.Tab != nil {
 		c.text(s.Tab)
+		c.limit(s.Tab, UseSheetName)
 	}
 	cols := map[string]bool{}
 	n := 0
@@ -607,6 +620,7 @@ func (c *checker) sheet(s *Sheet) {
 		}
 		cols[o.Column.Value()] = true
 		c.text(o.Value)
+		c.limit(o.Value, UseSheet)
 	}
 	if n == 0 {
 		c.errorf(s.Pos, "a sheet row needs at least one column").Detail = `write: "Name": "$contact.name"`
@@ -619,6 +633,11 @@ func (c *checker) sheet(s *Sheet) {
 func (c *checker) ai(s *AI) {
 	c.nonEmpty(s.Text, map[string]string{"reply": "instructions", "handoff": "agent name"}[s.Mode])
 	c.text(s.Text)
+	if s.Mode == "handoff" {
+		c.limit(s.Text, UseAgent)
+	} else {
+		c.limit(s.Text, UseAI)
+	}
 	var save, idle bool
 	for _, o := range s.allOpts() {
 		if s.Mode == "handoff" && o.On == nil {

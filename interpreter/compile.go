@@ -167,12 +167,12 @@ func (c *compiler) stmt(st *dsl.Stmt) {
 	case *dsl.TagStep:
 		spec := &TagSpec{Add: s.Action == "add"}
 		for _, t := range s.Tags {
-			spec.Tags = append(spec.Tags, compileTemplate(t, c, useTag))
+			spec.Tags = append(spec.Tags, compileTemplate(t, c, dsl.UseTag))
 		}
 		c.prog.Tags = append(c.prog.Tags, spec)
 		c.emit(TAG, len(c.prog.Tags)-1, -1)
 	case *dsl.Set:
-		c.prog.Fields = append(c.prog.Fields, &FieldSpec{Field: s.Field.Parts[1], Value: compileTemplate(s.Value, c, useField)})
+		c.prog.Fields = append(c.prog.Fields, &FieldSpec{Field: s.Field.Parts[1], Value: compileTemplate(s.Value, c, dsl.UseField)})
 		c.emit(FIELD, len(c.prog.Fields)-1, -1)
 	case *dsl.Clear:
 		c.prog.Fields = append(c.prog.Fields, &FieldSpec{Field: s.Field.Parts[1]})
@@ -183,16 +183,16 @@ func (c *compiler) stmt(st *dsl.Stmt) {
 		spec := &CloseSpec{}
 		for _, o := range s.Opts {
 			if o.Category != nil {
-				spec.Category = compileTemplate(o.Category, c, useCategory)
+				spec.Category = compileTemplate(o.Category, c, dsl.UseCategory)
 			}
 			if o.Summary != nil {
-				spec.Summary = compileTemplate(o.Summary, c, useSummary)
+				spec.Summary = compileTemplate(o.Summary, c, dsl.UseSummary)
 			}
 		}
 		c.prog.Closes = append(c.prog.Closes, spec)
 		c.emit(CLOSE, len(c.prog.Closes)-1, -1)
 	case *dsl.CommentStep:
-		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Text, c, useComment))
+		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Text, c, dsl.UseComment))
 		c.emit(COMMENT, len(c.prog.Texts)-1, -1)
 	case *dsl.Jump:
 		max := 1
@@ -206,7 +206,7 @@ func (c *compiler) stmt(st *dsl.Stmt) {
 		c.prog.Waits = append(c.prog.Waits, c.duration(s.For))
 		c.emit(WAIT, len(c.prog.Waits)-1, -1)
 	case *dsl.Start:
-		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Flow, c, useFlowName))
+		c.prog.Texts = append(c.prog.Texts, compileTemplate(s.Flow, c, dsl.UseFlowName))
 		c.emit(START, len(c.prog.Texts)-1, -1)
 	case *dsl.During:
 		c.during(s)
@@ -281,23 +281,23 @@ func (c *compiler) duration(d *dsl.Dur) time.Duration {
 }
 
 func (c *compiler) message(text *dsl.Text, opts []*dsl.SendOpt) MessageSpec {
-	m := MessageSpec{Text: compileTemplate(text, c, useMessage)}
+	m := MessageSpec{Text: compileTemplate(text, c, dsl.UseMessage)}
 	for _, o := range opts {
 		switch {
 		case o.Via != nil:
 			m.Via = o.Via.Name
 		case o.Choices != nil:
-			m.Choices = c.templates(o.Choices, useChoice)
+			m.Choices = c.templates(o.Choices, dsl.UseChoice)
 		case o.Attach != nil:
-			m.Attach = c.templates(o.Attach, useAttachment)
+			m.Attach = c.templates(o.Attach, dsl.UseAttachment)
 		case o.Subject != nil:
-			m.Subject = compileTemplate(o.Subject, c, useSubject)
+			m.Subject = compileTemplate(o.Subject, c, dsl.UseSubject)
 		}
 	}
 	return m
 }
 
-func (c *compiler) templates(ts []*dsl.Text, u use) []*Template {
+func (c *compiler) templates(ts []*dsl.Text, u dsl.TextUse) []*Template {
 	out := make([]*Template, len(ts))
 	for i, t := range ts {
 		out[i] = compileTemplate(t, c, u)
@@ -314,7 +314,7 @@ func (c *compiler) send(s *dsl.Send) {
 			if v.Language != nil {
 				vs.Language = v.Language.Value()
 			}
-			vs.Params = c.templates(v.Params, useParam)
+			vs.Params = c.templates(v.Params, dsl.UseParam)
 		}
 		spec.Variants = append(spec.Variants, vs)
 	}
@@ -325,7 +325,7 @@ func (c *compiler) send(s *dsl.Send) {
 }
 
 func (c *compiler) ask(s *dsl.Ask) {
-	spec := &AskSpec{Type: s.AskType(), Prompt: compileTemplate(s.Prompt, c, useMessage)}
+	spec := &AskSpec{Type: s.AskType(), Prompt: compileTemplate(s.Prompt, c, dsl.UseMessage)}
 	for _, o := range s.Options() {
 		switch {
 		case o.Save != nil:
@@ -342,11 +342,11 @@ func (c *compiler) ask(s *dsl.Ask) {
 			}
 		case o.Retry != nil:
 			spec.Retries = o.Retry.Count.Value
-			spec.RetryPrompt = compileTemplate(o.Retry.Prompt, c, useMessage)
+			spec.RetryPrompt = compileTemplate(o.Retry.Prompt, c, dsl.UseMessage)
 		case o.Timeout != nil:
 			spec.Timeout = c.duration(o.Timeout)
 		case o.Choices != nil:
-			spec.Choices = c.templates(o.Choices, useChoice)
+			spec.Choices = c.templates(o.Choices, dsl.UseChoice)
 		case o.Min != nil:
 			spec.Min = c.number(o.Min)
 		case o.Max != nil:
@@ -371,7 +371,7 @@ func (c *compiler) number(n *dsl.Num) *float64 {
 }
 
 func (c *compiler) assign(s *dsl.Assign) {
-	spec := &AssignSpec{Kind: s.Kind, Target: compileTemplate(s.Target, c, useTarget), Timeout: DefaultAssignTimeout}
+	spec := &AssignSpec{Kind: s.Kind, Target: compileTemplate(s.Target, c, dsl.UseTarget), Timeout: DefaultAssignTimeout}
 	if s.Kind != "user" {
 		spec.Logic = "round robin"
 	}
@@ -477,15 +477,15 @@ func (c *compiler) during(s *dsl.During) {
 }
 
 func (c *compiler) http(s *dsl.HTTP) {
-	spec := &HTTPSpec{Method: s.Method.Name, URL: compileTemplate(s.URL, c, useURL), Timeout: 10 * time.Second}
+	spec := &HTTPSpec{Method: s.Method.Name, URL: compileTemplate(s.URL, c, dsl.UseURL), Timeout: 10 * time.Second}
 	for _, o := range s.Options() {
 		switch {
 		case o.Timeout != nil:
 			spec.Timeout = c.duration(o.Timeout)
 		case o.Header != nil:
-			spec.Headers = append(spec.Headers, HeaderSpec{Name: o.Header.Name.Value(), Value: compileTemplate(o.Header.Value, c, useHeader)})
+			spec.Headers = append(spec.Headers, HeaderSpec{Name: o.Header.Name.Value(), Value: compileTemplate(o.Header.Value, c, dsl.UseHeader)})
 		case o.Body != nil:
-			spec.Body = compileTemplate(o.Body, c, useBody)
+			spec.Body = compileTemplate(o.Body, c, dsl.UseBody)
 		case o.Map != nil:
 			path, err := dsl.ParsePath(o.Map.Path.Value())
 			if err != nil {
@@ -505,10 +505,10 @@ func (c *compiler) http(s *dsl.HTTP) {
 }
 
 func (c *compiler) sheet(s *dsl.Sheet) {
-	spec := &SheetSpec{Doc: compileTemplate(s.Doc, c, useSheetName), Tab: compileTemplate(s.Tab, c, useSheetName)}
+	spec := &SheetSpec{Doc: compileTemplate(s.Doc, c, dsl.UseSheetName), Tab: compileTemplate(s.Tab, c, dsl.UseSheetName)}
 	for _, o := range s.Body.Clauses {
 		if o.Column != nil {
-			spec.Columns = append(spec.Columns, Column{Name: o.Column.Value(), Value: compileTemplate(o.Value, c, useSheet)})
+			spec.Columns = append(spec.Columns, Column{Name: o.Column.Value(), Value: compileTemplate(o.Value, c, dsl.UseSheet)})
 		}
 	}
 	c.prog.Sheets = append(c.prog.Sheets, spec)
@@ -518,9 +518,9 @@ func (c *compiler) sheet(s *dsl.Sheet) {
 }
 
 func (c *compiler) ai(s *dsl.AI) {
-	u := useAI
+	u := dsl.UseAI
 	if s.Mode == "handoff" {
-		u = useAgent
+		u = dsl.UseAgent
 	}
 	spec := &AISpec{Mode: s.Mode, Text: compileTemplate(s.Text, c, u), Idle: DefaultAIIdle, Branches: map[string]int{}}
 	for _, o := range s.Options() {

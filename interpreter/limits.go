@@ -38,43 +38,6 @@ const (
 	// MaxContinuation is the largest encoded continuation: what a paused
 	// run keeps.
 	MaxContinuation = 64 << 10
-	// MaxTagLen is the longest tag name, in characters.
-	MaxTagLen = 255
-)
-
-// A use is what a text is for. It decides how the text renders: text people
-// read keeps a missing value as written, and is cut at max characters, its
-// last one replaced by "…"; a value a step stores or sends on renders a
-// missing value as empty, and one over max characters fails the run rather
-// than store or send a value cut short.
-type use struct {
-	what string // what the text is, for errors: "tag name"
-	max  int    // characters, once rendered
-	read bool
-}
-
-// The uses of texts, with their limits. The written-text limits of respond.io
-// (dsl.MaxTextLen, ...) hold once rendered too; the others are flowd's.
-var (
-	useMessage    = use{"message", dsl.MaxTextLen, true} // questions and retry prompts too
-	useChoice     = use{"choice", dsl.MaxChoiceLen, true}
-	useAttachment = use{"attachment", 2000, true}
-	useSubject    = use{"subject", 1000, true}
-	useParam      = use{"template parameter", 1024, true} // WhatsApp's limit
-	useComment    = use{"comment", dsl.MaxCommentLen, true}
-	useSummary    = use{"closing summary", dsl.MaxCommentLen, true}
-	useAI         = use{"AI instructions", 10000, true} // respond.io's AI agent instructions
-	useAgent      = use{"AI agent name", 255, false}
-	useTag        = use{"tag name", MaxTagLen, false}
-	useField      = use{"field value", 4096, false} // a contact's whole message fits
-	useTarget     = use{"user or team name", 255, false}
-	useCategory   = use{"closing category", 255, false}
-	useFlowName   = use{"flow name", 255, false}
-	useURL        = use{"URL", 8192, false}
-	useHeader     = use{"header value", 8192, false}
-	useBody       = use{"request body", 64 << 10, false}
-	useSheet      = use{"sheet value", 50000, false} // Google Sheets' cell limit
-	useSheetName  = use{"spreadsheet or tab name", 255, false}
 )
 
 // ellipsis marks a text people read that was cut at its limit.
@@ -93,8 +56,8 @@ func cut(s string, max int) string {
 }
 
 // tooLong is the error of a value longer than its use allows.
-func tooLong(u use) error {
-	return fmt.Errorf("%s is longer than %d characters once its values are filled in", u.what, u.max)
+func tooLong(u dsl.TextUse) error {
+	return fmt.Errorf("%s is longer than %d characters once its values are filled in", u.What, u.Max)
 }
 
 // overLimit reports whether s has more than max characters, counting no

@@ -127,6 +127,23 @@ func TestContinuationSize(t *testing.T) {
 	}
 }
 
+// TestSendThatCannotPause: a send with on failure waits for its delivery;
+// when the run cannot pause, it fails before the message goes, not after.
+func TestSendThatCannotPause(t *testing.T) {
+	var maps, fields []string
+	for i := range 5 {
+		maps = append(maps, fmt.Sprintf("  map \"$.v%d\" to V%d\n", i, i))
+		fields = append(fields, fmt.Sprintf("%q: %q", fmt.Sprintf("v%d", i), strings.Repeat("a", 15000)))
+	}
+	p := compileBody(t, "http GET \"https://crm.example/x\" {\n"+strings.Join(maps, "")+"}\n"+
+		"send \"hi\" {\n  on failure {\n    stop\n  }\n}\n")
+	s := newSession(t, p)
+	s.start()
+	body := "{" + strings.Join(fields, ", ") + "}"
+	wantEffects(t, "send", s.resume(HTTPResponse{Seq: s.seq(), Status: 200, Body: []byte(body)}))
+	s.wantFailure(10, 1, "#2", "cannot pause: its variables take 75")
+}
+
 func TestAnswerTooLongForField(t *testing.T) {
 	p := compileBody(t, "ask \"Name?\" save contact.firstname\n")
 	s := newSession(t, p)

@@ -21,7 +21,7 @@ import (
 type Template struct {
 	Raw   string // the string literal as written, quotes included
 	parts []part
-	use   use
+	use   dsl.TextUse
 	pos   lexer.Position // of the string literal
 }
 
@@ -35,7 +35,7 @@ type part struct {
 
 // compileTemplate compiles a dsl.Text for its use; expressions are compiled
 // once here.
-func compileTemplate(t *dsl.Text, c *compiler, u use) *Template {
+func compileTemplate(t *dsl.Text, c *compiler, u dsl.TextUse) *Template {
 	if t == nil {
 		return nil
 	}
@@ -91,11 +91,11 @@ func (r *run) interpolate(t *Template, escape func(before, value string) string)
 			return "", err
 		}
 	}
-	if overLimit(s, t.use.max) {
-		if !t.use.read {
+	if overLimit(s, t.use.Max) {
+		if !t.use.Read {
 			return "", &placedError{pos: t.pos, msg: tooLong(t.use).Error()}
 		}
-		s = cut(s, t.use.max)
+		s = cut(s, t.use.Max)
 	}
 	if r.rendered += len(s); r.rendered > MaxSprintText {
 		return "", fmt.Errorf("this sprint rendered more than %s of text without waiting: a loop? (the limit is %d bytes)",
@@ -108,7 +108,7 @@ func (r *run) interpolate(t *Template, escape func(before, value string) string)
 // sure to be over its limit: a value may be long, the text it goes into
 // needs no more than its limit.
 func (r *run) fill(t *Template, escape func(before, value string) string) (string, error) {
-	enough := utf8.UTFMax*t.use.max + len(ellipsis)
+	enough := utf8.UTFMax*t.use.Max + len(ellipsis)
 	var b strings.Builder
 	for _, p := range t.parts {
 		if b.Len() > enough {
@@ -135,7 +135,7 @@ func (r *run) fill(t *Template, escape func(before, value string) string) (strin
 			ok = v != nil // an expression's empty result is deliberate (x ?? ""); only nil is missing
 		}
 		switch {
-		case !ok && t.use.read:
+		case !ok && t.use.Read:
 			b.WriteString(p.raw)
 		case !ok:
 		case escape != nil:

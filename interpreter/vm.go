@@ -308,12 +308,17 @@ func (r *run) exec(pc int) {
 				return
 			}
 			msg.Step = p.StepID(pc)
-			r.emit(msg)
 			if s.Failure < 0 {
+				r.emit(msg)
 				pc = s.Next
 				continue
 			}
-			msg.Seq, _ = r.suspend(pc, WaitDelivery)
+			seq, ok := r.suspend(pc, WaitDelivery) // before the message goes: a run that cannot pause sends nothing
+			if !ok {
+				return
+			}
+			msg.Seq = seq
+			r.emit(msg)
 			return
 		case ASK:
 			r.pose(pc, p.Asks[in.A], 0)
@@ -447,12 +452,17 @@ func (r *run) exec(pc int) {
 				r.failErr(pc, err)
 				return
 			}
-			r.emit(row)
 			if s.Failure < 0 {
+				r.emit(row)
 				pc = s.Next
 				continue
 			}
-			row.Seq, _ = r.suspend(pc, WaitDelivery)
+			seq, ok := r.suspend(pc, WaitDelivery)
+			if !ok {
+				return
+			}
+			row.Seq = seq
+			r.emit(row)
 			return
 		case AI:
 			a := p.AIs[in.A]
@@ -733,8 +743,8 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 		r.cancelTimer()
 	}
 	text, _ := textOf(value)
-	if len(a.SaveFields) > 0 && overLimit(text, useField.max) {
-		r.fail(pc, "the answer is too long for a contact field: %v", tooLong(useField))
+	if len(a.SaveFields) > 0 && overLimit(text, dsl.UseField.Max) {
+		r.fail(pc, "the answer is too long for a contact field: %v", tooLong(dsl.UseField))
 		return pc
 	}
 	for _, f := range a.SaveFields {

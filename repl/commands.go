@@ -221,8 +221,8 @@ func (s *session) tag(arg string, add bool) error {
 		return errUsage
 	}
 	name := flowtest.Unquote(arg)
-	if utf8.RuneCountInString(name) > interpreter.MaxTagLen {
-		return fmt.Errorf("a tag name has at most %d characters", interpreter.MaxTagLen)
+	if utf8.RuneCountInString(name) > dsl.MaxNameLen {
+		return fmt.Errorf("a tag name has at most %d characters", dsl.MaxNameLen)
 	}
 	var tags []string
 	for _, t := range s.contactTags() {
