@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/alecthomas/participle/v2/lexer"
@@ -143,6 +144,7 @@ func Render(w io.Writer, src []byte, ds Diagnostics) {
 			num := fmt.Sprint(d.Pos.Line)
 			pad := strings.Repeat(" ", len(num))
 			line, col := window(line, d.Pos.Column)
+			line = visible(line)
 			fmt.Fprintf(w, " %s | %s\n", num, expandTabs(line))
 			fmt.Fprintf(w, " %s | %s^\n", pad, caretIndent(line, col))
 			if d.Detail != "" {
@@ -152,6 +154,19 @@ func Render(w io.Writer, src []byte, ds Diagnostics) {
 			fmt.Fprintf(w, "  = %s\n", d.Detail)
 		}
 	}
+}
+
+// visible shows a source line safely on a terminal: a control character
+// other than a tab, a bidirectional control, which would reorder what the
+// reader sees, and a byte that is not UTF-8 each show as U+FFFD, one
+// character for one, so that the caret stays under its column.
+func visible(line string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\t' && unicode.IsControl(r) || IsBidiControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, line)
 }
 
 // lineStarts lists the offset at which each line of src starts.

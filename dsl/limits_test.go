@@ -255,6 +255,16 @@ func TestBidiControls(t *testing.T) {
 			t.Errorf("warning %d: got %v", i, d)
 		}
 	}
+	// the source line under a diagnostic shows them as U+FFFD, and so a
+	// control character and a byte that is not UTF-8, keeping the caret
+	// under its column
+	src := header + "send \"abc\u202edef\x1b\xff\" # x\u2066y\nstop\n"
+	ds, _ = diagnose(t, src)
+	var b strings.Builder
+	dsl.Render(&b, []byte(src), ds)
+	if out := b.String(); strings.ContainsAny(out, "\u202e\u2066\x1b") || !strings.Contains(out, "3 | send \"abc\ufffddef\ufffd\ufffd\" # x\ufffdy\n   |              ^\n") {
+		t.Errorf("rendered:\n%s", out)
+	}
 	// the marks that right-to-left text needs, and the joiners of emoji and
 	// Persian, are fine
 	if ds, _ := diagnose(t, header+"send \"\u200f\u05e9\u05dc\u05d5\u05dd \u200d\u200c\"\n"); len(ds) != 0 {

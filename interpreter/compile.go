@@ -17,6 +17,10 @@ import (
 // given (respond.io: 7 days).
 const DefaultAssignTimeout = 7 * 24 * time.Hour
 
+// DefaultHTTPTimeout is how long an http step without a timeout waits for
+// its answer.
+const DefaultHTTPTimeout = 10 * time.Second
+
 // DefaultAIIdle is how long an ai reply waits for a silent contact.
 const DefaultAIIdle = 60 * time.Minute
 
@@ -477,7 +481,7 @@ func (c *compiler) during(s *dsl.During) {
 }
 
 func (c *compiler) http(s *dsl.HTTP) {
-	spec := &HTTPSpec{Method: s.Method.Name, URL: compileTemplate(s.URL, c, dsl.UseURL), Timeout: 10 * time.Second}
+	spec := &HTTPSpec{Method: s.Method.Name, URL: compileTemplate(s.URL, c, dsl.UseURL), Timeout: DefaultHTTPTimeout}
 	for _, o := range s.Options() {
 		switch {
 		case o.Timeout != nil:

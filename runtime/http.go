@@ -48,7 +48,7 @@ func (c *HTTPClient) Do(ctx context.Context, req *interpreter.HTTPRequest) inter
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = interpreter.DefaultHTTPTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -68,10 +68,10 @@ func (c *HTTPClient) Do(ctx context.Context, req *interpreter.HTTPRequest) inter
 			if next.Response != nil {
 				status = next.Response.StatusCode
 			}
-			redirects = append(redirects, interpreter.Redirect{Status: status, URL: next.URL.String()})
 			if len(via) > MaxRedirects {
 				return errRedirects
 			}
+			redirects = append(redirects, interpreter.Redirect{Status: status, URL: next.URL.String()})
 			return c.check(next.URL)
 		},
 	}
@@ -83,9 +83,9 @@ func (c *HTTPClient) Do(ctx context.Context, req *interpreter.HTTPRequest) inter
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, interpreter.MaxHTTPBody+1))
-	if err != nil {
+	if err != nil { // the answer broke off: its status came
 		out := fail(callError(err, timeout))
-		out.Redirects = redirects
+		out.Status, out.Redirects = resp.StatusCode, redirects
 		return out
 	}
 	return req.Answer(resp.StatusCode, redirects, body)
