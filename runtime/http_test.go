@@ -60,7 +60,7 @@ func TestHTTPAnswers(t *testing.T) {
 		{"/over", true, "200: body is over 256 KiB"},
 		{"/over", false, "200: body is over 256 KiB"},
 		{"/deep", true, "200: body nests deeper than 64"},
-		{"/missing", true, "404"}, // a failure by its status; its body is not read as JSON
+		{"/missing", true, "404"},                // a failure by its status; its body is not read as JSON
 		{"/broken", true, "200: unexpected EOF"}, // the status came, the body broke off
 	}
 	var c runtime.HTTPClient
