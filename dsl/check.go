@@ -183,7 +183,7 @@ func (c *checker) collect() map[string]Type {
 			c.errorf(pos, "%q is a namespace and cannot be a variable name", id)
 			return
 		}
-		if strings.HasPrefix(id, ReservedPrefix) {
+		if strings.HasPrefix(id, reservedPrefix) {
 			c.errorf(pos, "%q is reserved by flowd and cannot be a variable name", id)
 			return
 		}

@@ -158,7 +158,7 @@ func (c *checker) compileError(err error, src string, pos lexer.Position) {
 	at := AdvanceRunes(pos, src, fe.From)
 	msg := fe.Message
 	switch {
-	case errors.Is(err, ErrExprTooDeep):
+	case errors.Is(err, errExprTooDeep):
 		c.errorf(at, "expression nests more than %d deep", MaxExprDepth).Detail =
 			"brackets and !, not and - nest; simplify it, or split it into several steps"
 		return

@@ -20,17 +20,17 @@ import (
 // configuration, built once: expr.Compile builds a fresh one, with its table
 // of builtins, for every expression, which made that most of the cost of
 // checking a file full of short ${ } texts. It runs expr's own stages (parse,
-// patch and check, optimize, compile) and guards them with ExprTooDeep. An
+// patch and check, optimize, compile) and guards them with exprTooDeep. An
 // ExprCompiler must not be used by two goroutines at once.
 type ExprCompiler struct {
 	config *conf.Config
 }
 
 // NewExprCompiler makes a compiler for the given options, which come after
-// ExprOptions.
+// exprOptions.
 func NewExprCompiler(opts ...expr.Option) *ExprCompiler {
 	config := conf.CreateNew()
-	for _, op := range append(ExprOptions(), opts...) {
+	for _, op := range append(exprOptions(), opts...) {
 		op(config)
 	}
 	for name := range config.Disabled {
@@ -40,15 +40,15 @@ func NewExprCompiler(opts ...expr.Option) *ExprCompiler {
 	return &ExprCompiler{config: config}
 }
 
-// ErrExprTooDeep is returned by Compile for an expression that nests deeper
+// errExprTooDeep is returned by Compile for an expression that nests deeper
 // than MaxExprDepth; the *exprfile.Error wrapping it gives the place.
-var ErrExprTooDeep = errors.New("expression nests too deep")
+var errExprTooDeep = errors.New("expression nests too deep")
 
 // Compile compiles src as expr.Compile would with the compiler's options.
 func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
-	if off, deep := ExprTooDeep(src); deep {
-		e := &exprfile.Error{Location: exprfile.Location{From: off, To: off + 1}, Message: ErrExprTooDeep.Error()}
-		e.Wrap(ErrExprTooDeep)
+	if off, deep := exprTooDeep(src); deep {
+		e := &exprfile.Error{Location: exprfile.Location{From: off, To: off + 1}, Message: errExprTooDeep.Error()}
+		e.Wrap(errExprTooDeep)
 		return nil, e
 	}
 	tree, err := exprparser.ParseWithConfig(src, c.config)
@@ -73,9 +73,9 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 	return compiler.Compile(tree, c.config)
 }
 
-// ReservedPrefix starts the names of the functions that the interpreter puts
+// reservedPrefix starts the names of the functions that the interpreter puts
 // into expressions to enforce their budget; a flow cannot use such names.
-const ReservedPrefix = "flowd_"
+const reservedPrefix = "flowd_"
 
 // reserved refuses, in an expression as written, the names an expression
 // must not reach: $env, expr's view of the whole environment (where the
@@ -90,7 +90,7 @@ func reserved(tree *exprparser.Tree) error {
 		case *exprast.VariableDeclaratorNode:
 			name = n.Name
 		}
-		if err == nil && (strings.HasPrefix(name, "$") || strings.HasPrefix(name, ReservedPrefix)) {
+		if err == nil && (strings.HasPrefix(name, "$") || strings.HasPrefix(name, reservedPrefix)) {
 			err = (&exprfile.Error{Location: n.Location(), Message: fmt.Sprintf("%s is reserved by flowd", name)}).Bind(tree.Source)
 		}
 	}))

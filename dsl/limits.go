@@ -20,7 +20,7 @@ const (
 	MaxFileSize = 256 << 10
 	// MaxBlockDepth is how deep blocks ({ }) may nest.
 	MaxBlockDepth = 50
-	// MaxExprDepth is how deep brackets and prefix operators (!, not, -) may
+	// MaxExprDepth is how deep brackets and prefix operators (!, not, -, +) may
 	// nest in one expression.
 	MaxExprDepth = 100
 	// MaxExprNodes is how many parts (names, literals, operators, calls) one
@@ -39,20 +39,21 @@ const (
 	maxQuoted = 40
 )
 
-// ExprOptions are the expr-lang options every flow expression is compiled
+// exprOptions are the expr-lang options every flow expression is compiled
 // with, by the checker and by the compiler: now() is off (flows read the
 // injected clock as system.now) and an expression has at most MaxExprNodes
-// parts. Call ExprTooDeep first: expr's parser recurses on brackets.
-func ExprOptions() []expr.Option {
+// parts. NewExprCompiler calls exprTooDeep first: expr's parser recurses on
+// brackets.
+func exprOptions() []expr.Option {
 	return []expr.Option{expr.DisableBuiltin("now"), expr.MaxNodes(MaxExprNodes)}
 }
 
-// ExprTooDeep reports whether brackets and prefix operators nest deeper than
+// exprTooDeep reports whether brackets and prefix operators nest deeper than
 // MaxExprDepth in src, and the offset, in characters, of the first that goes
 // too deep. It reads src with expr's own lexer, which does not recurse, so
 // that nothing recursive sees a million "(". A src that does not lex is not
 // too deep: the compiler reports its error.
-func ExprTooDeep(src string) (offset int, deep bool) {
+func exprTooDeep(src string) (offset int, deep bool) {
 	toks, err := exprlexer.Lex(exprfile.NewSource(src))
 	if err != nil {
 		return 0, false

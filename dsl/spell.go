@@ -53,8 +53,8 @@ func abs(x int) int {
 	return x
 }
 
-// maxHinted is the longest name a hint is looked for: nobody misspells a
-// 65-character name by one letter and needs telling.
+// maxHinted is the longest name, in bytes, for which a hint is looked for:
+// nobody misspells a 65-character name by one letter and needs telling.
 const maxHinted = 64
 
 // levenshtein is the edit distance between a and b, counted in characters.

@@ -31,11 +31,19 @@ import (
 //     about to build;
 //   - matches charges the text's length times the size of the pattern's
 //     program, since Go's regexp matches in that time;
+//   - toJSON charges the text it writes, indentation included;
+//   - a method of a value (a time's Format) charges its arguments' size;
 //   - inside a loop body, comparisons, contains, startsWith, endsWith and in
-//     charge the size of their operands, which the loop multiplies.
+//     charge the size of their operands, which the loop multiplies; so do
+//     the comparisons that use a let's value, which can be compared again
+//     and again;
+//   - a text written in the flow counts like one built, when it is longer
+//     than smallText;
+//   - and every evaluation charges one step for each of its operations.
 //
 // Outside loops an operator runs once per node, and an expression has at
-// most dsl.MaxExprNodes nodes, so what is not charged is bounded anyway.
+// most dsl.MaxExprNodes nodes, so what is not charged is bounded anyway:
+// the values it reads are flow variables (MaxVarSize) or built, and charged.
 //
 // The evaluations of one sprint share SprintExprBudget, so that a sprint of
 // thousands of conditions is bounded too.
@@ -130,7 +138,8 @@ func metered(args []any) (*meter, error) {
 }
 
 // budgetOptions are the options that install the budget: the patch and the
-// functions it calls.
+// functions it calls. Those without a type are typed any: the checker in
+// dsl has typed the expression as it is written, before this patch.
 func budgetOptions() []expr.Option {
 	return []expr.Option{
 		expr.Patch(costPatch{}),
@@ -311,7 +320,7 @@ func (costPatch) Visit(node *ast.Node) {
 			weight := 1
 			for _, arg := range n.Arguments[1:] {
 				if cl, ok := arg.(*ast.PredicateNode); ok {
-					weight += countNodes(cl.Node)
+					weight += countNodes(cl.Node) // patched already, its charges counted too
 					ast.Walk(&cl.Node, loopBody{})
 				}
 			}

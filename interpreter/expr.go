@@ -17,7 +17,7 @@ import (
 // with. The checker in dsl has already type-checked each expression against
 // the flow's declared names; at run time the environment is a map (namespaces
 // and flow variables), and a name with no value yet reads as nil. The
-// options of dsl.ExprOptions come first: now() is disabled because the VM's
+// options of dsl.NewExprCompiler come first: now() is disabled because the VM's
 // clock is injected (flows read system.now), and the size of an expression
 // is bounded.
 //

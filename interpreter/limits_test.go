@@ -149,5 +149,5 @@ func TestAnswerTooLongForField(t *testing.T) {
 	s := newSession(t, p)
 	s.start()
 	wantEffects(t, "long answer", s.reply(strings.Repeat("n", 5000)))
-	s.wantFailure(3, 1, "#1", "the answer is too long for a contact field: field value is longer than 4096 characters")
+	s.wantFailure(3, 1, "#1", "the answer is longer than 4096 characters, the most a contact field holds")
 }

@@ -98,8 +98,7 @@ func (r *run) interpolate(t *Template, escape func(before, value string) string)
 		s = cut(s, t.use.Max)
 	}
 	if r.rendered += len(s); r.rendered > MaxSprintText {
-		return "", fmt.Errorf("this sprint rendered more than %s of text without waiting: a loop? (the limit is %d bytes)",
-			textfile.Size(MaxSprintText), MaxSprintText)
+		return "", fmt.Errorf("this sprint rendered more than %s of text without waiting: a loop?", textfile.Size(MaxSprintText))
 	}
 	return s, nil
 }

@@ -744,7 +744,7 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 	}
 	text, _ := textOf(value)
 	if len(a.SaveFields) > 0 && overLimit(text, dsl.UseField.Max) {
-		r.fail(pc, "the answer is too long for a contact field: %v", tooLong(dsl.UseField))
+		r.fail(pc, "the answer is longer than %d characters, the most a contact field holds", dsl.UseField.Max)
 		return pc
 	}
 	for _, f := range a.SaveFields {
