@@ -18,14 +18,13 @@ const (
 	MaxSprintStarts = 10
 	// MaxEventStarts is how many runs start steps may start, directly or
 	// through chains of flows that start others, from one event (a message,
-	// a timer): what applies StartFlow effects (the sandbox, the runtime)
-	// refuses the starts past it.
+	// a timer): an EventBudget refuses the starts past it.
 	MaxEventStarts = 25
 	// MaxEventInstructions and MaxEventExprSteps bound what all the sprints
 	// one event sets off may do together: its run's, those of the runs its
 	// start steps start, those of the answers given at once (a stubbed HTTP
-	// call). What runs the events fails the runs it would resume or start
-	// past them, so that an event costs about a second at most, however its
+	// call). An EventBudget fails the runs that would resume or start past
+	// them, so that an event costs about a second at most, however its
 	// flows chain.
 	MaxEventInstructions = 5 * DefaultBudget
 	MaxEventExprSteps    = SprintExprBudget

@@ -59,8 +59,7 @@ type World struct {
 	pendingAssigns []pendingAssign
 	held           []*HeldRequest
 	order          int
-	started        int              // runs that start steps started since the event being handled
-	eventStart     interpreter.Work // the machine's work when the event being handled began
+	event          interpreter.EventBudget // of the event being handled
 	machine        interpreter.Machine
 }
 
@@ -413,8 +412,7 @@ func (w *World) context(r *Run) *interpreter.Context {
 // being applied, innermost first, then resumes runs with their queued inputs.
 // Each resume decodes the run's continuation from its encoded form.
 func (w *World) drain() {
-	w.started = 0 // each drain handles one event and what follows from it
-	w.eventStart = w.machine.Work()
+	w.event.Begin(w.machine.Work()) // each drain handles one event and what follows from it
 	for {
 		if n := len(w.sprints); n > 0 {
 			w.step(w.sprints[n-1])
@@ -474,17 +472,13 @@ func (w *World) step(s *sprint) {
 }
 
 // eventSpent reports whether the event being handled has done all the work
-// one event may (interpreter.MaxEventInstructions, MaxEventExprSteps); it
-// then fails r, which was to run next.
+// one event may; it then fails r, which was to run next.
 func (w *World) eventSpent(r *Run) bool {
-	now := w.machine.Work()
-	ins, steps := now.Instructions-w.eventStart.Instructions, now.ExprSteps-w.eventStart.ExprSteps
-	if ins < interpreter.MaxEventInstructions && steps < interpreter.MaxEventExprSteps {
+	err := w.event.Spent(r.Program.Flow, w.machine.Work())
+	if err == nil {
 		return false
 	}
-	r.Status, r.Cont = interpreter.Failed, nil
-	r.Err = fmt.Errorf("%q: this event did all the work one event may (%d instructions, %d expression steps); a loop between flows?",
-		r.Program.Flow, interpreter.MaxEventInstructions, interpreter.MaxEventExprSteps)
+	r.Status, r.Cont, r.Err = interpreter.Failed, nil, err
 	w.forget(r)
 	w.logf("* failed: %v", r.Err)
 	return true
@@ -670,11 +664,10 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		if w.full(e.Flow) {
 			return
 		}
-		if w.started == interpreter.MaxEventStarts {
-			w.logf("* not started: %q: one event may start at most %d flows (flows that start each other?)", e.Flow, interpreter.MaxEventStarts)
+		if err := w.event.Start(e.Flow); err != nil {
+			w.logf("* not started: %v", err)
 			return
 		}
-		w.started++
 		w.newRun(p, map[string]any{"type": "manual", "parent": r.Program.Flow}, true)
 	case *interpreter.HTTPRequest:
 		resp, stub, ok := w.http(e)
