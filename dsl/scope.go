@@ -2,11 +2,11 @@ package dsl
 
 import (
 	"reflect"
-
-	"github.com/expr-lang/expr"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/expr-lang/expr"
 )
 
 // A Type is the type of a value that expressions and interpolations read.

@@ -54,3 +54,12 @@ set contact.country = "$City"
 	wantEffects(t, "ai", s.resume(AIOutcome{Seq: 2, Outcome: "success", Vars: map[string]string{"City": "Kuala\x00 Lumpur\x1b"}}),
 		"cancel 2", `set firstname="Ana[2J"`, `tag add ["VIP\n"]`, `set country="Kuala Lumpur"`)
 }
+
+// TestAnswerCleaned: the machine cleans a contact's answer itself, whatever
+// handed it over.
+func TestAnswerCleaned(t *testing.T) {
+	p := compileBody(t, "ask \"Name?\" save contact.firstname\n")
+	s := newSession(t, p)
+	s.start()
+	wantEffects(t, "answer", s.reply("Ana\x00\x1b[2J\xff"), "set firstname=\"Ana[2J\ufffd\"")
+}

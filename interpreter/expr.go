@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -64,7 +65,21 @@ func (m *Machine) eval(prog *vm.Program, env map[string]any) (any, error) {
 
 // CompileCondition compiles a condition over named values as a flow's
 // conditions are compiled, bounds included; flowd test's assert uses it.
-func CompileCondition(src string) (*vm.Program, error) { return newExprCompiler(true).Compile(src) }
+func CompileCondition(src string) (*vm.Program, error) {
+	conditions.Lock()
+	defer conditions.Unlock()
+	if conditions.c == nil {
+		conditions.c = newExprCompiler(true)
+	}
+	return conditions.c.Compile(src)
+}
+
+// conditions is CompileCondition's compiler, built once: an ExprCompiler
+// is for one goroutine at a time.
+var conditions struct {
+	sync.Mutex
+	c *dsl.ExprCompiler
+}
 
 // EvalCondition runs a condition of CompileCondition over env under the
 // budget of one evaluation.

@@ -609,6 +609,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 		a := p.Asks[instr.A]
 		switch in := in.(type) {
 		case Message:
+			in.Text = CleanText(in.Text) // what the intake cleaned already costs a scan
 			return r.answer(pc, a, in), true
 		case Timeout:
 			if in.Seq != r.c.Seq || a.Timeout <= 0 {
