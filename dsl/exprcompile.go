@@ -70,7 +70,17 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 			return nil, err
 		}
 	}
-	return compiler.Compile(tree, c.config)
+	prog, err := compiler.Compile(tree, c.config)
+	if err != nil {
+		var fe *exprfile.Error
+		if !errors.As(err, &fe) {
+			// expr's compiler recovers its panics into an error that
+			// carries the Go stack: the message is its first line
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			return nil, errors.New(msg)
+		}
+	}
+	return prog, err
 }
 
 // reservedPrefix starts the names of the functions that the interpreter puts
@@ -79,7 +89,8 @@ const reservedPrefix = "flowd_"
 
 // reserved refuses, in an expression as written, the names an expression
 // must not reach: $env, expr's view of the whole environment (where the
-// interpreter keeps the budget's meter), and the budget's functions.
+// interpreter keeps the budget's meter), and the budget's functions; and
+// patterns too big to compile.
 func reserved(tree *exprparser.Tree) error {
 	var err error
 	exprast.Walk(&tree.Node, visitor(func(n exprast.Node) {
@@ -93,8 +104,46 @@ func reserved(tree *exprparser.Tree) error {
 		if err == nil && (strings.HasPrefix(name, "$") || strings.HasPrefix(name, reservedPrefix)) {
 			err = (&exprfile.Error{Location: n.Location(), Message: fmt.Sprintf("%s is reserved by flowd", name)}).Bind(tree.Source)
 		}
+		if b, ok := n.(*exprast.BinaryNode); ok && b.Operator == "matches" && err == nil {
+			err = patternFits(b.Right, tree)
+		}
 	}))
 	return err
+}
+
+// patternFits refuses a pattern written in the expression that would
+// compile to more than MaxPatternSize instructions: expr compiles such a
+// pattern when it compiles the expression.
+func patternFits(n exprast.Node, tree *exprparser.Tree) error {
+	s, ok := constText(n)
+	if !ok {
+		return nil
+	}
+	if size, err := PatternSize(s); err == nil && size > MaxPatternSize {
+		return (&exprfile.Error{Location: n.Location(), Message: ErrPatternTooBig.Error()}).Bind(tree.Source)
+	}
+	return nil
+}
+
+// constText is the text of n when it is one written in the expression, or
+// texts joined by +, which expr's optimizer joins before compiling.
+func constText(n exprast.Node) (string, bool) {
+	var parts []string
+	var collect func(exprast.Node) bool
+	collect = func(n exprast.Node) bool {
+		switch n := n.(type) {
+		case *exprast.StringNode:
+			parts = append(parts, n.Value)
+			return true
+		case *exprast.BinaryNode:
+			return n.Operator == "+" && collect(n.Left) && collect(n.Right)
+		}
+		return false
+	}
+	if !collect(n) {
+		return "", false
+	}
+	return strings.Join(parts, ""), true
 }
 
 // Parse parses src with the compiler's options, without checking it.

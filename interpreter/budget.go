@@ -75,7 +75,10 @@ func (m *Machine) chargeText(v any) error {
 		return nil
 	}
 	limit := min(dsl.ExprBudget, m.meter.sprint)
-	w := weigh(v, limit)
+	w, err := weigh(v, limit)
+	if err != nil {
+		return err
+	}
 	if w > limit {
 		if limit < dsl.ExprBudget {
 			return errSprintBudget
@@ -152,6 +155,7 @@ func budgetOptions() []expr.Option {
 		function("flowd_replace", nil, replace),
 		function("flowd_join", nil, join),
 		function("flowd_toJSON", returns(""), toJSON),
+		function("flowd_uniq", returns([]any{}), uniq),
 		function("flowd_match", nil, match),
 	}
 }
@@ -213,7 +217,11 @@ func chargeSize(args ...any) (any, error) {
 	if err != nil || len(args) != 2 {
 		return nil, err
 	}
-	if err := m.spend(weigh(args[1], m.left+1)); err != nil {
+	w, err := weigh(args[1], m.left+1)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.spend(w); err != nil {
 		return nil, err
 	}
 	return args[1], nil
@@ -243,39 +251,81 @@ func length(v any) int {
 	return 1
 }
 
+// MaxValueDepth is how deep the lists and maps of a value may nest where
+// an expression hands it to code that recurses (writing it as text,
+// comparing it, sorting it): a reduce builds a list nested 100,000 deep in
+// a few steps, and Go's printing of it overflows the stack, which no
+// recover catches.
+const MaxValueDepth = 100
+
+// errTooDeep is the error of a value nested deeper than MaxValueDepth.
+var errTooDeep = fmt.Errorf("value nests more than %d deep", MaxValueDepth)
+
 // weigh is the size of v: a byte of text, an item of a list or map, and any
-// other value count one each. It stops counting past limit.
-func weigh(v any, limit int) int {
+// other value count one each. It stops counting past limit, and fails for
+// a value nested deeper than MaxValueDepth.
+func weigh(v any, limit int) (int, error) {
+	type item struct {
+		v     any
+		depth int
+	}
 	n := 0
-	stack := []any{v}
+	stack := []item{{v, 0}}
 	for len(stack) > 0 && n <= limit {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		switch x := x.(type) {
+		if x.depth > MaxValueDepth {
+			return n, errTooDeep
+		}
+		switch v := x.v.(type) {
 		case []any:
-			for _, e := range x {
-				n += 1 + nested(e, &stack)
+			for _, e := range v {
+				n++
+				if isContainer(e) {
+					stack = append(stack, item{e, x.depth + 1})
+				} else {
+					n += length(e)
+				}
 			}
 		case map[string]any:
-			for k, e := range x {
-				n += 1 + len(k) + nested(e, &stack)
+			for k, e := range v {
+				n += 1 + len(k)
+				if isContainer(e) {
+					stack = append(stack, item{e, x.depth + 1})
+				} else {
+					n += length(e)
+				}
 			}
-		default:
-			n += length(x)
+		case string, []int, []string, []float64, nil:
+			n += length(v)
+		default: // expr's other kinds: groupBy's map[any][]any, toPairs' [][2]any, ...
+			rv := reflect.ValueOf(v)
+			switch rv.Kind() {
+			case reflect.Slice, reflect.Array:
+				for i := 0; i < rv.Len() && n <= limit; i++ {
+					n++
+					stack = append(stack, item{rv.Index(i).Interface(), x.depth + 1})
+				}
+			case reflect.Map:
+				for it := rv.MapRange(); it.Next() && n <= limit; {
+					n++
+					stack = append(stack, item{it.Key().Interface(), x.depth + 1}, item{it.Value().Interface(), x.depth + 1})
+				}
+			default:
+				n += length(v)
+			}
 		}
 	}
-	return n
+	return n, nil
 }
 
-// nested is the size of a scalar; a list or map is pushed on the stack to
-// be counted in turn.
-func nested(e any, stack *[]any) int {
+// isContainer reports whether weigh must look inside e.
+func isContainer(e any) bool {
 	switch e.(type) {
-	case []any, map[string]any:
-		*stack = append(*stack, e)
-		return 0
+	case nil, string, bool, int, float64:
+		return false
 	}
-	return length(e)
+	return true
 }
 
 // costPatch rewrites an expression so that its costly work charges the
@@ -290,6 +340,12 @@ var loops = map[string]bool{
 	"count": true, "sum": true, "groupBy": true, "sortBy": true, "reduce": true,
 }
 
+// builds are the loops whose body's results make what the loop returns, or
+// are kept and compared (sort and group keys): each result is charged its
+// size. So a reduce cannot nest a list deeper than MaxValueDepth, and a
+// map of slices of one long text, each free to make, costs what it holds.
+var builds = map[string]bool{"map": true, "reduce": true, "sortBy": true, "groupBy": true}
+
 // sized are the builtins whose work grows with the size of their arguments.
 var sized = map[string]bool{
 	"len": true, "string": true, "trim": true, "trimPrefix": true, "trimSuffix": true,
@@ -297,7 +353,7 @@ var sized = map[string]bool{
 	"lastIndexOf": true, "hasPrefix": true, "hasSuffix": true, "max": true, "min": true,
 	"mean": true, "median": true, "fromJSON": true, "toBase64": true,
 	"fromBase64": true, "take": true, "keys": true, "values": true, "toPairs": true,
-	"fromPairs": true, "reverse": true, "uniq": true, "concat": true, "flatten": true,
+	"fromPairs": true, "reverse": true, "concat": true, "flatten": true,
 	"sort": true, "int": true, "float": true, "duration": true, "date": true,
 }
 
@@ -310,6 +366,7 @@ const loadsZone = 100
 // allocate.
 var rebuilt = map[string]string{
 	"repeat": "flowd_repeat", "replace": "flowd_replace", "join": "flowd_join", "toJSON": "flowd_toJSON",
+	"uniq": "flowd_uniq",
 }
 
 func (costPatch) Visit(node *ast.Node) {
@@ -322,6 +379,9 @@ func (costPatch) Visit(node *ast.Node) {
 				if cl, ok := arg.(*ast.PredicateNode); ok {
 					weight += countNodes(cl.Node) // patched already, its charges counted too
 					ast.Walk(&cl.Node, loopBody{})
+					if builds[n.Name] {
+						cl.Node = charged(cl.Node)
+					}
 				}
 			}
 			n.Arguments[0] = call(n.Arguments[0], "flowd_loop", n.Arguments[0], &ast.IntegerNode{Value: weight})

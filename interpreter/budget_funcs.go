@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"regexp/syntax"
 	"strings"
 
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/flowd/flowd/dsl"
 )
 
 // The functions a patched expression calls instead of expr's own: each
@@ -45,7 +45,11 @@ func toJSON(args ...any) (any, error) {
 	if err != nil || len(args) != 2 {
 		return nil, err
 	}
-	if err := m.spend(weighJSON(args[1], m.left+1)); err != nil {
+	w, err := weighJSON(args[1], m.left+1)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.spend(w); err != nil {
 		return nil, err
 	}
 	b, err := json.MarshalIndent(args[1], "", "  ")
@@ -56,8 +60,10 @@ func toJSON(args ...any) (any, error) {
 }
 
 // weighJSON is weigh's count for v written as indented JSON: each item also
-// counts its indentation. It stops counting past limit.
-func weighJSON(v any, limit int) int {
+// counts its indentation. It stops counting past limit, and fails for a
+// value nested deeper than MaxValueDepth. Kinds that are not JSON's are
+// left to encoding/json, which refuses them.
+func weighJSON(v any, limit int) (int, error) {
 	type item struct {
 		v     any
 		depth int
@@ -67,6 +73,9 @@ func weighJSON(v any, limit int) int {
 	for len(stack) > 0 && n <= limit {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		if x.depth > MaxValueDepth {
+			return n, errTooDeep
+		}
 		indent := 2 * (x.depth + 1)
 		switch v := x.v.(type) {
 		case []any:
@@ -84,7 +93,7 @@ func weighJSON(v any, limit int) int {
 		}
 		n += 2 * x.depth // the closing bracket's line
 	}
-	return n
+	return n, nil
 }
 
 // add is flowd_add(meter, a, b): a + b, charging a joined text's length
@@ -203,20 +212,21 @@ type pattern struct {
 	insts int
 }
 
+// compilePattern compiles src, refusing, before it compiles, a pattern over
+// dsl.MaxPatternSize.
 func compilePattern(src string) (*pattern, error) {
+	size, err := dsl.PatternSize(src)
+	if err != nil {
+		return nil, err
+	}
+	if size > dsl.MaxPatternSize {
+		return nil, dsl.ErrPatternTooBig
+	}
 	re, err := regexp.Compile(src)
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := syntax.Parse(src, syntax.Perl)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := syntax.Compile(parsed.Simplify())
-	if err != nil {
-		return nil, err
-	}
-	return &pattern{re: re, insts: len(prog.Inst)}, nil
+	return &pattern{re: re, insts: max(size, 1)}, nil
 }
 
 // match is flowd_match(meter, s, pattern): s matches pattern, a text or, for
@@ -242,7 +252,7 @@ func match(args ...any) (any, error) {
 		if !isText {
 			return nil, fmt.Errorf("matches needs a pattern text, not %s", kindOf(args[2]))
 		}
-		if err := m.spend(16 * len(src)); err != nil {
+		if err := m.spend(16 * len(src)); err != nil { // parsing it, to know its size
 			return nil, err
 		}
 		if p, err = compilePattern(src); err != nil {
@@ -256,4 +266,74 @@ func match(args ...any) (any, error) {
 		return nil, err
 	}
 	return p.re.MatchString(s), nil
+}
+
+// uniq is flowd_uniq(meter, list), expr's uniq (the first of each run of
+// equal items, in order) without its cost of comparing each item with every
+// one kept: numbers, texts, booleans and nil are looked up by value, and
+// only lists and maps are compared one by one, each comparison charged.
+func uniq(args ...any) (any, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 2 {
+		return nil, errors.New("uniq takes a list")
+	}
+	rv := reflect.ValueOf(args[1])
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, fmt.Errorf("cannot uniq %s", rv.Kind())
+	}
+	out := []any{}
+	seen := map[any]bool{}
+	var others []any // kept items that are not looked up by value
+	for i := range rv.Len() {
+		item := rv.Index(i).Interface()
+		if key, ok := uniqKey(item); ok {
+			if err := m.spend(1); err != nil {
+				return nil, err
+			}
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, item)
+			}
+			continue
+		}
+		dup := false
+		for _, kept := range others {
+			w, err := weigh(item, m.left+1)
+			if err != nil {
+				return nil, err
+			}
+			if err := m.spend(w); err != nil {
+				return nil, err
+			}
+			if runtime.Equal(item, kept) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			others = append(others, item)
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+// uniqKey is the key under which uniq looks up an item, when it has one:
+// numbers by value, so that 1 and 1.0 are one item, as expr's equality has
+// it.
+func uniqKey(v any) (any, bool) {
+	switch v := v.(type) {
+	case nil:
+		return struct{}{}, true
+	case string, bool:
+		return v, true
+	case int:
+		if v > 1<<53 || v < -(1<<53) {
+			return v, true // past float64's exact integers
+		}
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return nil, false
 }

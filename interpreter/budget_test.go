@@ -26,6 +26,7 @@ const maxEvalAlloc = 64 << 20
 // memory, instead of running for minutes or exhausting memory.
 func TestExprBudget(t *testing.T) {
 	work := "expression does too much work: one evaluation may take 1000000 steps"
+	deep := "value nests more than 100 deep"
 	cases := []struct {
 		name, cond string
 		col        int // of the failing call, after "if " at column 1
@@ -47,10 +48,25 @@ func TestExprBudget(t *testing.T) {
 		{"a long literal in a loop", `count(1..10000, upper("` + strings.Repeat("a", 200) + `") != "") > 0`, 20, work},
 		// a value named once and compared 300 times
 		{"a let compared again and again", `(let l = 1..900000; [` + strings.Repeat("0 in l, ", 300) + `]) != nil`, 30, work},
-		// a list nested 9,000 deep is 80 million characters of indented JSON
-		{"toJSON of a deep list", `len(toJSON(reduce(1..9000, [#acc], 0))) > 0`, 8, work},
-		// a range whose length does not fit in an int
-		{"a range past the ints", `(let lo = -9223372036854775807; len(lo..9223372036854775807)) > 0`, 42, work},
+		// a list nested 9,000 deep is 80 million characters of indented JSON,
+		// and printing a list nested 900,000 deep overflowed the stack: a
+		// reduce cannot build either, and a deep value from elsewhere is
+		// refused where it would be written or compared
+		{"a reduce that nests", `len(reduce(1..9000, [#acc], 0)) > 0`, 24, deep},
+		{"comparing deep lists", `reduce(1..90000, [#acc], 0) == reduce(1..90000, [#acc], 1)`, 21, deep},
+		{"toJSON of a deep list", `len(toJSON(fromJSON(repeat("[", 5000) + repeat("]", 5000)))) > 0`, 8, deep},
+		{"string of a deep list", `len(string(fromJSON(repeat("[", 5000) + repeat("]", 5000)))) > 0`, 15, deep},
+		{"groupBy printed", `len(string(groupBy([fromJSON(repeat("[", 500) + repeat("]", 500))], 1))) > 0`, 15, deep},
+		{"toJSON of a wide list", `len(toJSON(map(1..20000, [[[[[[[[#]]]]]]]]))) > 0`, 8, work},
+		// groupBy's and fromPairs' maps are weighed too: 2^24 paths through 24 maps
+		{"maps that share", `len(string(reduce(1..24, fromPairs([[1, #acc], [2, #acc]]), 0))) > 0`, 29, work},
+		// uniq compares each item with those kept: 200 million comparisons
+		{"uniq of distinct lists", `len(uniq(map(1..20000, [#]))) > 0`, 8, work},
+		// 40,000 slices of a 400,000-character text, each free to make
+		{"a map of long slices", `(let s = repeat("a", 400000); len(sortBy(map(1..40000, s[(# * 7919) % 40000:]), #))) > 0`, 60, work},
+		{"sortBy long keys", `(let s = repeat("a", 400000); let l = 1..40000; len(sortBy(l, s[# % 40000:]))) > 0`, 67, work},
+		// compiled, this pattern made 3 million instructions and 700 MB
+		{"a pattern built too big", `"a" matches repeat("a{1000}", 3000)`, 8, "pattern is too big: it would compile to more than 10000 instructions"},
 		{"zones in a loop", `count(1..10000, timezone("Europe/Madrid") != nil) > 0`, 29, work},
 	}
 	for _, c := range cases {
@@ -77,6 +93,8 @@ func TestExprBudgetKeepsMeaning(t *testing.T) {
 		`join(["a", "b"], ",") == "a,b" && join(["a", "b"]) == "ab"`,
 		`replace("aXbX", "X", "-") == "a-b-" && replace("aXbX", "X", "-", 1) == "a-bX"`,
 		`repeat("ab", 3) == "ababab" && repeat("x", 0) == ""`,
+		`uniq([1, 1.0, "a", "a", [1], [1], nil, nil, true, 2]) == [1, "a", [1], nil, true, 2] && len(uniq(1..1000)) == 1000`,
+		`len(sortBy(["bb", "a"], #)[0]) == 1 && len(groupBy(1..10, # % 2)) == 2 && reduce(1..4, #acc + #, 0) == 10`,
 		`toJSON([1, {"a": [2]}]) == "[\n  1,\n  {\n    \"a\": [\n      2\n    ]\n  }\n]"`,
 		`(let l = [1, 2]; 1 in l && l == [1, 2] && !(3 in l)) && len(system.now.Format("2006")) == 4`,
 		`count(1..10, # > 5) == 5 && all(["a", "b"], # != "c") && 3..1 == []`,
@@ -142,7 +160,7 @@ func TestBudgetCannotBeReached(t *testing.T) {
 // writes, however the value nests.
 func TestWeighJSON(t *testing.T) {
 	deep := any(0)
-	for range 500 {
+	for range MaxValueDepth {
 		deep = []any{deep}
 	}
 	wide := map[string]any{}
@@ -154,8 +172,11 @@ func TestWeighJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := weighJSON(v, 1<<30); w < len(b)/4 || w > 4*len(b)+4 {
-			t.Errorf("%s: charged %d for %d characters", name, w, len(b))
+		if w, err := weighJSON(v, 1<<30); err != nil || w < len(b)/4 || w > 4*len(b)+4 {
+			t.Errorf("%s: charged %d (%v) for %d characters", name, w, err, len(b))
 		}
+	}
+	if _, err := weighJSON([]any{deep}, 1<<30); err != errTooDeep {
+		t.Errorf("one level deeper: %v", err)
 	}
 }
