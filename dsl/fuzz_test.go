@@ -91,6 +91,8 @@ func FuzzRepeat(f *testing.F) {
 		{head + "if ", "[", "1] {}\n", 100000},
 		{head, "send \"$x\"\n", "", 50000},
 		{head + "ask \"q\" {\n", "on invalid {\n", "", 100000},
+		{head + "if contact.name matches \"", "a{1000}", "\" {}\n", 3000},
+		{head + "if contact.name matches (\"\"", " + \"a{1000}\"", ") {}\n", 3000},
 	} {
 		f.Add(s.head, s.unit, s.tail, s.n)
 	}
