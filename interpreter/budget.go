@@ -156,6 +156,9 @@ func budgetOptions() []expr.Option {
 		function("flowd_join", nil, join),
 		function("flowd_toJSON", returns(""), toJSON),
 		function("flowd_uniq", returns([]any{}), uniq),
+		function("flowd_keys", returns([]any{}), keys),
+		function("flowd_values", returns([]any{}), values),
+		function("flowd_toPairs", returns([][2]any{}), toPairs),
 		function("flowd_match", nil, match),
 	}
 }
@@ -352,7 +355,7 @@ var sized = map[string]bool{
 	"upper": true, "lower": true, "split": true, "splitAfter": true, "indexOf": true,
 	"lastIndexOf": true, "hasPrefix": true, "hasSuffix": true, "max": true, "min": true,
 	"mean": true, "median": true, "fromJSON": true, "toBase64": true,
-	"fromBase64": true, "take": true, "keys": true, "values": true, "toPairs": true,
+	"fromBase64": true, "take": true,
 	"fromPairs": true, "reverse": true, "concat": true, "flatten": true,
 	"sort": true, "int": true, "float": true, "duration": true, "date": true,
 }
@@ -366,7 +369,7 @@ const loadsZone = 100
 // allocate.
 var rebuilt = map[string]string{
 	"repeat": "flowd_repeat", "replace": "flowd_replace", "join": "flowd_join", "toJSON": "flowd_toJSON",
-	"uniq": "flowd_uniq",
+	"uniq": "flowd_uniq", "keys": "flowd_keys", "values": "flowd_values", "toPairs": "flowd_toPairs",
 }
 
 func (costPatch) Visit(node *ast.Node) {

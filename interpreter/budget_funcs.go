@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/expr-lang/expr/vm/runtime"
@@ -336,4 +337,94 @@ func uniqKey(v any) (any, bool) {
 		return v, true
 	}
 	return nil, false
+}
+
+// keys, values and toPairs are flowd_keys, flowd_values and flowd_toPairs:
+// expr's own, charged for the map's size, in the keys' order instead of Go's
+// random map order, so that the same HTTP answer always renders the same.
+func keys(args ...any) (any, error) {
+	_, ks, err := sortedKeys(args, "keys")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		out[i] = k.Interface()
+	}
+	return out, nil
+}
+
+func values(args ...any) (any, error) {
+	rv, ks, err := sortedKeys(args, "values")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		out[i] = rv.MapIndex(k).Interface()
+	}
+	return out, nil
+}
+
+func toPairs(args ...any) (any, error) {
+	rv, ks, err := sortedKeys(args, "toPairs")
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]any, len(ks))
+	for i, k := range ks {
+		out[i] = [2]any{k.Interface(), rv.MapIndex(k).Interface()}
+	}
+	return out, nil
+}
+
+// sortedKeys charges the map of a keys, values or toPairs call for its
+// size and returns it with its keys in order: numbers by value, then texts,
+// then any other key by its printed form.
+func sortedKeys(args []any, fn string) (reflect.Value, []reflect.Value, error) {
+	m, err := metered(args)
+	if err != nil || len(args) != 2 {
+		return reflect.Value{}, nil, fmt.Errorf("%s takes a map", fn)
+	}
+	rv := reflect.ValueOf(args[1])
+	if rv.Kind() != reflect.Map {
+		return reflect.Value{}, nil, fmt.Errorf("%s needs a map, not %s", fn, kindOf(args[1]))
+	}
+	w, err := weigh(args[1], m.left+1)
+	if err != nil {
+		return reflect.Value{}, nil, err
+	}
+	if err := m.spend(w); err != nil {
+		return reflect.Value{}, nil, err
+	}
+	ks := rv.MapKeys()
+	sort.Slice(ks, func(i, j int) bool { return keyLess(ks[i].Interface(), ks[j].Interface()) })
+	return rv, ks, nil
+}
+
+// keyLess orders map keys: numbers by value before texts, texts in byte
+// order, and other keys after both, by their printed form.
+func keyLess(a, b any) bool {
+	rank := func(v any) int {
+		if _, ok := number(v); ok {
+			return 0
+		}
+		if _, ok := v.(string); ok {
+			return 1
+		}
+		return 2
+	}
+	ra, rb := rank(a), rank(b)
+	if ra != rb {
+		return ra < rb
+	}
+	switch ra {
+	case 0:
+		x, _ := number(a)
+		y, _ := number(b)
+		return x < y
+	case 1:
+		return a.(string) < b.(string)
+	}
+	return fmt.Sprint(a) < fmt.Sprint(b)
 }

@@ -94,6 +94,9 @@ func TestExprBudgetKeepsMeaning(t *testing.T) {
 		`replace("aXbX", "X", "-") == "a-b-" && replace("aXbX", "X", "-", 1) == "a-bX"`,
 		`repeat("ab", 3) == "ababab" && repeat("x", 0) == ""`,
 		`uniq([1, 1.0, "a", "a", [1], [1], nil, nil, true, 2]) == [1, "a", [1], nil, true, 2] && len(uniq(1..1000)) == 1000`,
+		// in the keys' order, every time, not Go's random map order
+		`all(1..20, keys({"b": 1, "a": 2, "c": 3}) == ["a", "b", "c"] && values({"b": 1, "a": 2, "c": 3}) == [2, 1, 3])`,
+		`all(1..20, toPairs({"b": 1, "a": 2})[0][0] == "a" && keys(groupBy([3, 1, 2], #)) == [1, 2, 3])`,
 		`len(sortBy(["bb", "a"], #)[0]) == 1 && len(groupBy(1..10, # % 2)) == 2 && reduce(1..4, #acc + #, 0) == 10`,
 		`toJSON([1, {"a": [2]}]) == "[\n  1,\n  {\n    \"a\": [\n      2\n    ]\n  }\n]"`,
 		`(let l = [1, 2]; 1 in l && l == [1, 2] && !(3 in l)) && len(system.now.Format("2006")) == 4`,
