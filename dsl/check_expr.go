@@ -122,8 +122,8 @@ func (c *checker) tooBig(tree *exprparser.Tree, src string, pos lexer.Position) 
 		case *exprast.BinaryNode:
 			lo, ok1 := n.Left.(*exprast.IntegerNode)
 			hi, ok2 := n.Right.(*exprast.IntegerNode)
-			if n.Operator == ".." && ok1 && ok2 && int64(hi.Value)-int64(lo.Value)+1 > ExprBudget {
-				c.errorf(AdvanceRunes(pos, src, lo.Location().From), "range %d..%d has %d numbers; an expression may build at most %d",
+			if n.Operator == ".." && ok1 && ok2 && int64(hi.Value)-int64(lo.Value)+1 >= ExprBudget { // with its own steps, past it
+				c.errorf(AdvanceRunes(pos, src, lo.Location().From), "range %d..%d has %d numbers; one evaluation may take %d steps",
 					lo.Value, hi.Value, int64(hi.Value)-int64(lo.Value)+1, ExprBudget).Detail = fmt.Sprintf("to test a span, write x >= %d && x <= %d", lo.Value, hi.Value)
 			}
 		case *exprast.BuiltinNode:
@@ -132,8 +132,8 @@ func (c *checker) tooBig(tree *exprparser.Tree, src string, pos lexer.Position) 
 			}
 			s, ok1 := n.Arguments[0].(*exprast.StringNode)
 			k, ok2 := n.Arguments[1].(*exprast.IntegerNode)
-			if ok1 && ok2 && int64(len(s.Value))*int64(k.Value) > ExprBudget {
-				c.errorf(AdvanceRunes(pos, src, n.Location().From), "repeat makes %d bytes of text; an expression may build at most %d",
+			if ok1 && ok2 && int64(len(s.Value))*int64(k.Value) >= ExprBudget {
+				c.errorf(AdvanceRunes(pos, src, n.Location().From), "repeat makes %d bytes of text; one evaluation may take %d steps",
 					int64(len(s.Value))*int64(k.Value), ExprBudget)
 			}
 		}

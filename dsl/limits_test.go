@@ -173,9 +173,12 @@ func TestExprNodes(t *testing.T) {
 // past its budget.
 func TestExprTooBig(t *testing.T) {
 	ds, _ := diagnose(t, header+"if len(1..2000000) > 0 {}\n")
-	wantOne(t, ds, 3, 8, "range 1..2000000 has 2000000 numbers; an expression may build at most 1000000")
+	wantOne(t, ds, 3, 8, "range 1..2000000 has 2000000 numbers; one evaluation may take 1000000 steps")
 	ds, _ = diagnose(t, header+"send \"${repeat('ab', 600000)}\"\n")
-	wantOne(t, ds, 3, 9, "repeat makes 1200000 bytes of text; an expression may build at most 1000000")
+	wantOne(t, ds, 3, 9, "repeat makes 1200000 bytes of text; one evaluation may take 1000000 steps")
+	// exactly the budget is past it: the evaluation's own steps count too
+	ds, _ = diagnose(t, header+"if len(1..1000000) > 0 {}\n")
+	wantOne(t, ds, 3, 8, "range 1..1000000 has 1000000 numbers; one evaluation may take 1000000 steps")
 	if ds, _ := diagnose(t, header+"if len(1..1000) > 0 && len(repeat('a', 1000)) > 0 {}\n"); ds.HasErrors() {
 		t.Errorf("small literals: %v", ds)
 	}

@@ -55,7 +55,7 @@ func RunFile(path string) ([]*Result, error) {
 	var results []*Result
 	var work interpreter.Work
 	for _, c := range f.Cases {
-		if work.Instructions > MaxFileInstructions || work.ExprSteps > MaxFileExprSteps {
+		if work.Instructions >= MaxFileInstructions || work.ExprSteps >= MaxFileExprSteps { // left is never 0, which is no limit
 			results = append(results, &Result{File: path, Case: c, Failures: []string{fmt.Sprintf(
 				"%s:%d: not run: the cases before it ran more than a .flowtest file may (%d instructions, %d expression steps); split the file",
 				path, c.Line, MaxFileInstructions, MaxFileExprSteps)}})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -264,71 +266,118 @@ const MaxValueDepth = 100
 // errTooDeep is the error of a value nested deeper than MaxValueDepth.
 var errTooDeep = fmt.Errorf("value nests more than %d deep", MaxValueDepth)
 
-// weigh is the size of v: a byte of text, an item of a list or map, and any
-// other value count one each. It stops counting past limit, and fails for
-// a value nested deeper than MaxValueDepth.
-func weigh(v any, limit int) (int, error) {
+// weigh is the size of v: a byte of text, a digit of a number, and an item
+// of a list or map count one each. It stops counting past limit, and fails
+// for a value nested deeper than MaxValueDepth.
+func weigh(v any, limit int) (int, error) { return measure(v, limit, false) }
+
+// measure is weigh, or, when asJSON is set, the length of v written as
+// toJSON writes it: indented two spaces a level, each item on its line,
+// texts quoted and escaped (< is six characters).
+func measure(v any, limit int, asJSON bool) (int, error) {
 	type item struct {
 		v     any
 		depth int
 	}
 	n := 0
 	stack := []item{{v, 0}}
+	// each pushes x's items, or counts them when they are not containers
+	each := func(x any, depth int) {
+		if !isContainer(x) {
+			n += scalarSize(x, asJSON)
+			return
+		}
+		stack = append(stack, item{x, depth})
+	}
 	for len(stack) > 0 && n <= limit {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if x.depth > MaxValueDepth {
+		if x.depth >= MaxValueDepth { // x is the 101st list or map nested
 			return n, errTooDeep
+		}
+		line := 1 // an item's separator, or its line's end
+		if asJSON {
+			line += 2 * (x.depth + 1)
+			n += 2 + 2*x.depth // the brackets, the closing one's indentation
 		}
 		switch v := x.v.(type) {
 		case []any:
 			for _, e := range v {
-				n++
-				if isContainer(e) {
-					stack = append(stack, item{e, x.depth + 1})
-				} else {
-					n += length(e)
-				}
+				n += line
+				each(e, x.depth+1)
 			}
 		case map[string]any:
 			for k, e := range v {
-				n += 1 + len(k)
-				if isContainer(e) {
-					stack = append(stack, item{e, x.depth + 1})
-				} else {
-					n += length(e)
-				}
+				n += line + scalarSize(k, asJSON)
+				each(e, x.depth+1)
 			}
-		case string, []int, []string, []float64, nil:
-			n += length(v)
-		default: // expr's other kinds: groupBy's map[any][]any, toPairs' [][2]any, ...
+		default: // []int, []string, groupBy's map[any][]any, toPairs' [][2]any, ...
 			rv := reflect.ValueOf(v)
 			switch rv.Kind() {
 			case reflect.Slice, reflect.Array:
 				for i := 0; i < rv.Len() && n <= limit; i++ {
-					n++
-					stack = append(stack, item{rv.Index(i).Interface(), x.depth + 1})
+					n += line
+					each(rv.Index(i).Interface(), x.depth+1)
 				}
 			case reflect.Map:
 				for it := rv.MapRange(); it.Next() && n <= limit; {
-					n++
-					stack = append(stack, item{it.Key().Interface(), x.depth + 1}, item{it.Value().Interface(), x.depth + 1})
+					n += line
+					each(it.Key().Interface(), x.depth+1)
+					each(it.Value().Interface(), x.depth+1)
 				}
 			default:
-				n += length(v)
+				n += scalarSize(v, asJSON)
 			}
 		}
 	}
 	return n, nil
 }
 
-// isContainer reports whether weigh must look inside e.
+// isContainer reports whether measure must look inside e.
 func isContainer(e any) bool {
 	switch e.(type) {
-	case nil, string, bool, int, float64:
+	case nil, string, bool, int, int64, float64, time.Time, time.Duration:
 		return false
 	}
-	return true
+	rv := reflect.ValueOf(e)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return true
+	}
+	return false
+}
+
+// scalarSize is what a value that is not a list or map counts: a text its
+// bytes (quoted and escaped, as JSON), a number its digits, anything else
+// its length, or one.
+func scalarSize(v any, asJSON bool) int {
+	switch v := v.(type) {
+	case string:
+		if asJSON {
+			return 2 + len(v) + 5*strings.Count(v, "<") + 5*strings.Count(v, ">") + 5*strings.Count(v, "&") +
+				strings.Count(v, `"`) + strings.Count(v, `\`)
+		}
+		return len(v)
+	case int:
+		return digits(int64(v))
+	case int64:
+		return digits(v)
+	case float64:
+		return 8 // most print shorter; the longest, 24
+	}
+	return max(length(v), 1)
+}
+
+// digits is how many characters n prints as.
+func digits(n int64) int {
+	d := 1
+	if n < 0 {
+		d++
+	}
+	for n /= 10; n != 0; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // costPatch rewrites an expression so that its costly work charges the

@@ -46,7 +46,7 @@ func toJSON(args ...any) (any, error) {
 	if err != nil || len(args) != 2 {
 		return nil, err
 	}
-	w, err := weighJSON(args[1], m.left+1)
+	w, err := measure(args[1], m.left+1, true)
 	if err != nil {
 		return nil, err
 	}
@@ -58,43 +58,6 @@ func toJSON(args ...any) (any, error) {
 		return nil, err
 	}
 	return string(b), nil
-}
-
-// weighJSON is weigh's count for v written as indented JSON: each item also
-// counts its indentation. It stops counting past limit, and fails for a
-// value nested deeper than MaxValueDepth. Kinds that are not JSON's are
-// left to encoding/json, which refuses them.
-func weighJSON(v any, limit int) (int, error) {
-	type item struct {
-		v     any
-		depth int
-	}
-	n := 0
-	stack := []item{{v, 0}}
-	for len(stack) > 0 && n <= limit {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if x.depth > MaxValueDepth {
-			return n, errTooDeep
-		}
-		indent := 2 * (x.depth + 1)
-		switch v := x.v.(type) {
-		case []any:
-			for _, e := range v {
-				n += 1 + indent
-				stack = append(stack, item{e, x.depth + 1})
-			}
-		case map[string]any:
-			for k, e := range v {
-				n += 1 + indent + len(k)
-				stack = append(stack, item{e, x.depth + 1})
-			}
-		default:
-			n += length(v)
-		}
-		n += 2 * x.depth // the closing bracket's line
-	}
-	return n, nil
 }
 
 // add is flowd_add(meter, a, b): a + b, charging a joined text's length
@@ -269,10 +232,11 @@ func match(args ...any) (any, error) {
 	return p.re.MatchString(s), nil
 }
 
-// uniq is flowd_uniq(meter, list), expr's uniq (the first of each run of
-// equal items, in order) without its cost of comparing each item with every
-// one kept: numbers, texts, booleans and nil are looked up by value, and
-// only lists and maps are compared one by one, each comparison charged.
+// uniq is flowd_uniq(meter, list), expr's uniq (each item once, where it
+// first comes) without its cost of comparing each item with every one kept:
+// texts, booleans and nil are looked up by value, numbers by their float64
+// value and then compared as expr compares them, and only lists and maps are
+// compared one by one, each comparison charged.
 func uniq(args ...any) (any, error) {
 	m, err := metered(args)
 	if err != nil || len(args) != 2 {
@@ -283,58 +247,68 @@ func uniq(args ...any) (any, error) {
 		return nil, fmt.Errorf("cannot uniq %s", rv.Kind())
 	}
 	out := []any{}
-	seen := map[any]bool{}
-	var others []any // kept items that are not looked up by value
+	seen := map[any][]any{} // by key, the items kept under it
+	var others []any        // the items kept that have no key
 	for i := range rv.Len() {
 		item := rv.Index(i).Interface()
-		if key, ok := uniqKey(item); ok {
-			if err := m.spend(1); err != nil {
-				return nil, err
-			}
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, item)
-			}
+		key, keyed := uniqKey(item)
+		kept := others
+		if keyed {
+			kept = seen[key]
+		}
+		dup, err := holds(m, kept, item)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
 			continue
 		}
-		dup := false
-		for _, kept := range others {
-			w, err := weigh(item, m.left+1)
-			if err != nil {
-				return nil, err
-			}
-			if err := m.spend(w); err != nil {
-				return nil, err
-			}
-			if runtime.Equal(item, kept) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if keyed {
+			seen[key] = append(seen[key], item)
+		} else {
 			others = append(others, item)
-			out = append(out, item)
 		}
+		out = append(out, item)
 	}
 	return out, nil
 }
 
-// uniqKey is the key under which uniq looks up an item, when it has one:
-// numbers by value, so that 1 and 1.0 are one item, as expr's equality has
-// it.
+// holds reports whether kept has an item equal to item, charging each
+// comparison item's size.
+func holds(m *meter, kept []any, item any) (bool, error) {
+	if err := m.spend(1); err != nil {
+		return false, err
+	}
+	if len(kept) == 0 {
+		return false, nil
+	}
+	w, err := weigh(item, m.left+1)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range kept {
+		if err := m.spend(w); err != nil {
+			return false, err
+		}
+		if runtime.Equal(item, k) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// uniqKey is the key under which uniq looks up an item, when it has one: a
+// number's float64 value, so that 1 and 1.0 meet (expr's equality has them
+// equal), and the value itself for texts, booleans and nil.
 func uniqKey(v any) (any, bool) {
 	switch v := v.(type) {
 	case nil:
 		return struct{}{}, true
 	case string, bool:
 		return v, true
-	case int:
-		if v > 1<<53 || v < -(1<<53) {
-			return v, true // past float64's exact integers
-		}
-		return float64(v), true
-	case float64:
-		return v, true
+	}
+	if f, ok := number(v); ok {
+		return f, true
 	}
 	return nil, false
 }

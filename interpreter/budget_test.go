@@ -57,6 +57,8 @@ func TestExprBudget(t *testing.T) {
 		{"toJSON of a deep list", `len(toJSON(fromJSON(repeat("[", 5000) + repeat("]", 5000)))) > 0`, 8, deep},
 		{"string of a deep list", `len(string(fromJSON(repeat("[", 5000) + repeat("]", 5000)))) > 0`, 15, deep},
 		{"groupBy printed", `len(string(groupBy([fromJSON(repeat("[", 500) + repeat("]", 500))], 1))) > 0`, 15, deep},
+		// split makes a list of texts, weighed by their bytes, not their count
+		{"toJSON of split texts", `(let parts = split(repeat("a", 400000), ","); all(1..3000, (let x = toJSON(parts); true)))`, 72, work},
 		{"toJSON of a wide list", `len(toJSON(map(1..20000, [[[[[[[[#]]]]]]]]))) > 0`, 8, work},
 		// groupBy's and fromPairs' maps are weighed too: 2^24 paths through 24 maps
 		{"maps that share", `len(string(reduce(1..24, fromPairs([[1, #acc], [2, #acc]]), 0))) > 0`, 29, work},
@@ -94,6 +96,8 @@ func TestExprBudgetKeepsMeaning(t *testing.T) {
 		`replace("aXbX", "X", "-") == "a-b-" && replace("aXbX", "X", "-", 1) == "a-bX"`,
 		`repeat("ab", 3) == "ababab" && repeat("x", 0) == ""`,
 		`uniq([1, 1.0, "a", "a", [1], [1], nil, nil, true, 2]) == [1, "a", [1], nil, true, 2] && len(uniq(1..1000)) == 1000`,
+		`len(uniq([9007199254740993, 9007199254740992])) == 2 && len(uniq([1152921504606846976, float(1152921504606846976)])) == 1`,
+		`len(uniq([system.now.Unix(), system.now.Unix() + 0.0])) == 1`,
 		// in the keys' order, every time, not Go's random map order
 		`all(1..20, keys({"b": 1, "a": 2, "c": 3}) == ["a", "b", "c"] && values({"b": 1, "a": 2, "c": 3}) == [2, 1, 3])`,
 		`all(1..20, toPairs({"b": 1, "a": 2})[0][0] == "a" && keys(groupBy([3, 1, 2], #)) == [1, 2, 3])`,
@@ -160,7 +164,7 @@ func TestBudgetCannotBeReached(t *testing.T) {
 }
 
 // TestWeighJSON: what toJSON is charged follows the length of the text it
-// writes, however the value nests.
+// writes, however the value nests and whatever kind of list it is.
 func TestWeighJSON(t *testing.T) {
 	deep := any(0)
 	for range MaxValueDepth {
@@ -170,16 +174,17 @@ func TestWeighJSON(t *testing.T) {
 	for i := range 500 {
 		wide[fmt.Sprint("key", i)] = []any{"value", 1, map[string]any{"x": "y"}}
 	}
-	for name, v := range map[string]any{"deep": deep, "wide": wide, "text": "hello", "empty": []any{}} {
+	parts := strings.Split(strings.Repeat("a<b,", 1000), ",")
+	for name, v := range map[string]any{"deep": deep, "wide": wide, "text": "hello", "empty": []any{}, "texts": parts, "numbers": []int{1, 22, 333333333}} {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w, err := weighJSON(v, 1<<30); err != nil || w < len(b)/4 || w > 4*len(b)+4 {
+		if w, err := measure(v, 1<<30, true); err != nil || w < len(b)/2 || w > 2*len(b)+4 {
 			t.Errorf("%s: charged %d (%v) for %d characters", name, w, err, len(b))
 		}
 	}
-	if _, err := weighJSON([]any{deep}, 1<<30); err != errTooDeep {
+	if _, err := measure([]any{deep}, 1<<30, true); err != errTooDeep {
 		t.Errorf("one level deeper: %v", err)
 	}
 }

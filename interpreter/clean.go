@@ -86,8 +86,16 @@ func cleanValue(v any) any {
 			v[i] = cleanValue(e)
 		}
 	case map[string]any:
+		var renamed []string
 		for k, e := range v {
 			v[k] = cleanValue(e)
+			if clean(k, 0) != k {
+				renamed = append(renamed, k)
+			}
+		}
+		for _, k := range renamed { // keys reach texts too: keys(), ${Obj}
+			v[clean(k, 0)] = v[k]
+			delete(v, k)
 		}
 	}
 	return v

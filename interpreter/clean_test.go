@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -62,4 +63,14 @@ func TestAnswerCleaned(t *testing.T) {
 	s := newSession(t, p)
 	s.start()
 	wantEffects(t, "answer", s.reply("Ana\x00\x1b[2J\xff"), "set firstname=\"Ana[2J\ufffd\"")
+}
+
+// TestCleanKeys: the keys of an HTTP answer's objects are cleaned too: they
+// reach texts through keys() and ${Obj}.
+func TestCleanKeys(t *testing.T) {
+	v := cleanValue(map[string]any{"na\x00me\x1b": "Ana", "ok": []any{map[string]any{"\xffx": 1}}})
+	want := map[string]any{"name": "Ana", "ok": []any{map[string]any{"\ufffdx": 1}}}
+	if fmt.Sprint(v) != fmt.Sprint(want) {
+		t.Errorf("cleaned to %v, want %v", v, want)
+	}
 }

@@ -743,11 +743,7 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 	if a.Timeout > 0 {
 		r.cancelTimer()
 	}
-	text, _ := textOf(value)
-	if len(a.SaveFields) > 0 && overLimit(text, dsl.UseField.Max) {
-		r.fail(pc, "the answer is longer than %d characters, the most a contact field holds", dsl.UseField.Max)
-		return pc
-	}
+	text, _ := textOf(value) // at most MaxMessageLen, which a field holds: resume cleaned it
 	for _, f := range a.SaveFields {
 		r.setField(f, text)
 	}

@@ -757,9 +757,9 @@ func Escape(s string) string {
 			fmt.Fprintf(&b, `\x%02x`, body[i])
 		case r == '\t':
 			b.WriteRune(r)
-		case unicode.IsControl(r) && r < 0x100:
+		case unicode.IsControl(r) && r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || dsl.IsBidiControl(r):
+		case unicode.IsControl(r) || dsl.IsBidiControl(r): // C1 as \u0085, apart from the bad byte \x85
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(body[i : i+n])

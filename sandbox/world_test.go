@@ -246,13 +246,14 @@ func TestContactText(t *testing.T) {
 // on, or display in another order, as escapes.
 func TestTranscriptEscapes(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text":     "plain text",
-		"two\nlines":     `two\nlines`,
-		"red \x1b[31m":   `red \x1b[31m`,
-		"abc\u202edef":   `abc\u202edef`,
-		"bad \xff byte":  `bad \xff byte`,
-		"emoji 👨\u200d👩": "emoji 👨\u200d👩",
-		"ends in space ": `ends in space\x20`,
+		"plain text":           "plain text",
+		"two\nlines":           `two\nlines`,
+		"red \x1b[31m":         `red \x1b[31m`,
+		"abc\u202edef":         `abc\u202edef`,
+		"bad \xff byte":        `bad \xff byte`,
+		"C1 \u0085, byte \x85": `C1 \u0085, byte \x85`,
+		"emoji 👨\u200d👩":       "emoji 👨\u200d👩",
+		"ends in space ":       `ends in space\x20`,
 	} {
 		if got := sandbox.Escape(in); got != want {
 			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
