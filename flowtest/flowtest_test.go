@@ -2,8 +2,10 @@ package flowtest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -291,5 +293,55 @@ func TestFileWork(t *testing.T) {
 	}
 	if f := results[0].Failures; len(f) != 1 || !strings.HasSuffix(f[0], ":58: start: stopped: the case ran more than a .flowtest file may (1000000 instructions, 50000000 expression steps); split the file") {
 		t.Errorf("one case of 8 events: %q", f)
+	}
+}
+
+// TestDiffBounded: two long transcripts that differ everywhere made a table
+// of their lengths' product (6,000 expected lines against 100,000: 4.7 GB);
+// now the diff is bounded in memory and output, and a few differing lines in
+// a long transcript show with their context.
+func TestDiffBounded(t *testing.T) {
+	lines := func(n int, s string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s %d", s, i)
+		}
+		return out
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	d := Diff(lines(6000, "* x"), lines(100000, "* comment"))
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("allocated %d bytes", alloc)
+	}
+	if n := strings.Count(d, "\n"); n > 201 || !strings.HasSuffix(d, "    … (106000 lines in all)") || !strings.HasPrefix(d, "    - * x 0\n") {
+		t.Errorf("%d lines, starting %q, ending %q", n, d[:20], d[len(d)-40:])
+	}
+	want := lines(1000, "* c")
+	got := append(append(append([]string{}, want[:500]...), "* surprise"), want[501:]...)
+	if d := Diff(want, got); d != "    … (497 lines as expected)\n      * c 497\n      * c 498\n      * c 499\n    - * c 500\n    + * surprise\n      * c 501\n      * c 502\n      * c 503\n    … (496 lines as expected)" {
+		t.Errorf("one line changed:\n%s", d)
+	}
+}
+
+// TestAssertWork: the work of asserts counts in the file's bound: 1,000
+// asserts of a million steps each took half a minute.
+func TestAssertWork(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.flow"), []byte("flow \"A\"\ntrigger manual\nstop\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	test := "flow a.flow\n=== heavy asserts\n" + strings.Repeat("assert sum(1..450000) > 0\n", 1000)
+	path := filepath.Join(dir, "a.flowtest")
+	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results, err := RunFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := results[0].Failures; len(f) != 1 || !strings.Contains(f[0], ": assert sum(1..450000) > 0: stopped: the case ran more than a .flowtest file may") {
+		t.Errorf("failures: %q", f)
 	}
 }

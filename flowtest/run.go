@@ -416,8 +416,7 @@ func (cr *caseRun) assert(l Line) error {
 	if err != nil {
 		return err
 	}
-	var m interpreter.Machine
-	ok, err := m.EvalCondition(prog, env)
+	ok, err := cr.world.EvalCondition(prog, env) // its work counts in the case's
 	if err != nil {
 		return err
 	}

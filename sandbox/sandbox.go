@@ -21,7 +21,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 )
@@ -53,6 +55,8 @@ type World struct {
 	waiting []*Run // the runs that were Waiting when last looked at: see live
 
 	lines          []string
+	lineBytes      int  // the bytes of lines
+	cut            bool // lines is full until the next Transcript
 	timers         []timer
 	queue          []pending
 	sprints        []*sprint // sprints whose effects are being applied, innermost last
@@ -117,6 +121,13 @@ func New(now time.Time) *World {
 // Work returns what the world's runs have done so far.
 func (w *World) Work() interpreter.Work { return w.machine.Work() }
 
+// EvalCondition runs a condition of interpreter.CompileCondition over env
+// on the world's machine, so that its work counts in the world's (an
+// assert of flowd test).
+func (w *World) EvalCondition(prog *vm.Program, env map[string]any) (bool, error) {
+	return w.machine.EvalCondition(prog, env)
+}
+
 // Spent reports whether the world's runs have done the work of Limit.
 func (w *World) Spent() bool {
 	done := w.machine.Work()
@@ -131,6 +142,9 @@ func (w *World) Spent() bool {
 const (
 	MaxRuns       = 10_000
 	MaxTranscript = 100_000
+	// MaxTranscriptBytes bounds those lines' bytes: a line can be a
+	// megabyte (a sheet row of long values, escaped).
+	MaxTranscriptBytes = 16 << 20
 )
 
 // full reports, in the transcript, that the world has had MaxRuns runs and
@@ -146,17 +160,23 @@ func (w *World) full(flow string) bool {
 // Transcript returns the lines written since the last call.
 func (w *World) Transcript() []string {
 	out := w.lines
-	w.lines = nil
+	w.lines, w.lineBytes, w.cut = nil, 0, false
 	return out
 }
 
 func (w *World) logf(format string, args ...any) {
-	switch {
-	case len(w.lines) < MaxTranscript:
-		w.lines = append(w.lines, fmt.Sprintf(format, args...))
-	case len(w.lines) == MaxTranscript:
-		w.lines = append(w.lines, fmt.Sprintf("* transcript cut: more than %d lines since the last look", MaxTranscript))
+	if w.cut {
+		return
 	}
+	line := fmt.Sprintf(format, args...)
+	if len(w.lines) == MaxTranscript || w.lineBytes+len(line) > MaxTranscriptBytes {
+		w.lines = append(w.lines, fmt.Sprintf("* transcript cut: more than %d lines or %s since the last look",
+			MaxTranscript, textfile.Size(MaxTranscriptBytes)))
+		w.cut = true
+		return
+	}
+	w.lines = append(w.lines, line)
+	w.lineBytes += len(line)
 }
 
 // Start starts a run of p, whatever its trigger's condition says; Enroll

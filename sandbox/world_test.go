@@ -322,8 +322,23 @@ func TestTimersWithoutEnd(t *testing.T) {
 	w.Start(tick, nil)
 	w.Advance(365 * 24 * time.Hour)
 	lines = w.Transcript()
-	if len(lines) != sandbox.MaxTranscript+1 || lines[len(lines)-1] != "* transcript cut: more than 100000 lines since the last look" {
+	if len(lines) != sandbox.MaxTranscript+1 || lines[len(lines)-1] != "* transcript cut: more than 100000 lines or 16 MiB since the last look" {
 		t.Errorf("%d lines, the last %q", len(lines), lines[len(lines)-1])
+	}
+	// and 16 MiB
+	long := "comment \"" + strings.Repeat("x", 1000) + "\"\n"
+	w2, tick2 := world(t,
+		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 10)+"start \"Tock\"\n",
+		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 10)+"start \"Tick\"\n")
+	w2.Start(tick2, nil)
+	w2.Advance(365 * 24 * time.Hour)
+	lines2 := w2.Transcript()
+	size := 0
+	for _, l := range lines2 {
+		size += len(l)
+	}
+	if size > sandbox.MaxTranscriptBytes+200 || lines2[len(lines2)-1] != "* transcript cut: more than 100000 lines or 16 MiB since the last look" {
+		t.Errorf("%d lines of %d bytes, the last %q", len(lines2), size, lines2[len(lines2)-1])
 	}
 	if _, err := w.Enroll(tick, nil); err != nil {
 		t.Fatal(err)
