@@ -3,6 +3,7 @@ package dsl
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // CheckProject reports problems that span flows: two flows with one name, a
@@ -95,15 +96,25 @@ func startCycles(byName map[string]*File, edges map[string][]string) Diagnostics
 		if visit(name) {
 			f := byName[name]
 			d := errorAt(f.Name.Pos, "flow %q starts itself through start steps", name)
-			d.Detail = fmt.Sprintf("cycle: %q", name)
-			for _, p := range path {
-				d.Detail += fmt.Sprintf(" -> %q", p)
+			var b strings.Builder
+			fmt.Fprintf(&b, "cycle: %q", name)
+			for i, p := range path { // a long cycle is named by its ends
+				if i < maxCycleShown || i == len(path)-1 {
+					fmt.Fprintf(&b, " -> %q", p)
+				} else if i == maxCycleShown {
+					fmt.Fprintf(&b, " -> … (%d flows)", len(path)-1-maxCycleShown)
+				}
 			}
+			d.Detail = b.String()
 			ds = append(ds, d)
 		}
 	}
 	return ds
 }
+
+// maxCycleShown is how many flows of a cycle of start steps its error
+// names before it counts the rest.
+const maxCycleShown = 10
 
 // groupTies warns about flows of one group that share a priority and a trigger,
 // since then their order falls back to their names.
@@ -125,8 +136,10 @@ func groupTies(files []*File) Diagnostics {
 	for _, m := range byPrio {
 		for prio, fs := range m {
 			sort.Slice(fs, func(i, j int) bool { return fs[i].Name.Value() < fs[j].Name.Value() })
-			for i, a := range fs {
-				for _, b := range fs[i+1:] {
+			// one warning for each flow that ties with one before it: a
+			// warning for each pair made 12 million for 5,000 flows
+			for j, b := range fs {
+				for _, a := range fs[:j] {
 					if !sameEvents(a.Trigger().Event, b.Trigger().Event) {
 						continue
 					}
@@ -134,6 +147,7 @@ func groupTies(files []*File) Diagnostics {
 					d := warningAt(g.Pos, "flows %q and %q share group %q and priority %d", a.Name.Value(), b.Name.Value(), g.Name.Value(), prio)
 					d.Detail = "give each a distinct priority so the order does not depend on names"
 					ds = append(ds, d)
+					break
 				}
 			}
 		}

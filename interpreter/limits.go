@@ -34,6 +34,9 @@ const (
 	// MaxVarSize is the most a variable may hold: its encoded size in the
 	// continuation (the bytes of a text; the JSON of an HTTP value).
 	MaxVarSize = 16 << 10
+	// MaxContactTags is how many tags a contact may have; a tag step that
+	// would give it more fails. (Each tag step reads the whole list.)
+	MaxContactTags = 1000
 	// MaxContinuation is the largest encoded continuation: what a paused
 	// run keeps.
 	MaxContinuation = 64 << 10

@@ -153,3 +153,18 @@ func TestLongAnswer(t *testing.T) {
 	wantEffects(t, "long answer", s.reply(strings.Repeat("n", 5000)), `set firstname="`+strings.Repeat("n", MaxMessageLen)+`"`)
 	s.wantStatus(Done)
 }
+
+// TestContactTags: a contact has at most MaxContactTags tags; the tag step
+// that would give it more fails before it emits anything, and one that adds
+// tags it has already is fine.
+func TestContactTags(t *testing.T) {
+	p := compileBody(t, "tag add \"t0\"\ntag add \"new\"\n")
+	s := newSession(t, p)
+	tags := make([]string, MaxContactTags)
+	for i := range tags {
+		tags[i] = fmt.Sprint("t", i)
+	}
+	s.contact["tags"] = tags
+	wantEffects(t, "tags", s.start(), `tag add ["t0"]`)
+	s.wantFailure(4, 1, "#2", "a contact may have at most 1000 tags")
+}

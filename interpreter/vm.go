@@ -752,8 +752,8 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 			return pc
 		}
 	}
-	if a.SaveTag {
-		r.addTags([]string{text})
+	if a.SaveTag && !r.addTags(pc, []string{text}) {
+		return pc
 	}
 	return a.Next
 }
@@ -795,8 +795,7 @@ func (r *run) tags(pc int, t *TagSpec) bool {
 		return true
 	}
 	if t.Add {
-		r.addTags(names)
-		return true
+		return r.addTags(pc, names)
 	}
 	r.emit(&RemoveTags{Tags: names})
 	current, _ := r.ctx.Contact["tags"].([]string)
@@ -810,8 +809,9 @@ func (r *run) tags(pc int, t *TagSpec) bool {
 	return true
 }
 
-func (r *run) addTags(names []string) {
-	r.emit(&AddTags{Tags: names})
+// addTags adds tags to the contact, failing the run at pc, before anything
+// is emitted, when the contact would have more than MaxContactTags.
+func (r *run) addTags(pc int, names []string) bool {
 	current, _ := r.ctx.Contact["tags"].([]string)
 	next := append([]string(nil), current...)
 	for _, n := range names {
@@ -819,7 +819,13 @@ func (r *run) addTags(names []string) {
 			next = append(next, n)
 		}
 	}
+	if len(next) > MaxContactTags {
+		r.fail(pc, "a contact may have at most %d tags", MaxContactTags)
+		return false
+	}
+	r.emit(&AddTags{Tags: names})
 	r.ctx.Contact["tags"] = next
+	return true
 }
 
 func containsString(xs []string, x string) bool {

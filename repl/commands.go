@@ -233,6 +233,9 @@ func (s *session) tag(arg string, add bool) error {
 	if add {
 		tags = append(tags, name)
 	}
+	if len(tags) > interpreter.MaxContactTags {
+		return fmt.Errorf("a contact has at most %d tags", interpreter.MaxContactTags)
+	}
 	s.do(tagsLine(tags), func() { s.world.Contact["tags"] = tags })
 	return nil
 }
