@@ -345,3 +345,32 @@ func TestAssertWork(t *testing.T) {
 		t.Errorf("failures: %q", f)
 	}
 }
+
+// TestSiblingsOnDemand: the flows beside a .flowtest are compiled when a
+// start step names one, not all of them for each file: twenty directories'
+// worth of 256 KiB flows took two minutes and half a gigabyte.
+func TestSiblingsOnDemand(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := strings.Repeat("if contact.name == \"x\" {\n  comment \"c\"\n}\n", 4000)
+	for i := range 10 {
+		write(fmt.Sprintf("big%d.flow", i), fmt.Sprintf("# a big flow\n\nflow \"Big %d\"\ntrigger manual\n%s", i, big))
+	}
+	write("main.flow", "flow \"Main\"\ntrigger manual\nstart \"Small\"\n")
+	write("small.flow", "flow \"Small\"\ntrigger manual\nsend \"hi from small\"\n")
+	write("main.flowtest", "=== starts a sibling\nstart\n* start \"Small\"\nbot: hi from small\n* end \"Small\"\n* end\n")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	results, err := RunFile(filepath.Join(dir, "main.flowtest"))
+	runtime.ReadMemStats(&after)
+	if err != nil || len(results) != 1 || len(results[0].Failures) != 0 {
+		t.Fatalf("%v %v", err, results)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
+		t.Errorf("allocated %d bytes for ten flows that nothing starts", alloc)
+	}
+}

@@ -70,9 +70,12 @@ func RunFile(path string) ([]*Result, error) {
 	return results, nil
 }
 
-// LoadFlows compiles the flow at path, and the other flows of its directory
-// so that start steps can reach them. Only the main flow must compile.
-func LoadFlows(path string) (*interpreter.Program, map[string]*interpreter.Program, error) {
+// LoadFlows compiles the flow at path, and returns it with the flows of its
+// directory, by name, that start steps can reach. Only the main flow must
+// compile. A sibling is compiled when a start step first names it, not
+// before: a directory of large flows would otherwise be compiled, and held
+// in memory, for each .flowtest beside it.
+func LoadFlows(path string) (*interpreter.Program, *Flows, error) {
 	src, err := dsl.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -83,21 +86,67 @@ func LoadFlows(path string) (*interpreter.Program, map[string]*interpreter.Progr
 		dsl.Render(&b, src, ds)
 		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 	}
-	flows := map[string]*interpreter.Program{main.Flow: main}
+	fs := &Flows{main: main, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
 	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
 	for _, s := range siblings {
 		if filepath.Clean(s) == filepath.Clean(path) {
 			continue
 		}
 		if src, err := dsl.ReadFile(s); err == nil {
-			if p, _, err := interpreter.CompileSource(s, src); err == nil {
-				if _, dup := flows[p.Flow]; !dup {
-					flows[p.Flow] = p
-				}
+			if name, ok := flowName(src); ok && fs.files[name] == "" && name != main.Flow {
+				fs.files[name] = s
 			}
 		}
 	}
-	return main, flows, nil
+	return main, fs, nil
+}
+
+// Flows are a .flowtest's main flow and the flows of its directory, by name.
+type Flows struct {
+	main     *interpreter.Program
+	compiled map[string]*interpreter.Program // nil: the file does not compile
+	files    map[string]string               // the file of each sibling, by flow name
+}
+
+// Find returns the flow named name, compiling it the first time, or nil.
+func (fs *Flows) Find(name string) *interpreter.Program {
+	if p, done := fs.compiled[name]; done {
+		return p
+	}
+	var p *interpreter.Program
+	if path := fs.files[name]; path != "" {
+		if src, err := dsl.ReadFile(path); err == nil {
+			if q, _, err := interpreter.CompileSource(path, src); err == nil && q.Flow == name {
+				p = q
+			}
+		}
+	}
+	fs.compiled[name] = p
+	return p
+}
+
+// flowName reads a flow's name from its first line that is not blank or a
+// comment, `flow "NAME"`, without parsing the whole file.
+func flowName(src []byte) (string, bool) {
+	for len(src) > 0 {
+		line, rest, _ := bytes.Cut(src, []byte("\n"))
+		src = rest
+		l := strings.TrimSpace(string(line))
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		after, ok := strings.CutPrefix(l, "flow ")
+		if !ok {
+			return "", false
+		}
+		q, err := strconv.QuotedPrefix(strings.TrimSpace(after))
+		if err != nil {
+			return "", false
+		}
+		name, err := strconv.Unquote(q)
+		return name, err == nil
+	}
+	return "", false
 }
 
 // caseRun is the state of one running case.
@@ -112,9 +161,10 @@ type caseRun struct {
 
 // runCase runs one case and returns its result and the work its runs did,
 // stopping it once they have done the work left to the file.
-func runCase(file string, c *Case, main *interpreter.Program, flows map[string]*interpreter.Program, left interpreter.Work) (*Result, interpreter.Work) {
+func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work) (*Result, interpreter.Work) {
 	w := sandbox.New(DefaultNow)
-	w.Flows = flows
+	w.Flows[main.Flow] = main
+	w.Find = flows.Find
 	w.Limit = left
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
 	lines := c.Lines

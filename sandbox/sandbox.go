@@ -30,7 +30,8 @@ import (
 
 // A World is the simulated contact, conversation and clock.
 type World struct {
-	Flows        map[string]*interpreter.Program // by flow name, for start steps
+	Flows        map[string]*interpreter.Program        // by flow name, for start steps
+	Find         func(name string) *interpreter.Program // when set, finds the flows Flows lacks; nil: none
 	Contact      map[string]any
 	Conversation map[string]any
 	Assignee     map[string]any
@@ -669,6 +670,10 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 	case *interpreter.StartFlow:
 		w.logf("* start %q", e.Flow)
 		p, ok := w.Flows[e.Flow]
+		if !ok && w.Find != nil {
+			p = w.Find(e.Flow)
+			ok = p != nil
+		}
 		if !ok {
 			w.logf("* failed: no flow is named %q", e.Flow)
 			return
