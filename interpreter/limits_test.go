@@ -168,3 +168,15 @@ func TestContactTags(t *testing.T) {
 	wantEffects(t, "tags", s.start(), `tag add ["t0"]`)
 	s.wantFailure(4, 1, "#2", "a contact may have at most 1000 tags")
 }
+
+// TestRenderedTextIsWork: the text a run renders counts in its work, by
+// which events and test files are bounded: 800 sprints of a megabyte of
+// text each, one line of a .flowtest, took 16 seconds.
+func TestRenderedTextIsWork(t *testing.T) {
+	p := compileBody(t, "comment \""+strings.Repeat("c", 900)+"\"\n")
+	s := newSession(t, p)
+	s.start()
+	if w := s.m.Work(); w.ExprSteps < 900 {
+		t.Errorf("work %+v for 900 characters of text", w)
+	}
+}

@@ -97,6 +97,7 @@ func (r *run) interpolate(t *Template, escape func(before, value string) string)
 		}
 		s = cut(s, t.use.Max)
 	}
+	r.m.work.ExprSteps += int64(len(s)) // rendering is work too: events and test files are bounded by it
 	if r.rendered += len(s); r.rendered > MaxSprintText {
 		return "", fmt.Errorf("this sprint rendered more than %s of text without waiting: a loop?", textfile.Size(MaxSprintText))
 	}
