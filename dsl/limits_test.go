@@ -324,3 +324,17 @@ func TestManyBracesOnOneLine(t *testing.T) {
 		t.Errorf("allocated %d bytes", alloc)
 	}
 }
+
+// TestLabelChain: a line of thousands of labels took seconds, as each
+// syntax error's refinement found the next label's error and parsed the
+// rest of the file again; refinement now looks a few steps deep.
+func TestLabelChain(t *testing.T) {
+	src := "A" + strings.Repeat(":A", 6000) + "0"
+	ds, alloc := diagnose(t, src)
+	if len(ds) != 1 || !ds.HasErrors() {
+		t.Errorf("want one error, got %v", ds)
+	}
+	if alloc > maxAlloc {
+		t.Errorf("allocated %d bytes", alloc)
+	}
+}
