@@ -55,7 +55,7 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := reserved(tree); err != nil {
+	if err := refused(tree); err != nil {
 		return nil, err
 	}
 	if _, err := new(exprchecker.Checker).PatchAndCheck(tree, c.config); err != nil {
@@ -87,11 +87,11 @@ func (c *ExprCompiler) Compile(src string) (*vm.Program, error) {
 // into expressions to enforce their budget; a flow cannot use such names.
 const reservedPrefix = "flowd_"
 
-// reserved refuses, in an expression as written, the names an expression
-// must not reach: $env, expr's view of the whole environment (where the
-// interpreter keeps the budget's meter), and the budget's functions; and
-// patterns too big to compile.
-func reserved(tree *exprparser.Tree) error {
+// refused reports what an expression as written may not hold, before expr
+// sees it: the names it must not reach ($env, expr's view of the whole
+// environment, where the interpreter keeps the budget's meter, and the
+// budget's functions), and patterns too big to compile.
+func refused(tree *exprparser.Tree) error {
 	var err error
 	exprast.Walk(&tree.Node, visitor(func(n exprast.Node) {
 		name := ""

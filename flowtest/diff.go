@@ -52,7 +52,7 @@ func Diff(want, got []string) string {
 		}
 	}
 	if pre > 2*context {
-		lines = append(lines, fmt.Sprintf("    … (%d lines as expected)", pre-context))
+		add("…", fmt.Sprintf("(%d lines as expected)", pre-context))
 		common(want[pre-context : pre])
 	} else {
 		common(want[:pre])

@@ -254,14 +254,8 @@ func TestBoundedFiles(t *testing.T) {
 func TestFileWork(t *testing.T) {
 	dir := t.TempDir()
 	flow := "flow \"Heavy\"\ntrigger manual\n" + strings.Repeat("if count(1..330000, true) > 0 {\n  comment \"c\"\n}\n", 9)
-	if err := os.WriteFile(filepath.Join(dir, "heavy.flow"), []byte(flow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	test := "flow heavy.flow\n" + strings.Repeat("=== heavy\nstart\n", 8)
-	path := filepath.Join(dir, "heavy.flowtest")
-	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dir, "heavy.flow", flow)
+	path := writeFile(t, dir, "heavy.flowtest", "flow heavy.flow\n"+strings.Repeat("=== heavy\nstart\n", 8))
 	results, err := RunFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -284,10 +278,7 @@ func TestFileWork(t *testing.T) {
 	}
 
 	// one case of many events stops at the event that crosses the bound
-	test = "flow heavy.flow\n=== heavy\n" + strings.Repeat("start\n"+strings.Repeat("* comment \"c\"\n", 9)+"* end\n", 8)
-	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dir, "heavy.flowtest", "flow heavy.flow\n=== heavy\n"+strings.Repeat("start\n"+strings.Repeat("* comment \"c\"\n", 9)+"* end\n", 8))
 	if results, err = RunFile(path); err != nil {
 		t.Fatal(err)
 	}
@@ -329,14 +320,8 @@ func TestDiffBounded(t *testing.T) {
 // asserts of a million steps each took half a minute.
 func TestAssertWork(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "a.flow"), []byte("flow \"A\"\ntrigger manual\nstop\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	test := "flow a.flow\n=== heavy asserts\n" + strings.Repeat("assert sum(1..450000) > 0\n", 1000)
-	path := filepath.Join(dir, "a.flowtest")
-	if err := os.WriteFile(path, []byte(test), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, dir, "a.flow", "flow \"A\"\ntrigger manual\nstop\n")
+	path := writeFile(t, dir, "a.flowtest", "flow a.flow\n=== heavy asserts\n"+strings.Repeat("assert sum(1..450000) > 0\n", 1000))
 	results, err := RunFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -351,11 +336,7 @@ func TestAssertWork(t *testing.T) {
 // worth of 256 KiB flows took two minutes and half a gigabyte.
 func TestSiblingsOnDemand(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, src string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, src string) { writeFile(t, dir, name, src) }
 	big := strings.Repeat("if contact.name == \"x\" {\n  comment \"c\"\n}\n", 4000)
 	for i := range 10 {
 		write(fmt.Sprintf("big%d.flow", i), fmt.Sprintf("# a big flow\n\nflow \"Big %d\"\ntrigger manual\n%s", i, big))
@@ -373,4 +354,14 @@ func TestSiblingsOnDemand(t *testing.T) {
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 32<<20 {
 		t.Errorf("allocated %d bytes for ten flows that nothing starts", alloc)
 	}
+}
+
+// writeFile writes src to name in dir, and returns its path.
+func writeFile(t *testing.T, dir, name, src string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -86,16 +86,14 @@ func LoadFlows(path string) (*interpreter.Program, *Flows, error) {
 		dsl.Render(&b, src, ds)
 		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 	}
-	fs := &Flows{main: main, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
+	fs := &Flows{compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
 	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
 	for _, s := range siblings {
 		if filepath.Clean(s) == filepath.Clean(path) {
 			continue
 		}
-		if src, err := dsl.ReadFile(s); err == nil {
-			if name, ok := flowName(src); ok && fs.files[name] == "" && name != main.Flow {
-				fs.files[name] = s
-			}
+		if name, ok := fileFlowName(s); ok && fs.files[name] == "" && name != main.Flow {
+			fs.files[name] = s
 		}
 	}
 	return main, fs, nil
@@ -103,7 +101,6 @@ func LoadFlows(path string) (*interpreter.Program, *Flows, error) {
 
 // Flows are a .flowtest's main flow and the flows of its directory, by name.
 type Flows struct {
-	main     *interpreter.Program
 	compiled map[string]*interpreter.Program // nil: the file does not compile
 	files    map[string]string               // the file of each sibling, by flow name
 }
@@ -123,6 +120,23 @@ func (fs *Flows) Find(name string) *interpreter.Program {
 	}
 	fs.compiled[name] = p
 	return p
+}
+
+// fileFlowName reads the name of the flow in the file at path from the
+// file's start, or the whole file when a long comment comes first.
+func fileFlowName(path string) (string, bool) {
+	const head = 4 << 10
+	src, err := textfile.Head(path, head)
+	if err != nil {
+		return "", false
+	}
+	if name, ok := flowName(src); ok || len(src) < head {
+		return name, ok
+	}
+	if src, err = dsl.ReadFile(path); err != nil {
+		return "", false
+	}
+	return flowName(src)
 }
 
 // flowName reads a flow's name from its first line that is not blank or a
@@ -163,8 +177,7 @@ type caseRun struct {
 // stopping it once they have done the work left to the file.
 func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work) (*Result, interpreter.Work) {
 	w := sandbox.New(DefaultNow)
-	w.Flows[main.Flow] = main
-	w.Find = flows.Find
+	w.Find = flows.Find // the main flow first
 	w.Limit = left
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
 	lines := c.Lines

@@ -35,10 +35,9 @@ import (
 //     program, since Go's regexp matches in that time;
 //   - toJSON charges the text it writes, indentation included;
 //   - a method of a value (a time's Format) charges its arguments' size;
-//   - inside a loop body, comparisons, contains, startsWith, endsWith and in
-//     charge the size of their operands, which the loop multiplies; so do
-//     the comparisons that use a let's value, which can be compared again
-//     and again;
+//   - inside the body of a loop or a let, comparisons, contains,
+//     startsWith, endsWith and in charge the size of their operands, which
+//     the loop multiplies, or the let's value can make big;
 //   - a text written in the flow counts like one built, when it is longer
 //     than smallText;
 //   - and every evaluation charges one step for each of its operations.
@@ -121,6 +120,16 @@ func (m *meter) spend(n int) error {
 		return m.exceeded()
 	}
 	return nil
+}
+
+// spendSize charges v's size: what weigh counts, or, asJSON, what toJSON
+// writes.
+func (m *meter) spendSize(v any, asJSON bool) error {
+	n, err := measure(v, m.left+1, asJSON)
+	if err != nil {
+		return err
+	}
+	return m.spend(n)
 }
 
 // exceeded is the error for a spent meter: the evaluation's budget, or the
@@ -222,11 +231,7 @@ func chargeSize(args ...any) (any, error) {
 	if err != nil || len(args) != 2 {
 		return nil, err
 	}
-	w, err := weigh(args[1], m.left+1)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.spend(w); err != nil {
+	if err := m.spendSize(args[1], false); err != nil {
 		return nil, err
 	}
 	return args[1], nil
@@ -430,7 +435,7 @@ func (costPatch) Visit(node *ast.Node) {
 			for _, arg := range n.Arguments[1:] {
 				if cl, ok := arg.(*ast.PredicateNode); ok {
 					weight += countNodes(cl.Node) // patched already, its charges counted too
-					ast.Walk(&cl.Node, loopBody{})
+					ast.Walk(&cl.Node, comparisons{})
 					if builds[n.Name] {
 						cl.Node = charged(cl.Node)
 					}
@@ -454,7 +459,7 @@ func (costPatch) Visit(node *ast.Node) {
 			}
 		}
 	case *ast.VariableDeclaratorNode:
-		ast.Walk(&n.Expr, letUses{n.Name})
+		ast.Walk(&n.Expr, comparisons{})
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "+":
@@ -476,55 +481,28 @@ func (costPatch) Visit(node *ast.Node) {
 	}
 }
 
-// loopBody charges, in a loop's body, the operands of the operators whose
-// work grows with them (comparing): the loop runs them once per item.
-type loopBody struct{}
+// comparisons charges the operands of the comparisons in the body of a loop
+// or of a let, where one comparison runs again and again: once per item, or
+// on a value a let names, which can be as big as a budget and compared
+// hundreds of times (`let l = 1..900000; [0 in l, 0 in l, ...]`). Other
+// comparisons run once per node, on flow variables (MaxVarSize) or values
+// charged as they were built.
+type comparisons struct{}
 
-func (loopBody) Visit(node *ast.Node) { chargeOperands(*node, func(ast.Node) bool { return true }) }
-
-// letUses charges, in the scope of a let, the operands of comparisons that
-// use its value: a let names a value that can be as big as a budget, and
-// compared many times over (`let l = 1..900000; [0 in l, 0 in l, ...]`).
-// Other values compared are bounded: flow variables by MaxVarSize, and
-// what an expression builds is charged as it is built.
-type letUses struct{ name string }
-
-func (u letUses) Visit(node *ast.Node) {
-	chargeOperands(*node, func(operand ast.Node) bool { return uses(operand, u.name) })
-}
-
-// chargeOperands charges the operands of n, when it compares, that pick says.
-func chargeOperands(n ast.Node, pick func(ast.Node) bool) {
-	charge := func(n ast.Node) ast.Node {
-		if pick(n) {
-			return charged(n)
-		}
-		return n
-	}
-	switch n := n.(type) {
+func (comparisons) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "==", "!=", "contains", "startsWith", "endsWith", "in", "not in":
-			n.Left, n.Right = charge(n.Left), charge(n.Right)
+			n.Left, n.Right = charged(n.Left), charged(n.Right)
 		}
 	case *ast.CallNode:
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok && isOrderFunc(id.Value) {
 			for i, arg := range n.Arguments {
-				n.Arguments[i] = charge(arg)
+				n.Arguments[i] = charged(arg)
 			}
 		}
 	}
-}
-
-// uses reports whether n reads the variable name.
-func uses(n ast.Node, name string) bool {
-	found := false
-	ast.Find(n, func(x ast.Node) bool {
-		id, ok := x.(*ast.IdentifierNode)
-		found = found || ok && id.Value == name
-		return found
-	})
-	return found
 }
 
 func isOrderFunc(name string) bool {

@@ -27,11 +27,11 @@ func makeRange(args ...any) (any, error) {
 	if hi < lo {
 		return []int{}, nil
 	}
-	if n := hi - lo + 1; n <= 0 || n > m.left { // n <= 0: the count overflowed
-		m.left = -1
-		return nil, m.exceeded()
+	n := hi - lo + 1
+	if n <= 0 { // the count overflowed
+		n = m.left + 1
 	}
-	if err := m.spend(hi - lo + 1); err != nil {
+	if err := m.spend(n); err != nil {
 		return nil, err
 	}
 	return runtime.MakeRange(lo, hi), nil
@@ -46,11 +46,7 @@ func toJSON(args ...any) (any, error) {
 	if err != nil || len(args) != 2 {
 		return nil, err
 	}
-	w, err := measure(args[1], m.left+1, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.spend(w); err != nil {
+	if err := m.spendSize(args[1], true); err != nil {
 		return nil, err
 	}
 	b, err := json.MarshalIndent(args[1], "", "  ")
@@ -317,63 +313,39 @@ func uniqKey(v any) (any, bool) {
 // expr's own, charged for the map's size, in the keys' order instead of Go's
 // random map order, so that the same HTTP answer always renders the same.
 func keys(args ...any) (any, error) {
-	_, ks, err := sortedKeys(args, "keys")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(ks))
-	for i, k := range ks {
-		out[i] = k.Interface()
-	}
-	return out, nil
+	return mapItems(args, "keys", func(k, _ reflect.Value) any { return k.Interface() })
 }
 
 func values(args ...any) (any, error) {
-	rv, ks, err := sortedKeys(args, "values")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(ks))
-	for i, k := range ks {
-		out[i] = rv.MapIndex(k).Interface()
-	}
-	return out, nil
+	return mapItems(args, "values", func(_, v reflect.Value) any { return v.Interface() })
 }
 
 func toPairs(args ...any) (any, error) {
-	rv, ks, err := sortedKeys(args, "toPairs")
-	if err != nil {
-		return nil, err
-	}
-	out := make([][2]any, len(ks))
-	for i, k := range ks {
-		out[i] = [2]any{k.Interface(), rv.MapIndex(k).Interface()}
-	}
-	return out, nil
+	return mapItems(args, "toPairs", func(k, v reflect.Value) [2]any { return [2]any{k.Interface(), v.Interface()} })
 }
 
-// sortedKeys charges the map of a keys, values or toPairs call for its
-// size and returns it with its keys in order: numbers by value, then texts,
-// then any other key by its printed form.
-func sortedKeys(args []any, fn string) (reflect.Value, []reflect.Value, error) {
+// mapItems charges the map of a keys, values or toPairs call for its size
+// and lists item(key, value) of each of its entries, in the order of keys:
+// numbers by value, then texts, then any other key by its printed form.
+func mapItems[T any](args []any, fn string, item func(k, v reflect.Value) T) ([]T, error) {
 	m, err := metered(args)
 	if err != nil || len(args) != 2 {
-		return reflect.Value{}, nil, fmt.Errorf("%s takes a map", fn)
+		return nil, fmt.Errorf("%s takes a map", fn)
 	}
 	rv := reflect.ValueOf(args[1])
 	if rv.Kind() != reflect.Map {
-		return reflect.Value{}, nil, fmt.Errorf("%s needs a map, not %s", fn, kindOf(args[1]))
+		return nil, fmt.Errorf("%s needs a map, not %s", fn, kindOf(args[1]))
 	}
-	w, err := weigh(args[1], m.left+1)
-	if err != nil {
-		return reflect.Value{}, nil, err
-	}
-	if err := m.spend(w); err != nil {
-		return reflect.Value{}, nil, err
+	if err := m.spendSize(args[1], false); err != nil {
+		return nil, err
 	}
 	ks := rv.MapKeys()
 	sort.Slice(ks, func(i, j int) bool { return keyLess(ks[i].Interface(), ks[j].Interface()) })
-	return rv, ks, nil
+	out := make([]T, len(ks))
+	for i, k := range ks {
+		out[i] = item(k, rv.MapIndex(k))
+	}
+	return out, nil
 }
 
 // keyLess orders map keys: numbers by value before texts, texts in byte

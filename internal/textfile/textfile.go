@@ -21,20 +21,11 @@ var ErrTooLarge = errors.New("file is too large")
 // most max bytes. A symbolic link is followed; a device, pipe or directory is
 // refused before anything is read. Errors are *fs.PathError, as os.ReadFile's.
 func Read(path string, max int64) ([]byte, error) {
-	// O_NONBLOCK: opening a named pipe would otherwise wait for a writer,
-	// before Stat could tell it is no regular file
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, info, err := open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file but %s", kind(info.Mode()))}
-	}
 	if info.Size() > max {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes; the limit is %d (%s)", ErrTooLarge, info.Size(), max, Size(max))}
 	}
@@ -47,6 +38,37 @@ func Read(path string, max int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: over %d bytes (%s)", ErrTooLarge, max, Size(max))}
 	}
 	return data, nil
+}
+
+// Head returns at most the first n bytes of the regular file at path, as
+// Read would open it.
+func Head(path string, n int64) ([]byte, error) {
+	f, _, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// open opens the regular file at path, refusing anything else before it
+// reads.
+func open(path string) (*os.File, fs.FileInfo, error) {
+	// O_NONBLOCK: opening a named pipe would otherwise wait for a writer,
+	// before Stat could tell it is no regular file
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file but %s", kind(info.Mode()))}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
 }
 
 // ReadAll reads r, which must hold at most max bytes (standard input, say);
