@@ -1,7 +1,10 @@
 package interpreter
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -296,7 +299,7 @@ send "Bye $Name"
 	s := newSession(t, p)
 	s.start()
 	for _, in := range []Input{
-		Timeout{Seq: 0}, Timeout{Seq: 2}, HTTPResponse{Seq: 1, Status: 200}, AssignResult{Seq: 1, User: "a"},
+		Timeout{Seq: 0}, Timeout{Seq: 2}, HTTPResponse{Seq: 1, Status: 200}, AssignResult{Seq: 1, User: Agent{ID: "a"}},
 		AIOutcome{Seq: 1, Outcome: "success"}, Delivery{Seq: 1, OK: false}, Delivery{Seq: 1, OK: true},
 	} {
 		if !s.ignored(in) {
@@ -422,8 +425,8 @@ func TestAskIgnoresNonReplies(t *testing.T) {
 
 // TestSavedFieldTypes: a field the run writes reads back, in the same sprint,
 // with the type the checker gave it: a number field as a number, a checkbox
-// as true or false, so conditions on it work. The Context the runtime passed
-// in is kept current.
+// as true or false, so conditions on it work; and the runtime, applying the
+// effects with FieldValue, stores the same values.
 func TestSavedFieldTypes(t *testing.T) {
 	p := compileBody(t, `field guests number
 field score number
@@ -436,17 +439,59 @@ if contact.guests > 2 && contact.score >= 4 && contact.member && contact.city ==
   send "big group, happy, member"
 }
 `)
-	var m Machine
-	ctx := &Context{Contact: map[string]any{}, Now: monday}
-	out := m.Start(p, ctx)
-	out = m.Resume(p, out.Cont, ctx, Message{Text: "3"})
-	out = m.Resume(p, out.Cont, ctx, Message{Text: "4"})
-	if out.Status != Done || out.Err != nil {
-		t.Fatalf("%v %v", out.Status, out.Err)
+	s := newSession(t, p)
+	s.start()
+	s.reply("3")
+	got := s.reply("4")
+	s.wantStatus(Done)
+	wantEffects(t, "effects", got, `set score="4"`, `set member="true"`, `send #5 "big group, happy, member"`)
+	want := map[string]any{"id": "42", "guests": 3.0, "city": "3", "score": 4.0, "member": true}
+	if diff := cmp.Diff(want, s.contact); diff != "" {
+		t.Errorf("contact (-want +got):\n%s", diff)
 	}
-	wantEffects(t, "effects", show(out.Effects), `set score="4"`, `set member="true"`, `send #5 "big group, happy, member"`)
-	want := map[string]any{"guests": 3.0, "city": "3", "score": 4.0, "member": true}
-	if diff := cmp.Diff(want, ctx.Contact); diff != "" {
-		t.Errorf("Context.Contact (-want +got):\n%s", diff)
+}
+
+// TestContextReadOnly: the VM reads the Context and never writes to it or
+// to its maps, though the sprint sees its own writes: the runtime applies
+// the effects, in order, so that a flow started by a start step does not see
+// a field its parent sets after the start.
+func TestContextReadOnly(t *testing.T) {
+	p := compileBody(t, `field city text
+set contact.city = "Lima"
+tag add "A"
+tag remove "B"
+clear contact.email
+close conversation
+unassign
+if contact.city == "Lima" && "A" in contact.tags && !("B" in contact.tags) && contact.email == nil && !conversation.open && assignee == nil {
+  send "saw its own writes"
+}
+open conversation
+assign user "ana@example.com"
+`)
+	ctx := &Context{
+		Contact:      map[string]any{"id": "1", "email": "a@b.c", "tags": []string{"B"}},
+		Conversation: map[string]any{"open": true},
+		Assignee:     map[string]any{"id": "u1"},
+		Now:          monday,
+	}
+	before := &Context{Contact: cloneContact(ctx.Contact), Conversation: maps.Clone(ctx.Conversation),
+		Assignee: maps.Clone(ctx.Assignee), Now: monday}
+	var m Machine
+	out := m.Start(p, ctx)
+	if !slices.Contains(show(out.Effects), `send #8 "saw its own writes"`) {
+		t.Errorf("the sprint did not see its own writes: %v", show(out.Effects))
+	}
+	c := out.Cont
+	enc, _ := c.Encode(nil)
+	out2, err := m.Resume(p, c, ctx, AssignResult{Seq: c.Seq, User: Agent{ID: "u2", Email: "ana@example.com", Team: "Support"}})
+	if err != nil || out2.Status != Done {
+		t.Fatalf("resume: %v %v", out2.Status, err)
+	}
+	if diff := cmp.Diff(before, ctx); diff != "" {
+		t.Errorf("the Context changed (-before +after):\n%s", diff)
+	}
+	if after, _ := c.Encode(nil); !bytes.Equal(enc, after) {
+		t.Errorf("Resume changed the continuation it was given")
 	}
 }

@@ -38,7 +38,7 @@ func BenchmarkTurn(b *testing.B) {
 	}
 	// state after the first answer: waiting at the email question
 	c, _ := Decode(first)
-	out = m.Resume(p, c, ctx, Message{Text: "4"})
+	out, _ = m.Resume(p, c, ctx, Message{Text: "4"})
 	second, _ := out.Cont.Encode(nil)
 
 	replies := []Message{{Text: "4"}, {Text: "ana@example.com"}}
@@ -53,8 +53,8 @@ func BenchmarkTurn(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out := m.Resume(p, c, ctx, replies[k])
-		if out.Status != Waiting {
+		out, err := m.Resume(p, c, ctx, replies[k])
+		if err != nil || out.Status != Waiting {
 			b.Fatalf("turn %d: %v %v", i, out.Status, out.Err)
 		}
 		buf, err = out.Cont.Encode(buf[:0])

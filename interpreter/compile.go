@@ -61,7 +61,7 @@ func Compile(f *dsl.File) (*Program, error) {
 		switch h := h.(type) {
 		case *dsl.Exit:
 			for _, cond := range h.Conds {
-				c.prog.Exits = append(c.prog.Exits, string(cond.Kind))
+				c.prog.Exits = append(c.prog.Exits, exitNames[string(cond.Kind)])
 			}
 		case *dsl.FieldDecl:
 			if c.prog.FieldTypes == nil {
@@ -71,11 +71,11 @@ func Compile(f *dsl.File) (*Program, error) {
 		case *dsl.Draft:
 			c.prog.Draft = true
 		case *dsl.Trigger:
-			for _, o := range h.Opts {
-				if o.When != nil {
-					c.prog.When, c.prog.WhenSrc = c.expr(o.When.Src, o.When.Pos, true), o.When.Src
-				}
-				c.prog.Once = c.prog.Once || o.Once
+			c.prog.Trigger = c.trigger(h)
+		case *dsl.Group:
+			c.prog.Group = h.Name.Value()
+			if h.Priority != nil {
+				c.prog.Priority = h.Priority.Value
 			}
 		}
 	}

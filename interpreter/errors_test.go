@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -150,24 +151,25 @@ jump to a max 10
 }
 
 // TestResumeWrongProgram: a continuation resumed against another program
-// (another hash) fails loudly instead of running the wrong code.
+// (another hash) is the caller's mistake: an error naming both programs,
+// nothing run.
 func TestResumeWrongProgram(t *testing.T) {
 	p1 := compileBody(t, "ask \"Q1\"\nsend \"one\"\n")
 	p2 := compileBody(t, "ask \"Q1\"\nsend \"two\"\n")
 	var m Machine
 	out := m.Start(p1, &Context{Now: monday})
-	out = m.Resume(p2, out.Cont, &Context{Now: monday}, Message{Text: "x"})
-	if out.Status != Failed || out.Err == nil || len(out.Effects) != 0 {
-		t.Fatalf("resume against another program: %v %v %v", out.Status, out.Err, show(out.Effects))
+	out, err := m.Resume(p2, out.Cont, &Context{Now: monday}, Message{Text: "x"})
+	if !errors.Is(err, ErrWrongProgram) || len(out.Effects) != 0 {
+		t.Fatalf("resume against another program: %v %v", err, show(out.Effects))
 	}
-	if !strings.Contains(out.Err.Msg, p1.Hash) || !strings.Contains(out.Err.Msg, p2.Hash) || out.Err.Pos.Filename != p2.File {
-		t.Errorf("error %v does not name both programs", out.Err)
+	if !strings.Contains(err.Error(), p1.Hash) || !strings.Contains(err.Error(), p2.Hash) {
+		t.Errorf("error %v does not name both programs", err)
 	}
 }
 
 // TestResumeCorrupt: a continuation with the right hash but a state the
-// program cannot be in (decoded from damaged storage, say) fails the run
-// rather than panicking.
+// program cannot be in (decoded from damaged storage, say) is an error,
+// not a panic nor a run that goes on.
 func TestResumeCorrupt(t *testing.T) {
 	p := compileBody(t, `ask "Q" timeout 5m
 wait 1h
@@ -205,9 +207,9 @@ send "s" {
 				}()
 				var m Machine
 				cc := c
-				out := m.Resume(p, &cc, &Context{Now: monday}, in)
-				if out.Status != Failed || out.Err == nil {
-					t.Errorf("resume at pc %d waiting for %v with %#v: %v %v, want a failure", c.PC, c.Wait, in, out.Status, out.Err)
+				out, err := m.Resume(p, &cc, &Context{Now: monday}, in)
+				if !errors.Is(err, ErrBadContinuation) || len(out.Effects) != 0 {
+					t.Errorf("resume at pc %d waiting for %v with %#v: %v %v, want ErrBadContinuation", c.PC, c.Wait, in, err, show(out.Effects))
 				}
 			}()
 		}

@@ -199,7 +199,7 @@ func fuzzInput(data []byte, seq uint32) (Input, int) {
 		}
 		return resp, 3
 	case 8:
-		return AssignResult{Seq: seq, User: "agent"}, 2
+		return AssignResult{Seq: seq, User: Agent{ID: "agent"}}, 2
 	default:
 		outcomes := []string{"success", "human", "unable", "failure", "idle", ""}
 		return AIOutcome{Seq: seq, Outcome: outcomes[a%len(outcomes)], Vars: map[string]string{"Summary": "s"}}, 2
@@ -300,7 +300,11 @@ func FuzzRun(f *testing.F) {
 			in, used := fuzzInput(data, c.Seq)
 			data = data[min(used, len(data)):]
 			now = now.Add(7 * time.Minute)
-			check(m.Resume(p, c, ctx(), in), cont)
+			out, err := m.Resume(p, c, ctx(), in)
+			if err != nil {
+				t.Fatalf("resume of the run's own continuation: %v", err)
+			}
+			check(out, cont)
 		}
 	})
 }

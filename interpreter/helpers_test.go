@@ -113,7 +113,13 @@ func (s *session) resumeOutcome(in Input) Outcome {
 		s.t.Fatalf("decode: %v", err)
 	}
 	before := slices.Clone(s.cont)
-	out := s.m.Resume(s.p, c, s.context(), in)
+	out, err := s.m.Resume(s.p, c, s.context(), in)
+	if err != nil {
+		s.t.Fatalf("resume %#v: %v", in, err)
+	}
+	if after, _ := c.Encode(nil); !bytes.Equal(after, before) {
+		s.t.Fatalf("resume %#v: changed the continuation it was given", in)
+	}
 	if out.Ignored {
 		if out.Status != Waiting || len(out.Effects) != 0 {
 			s.t.Fatalf("resume %#v: ignored input has status %v and effects %v", in, out.Status, show(out.Effects))

@@ -45,7 +45,7 @@ type Redirect struct {
 // AssignResult says the conversation was assigned, answering an Assign.
 type AssignResult struct {
 	Seq  uint32
-	User string
+	User Agent
 }
 
 // Delivery answers a send or a sheet row that has an on failure branch, or
@@ -79,4 +79,25 @@ func jsonBody(b []byte) any {
 		return nil
 	}
 	return v
+}
+
+// An Agent is who a conversation is assigned to, as assignee.* reads it: a
+// user of the workspace, or an AI agent (which has only a name).
+type Agent struct {
+	ID, Name, FirstName, LastName, Email, Phone string
+	Status                                      string // online, away, offline
+	Team                                        string // the team of the assignment, if any
+}
+
+// Values is the agent as the assignee namespace: the fields it has, so that
+// a missing one reads nil.
+func (a Agent) Values() map[string]any {
+	m := make(map[string]any, 8)
+	for k, v := range map[string]string{"id": a.ID, "name": a.Name, "firstname": a.FirstName, "lastname": a.LastName,
+		"email": a.Email, "phone": a.Phone, "status": a.Status, "team": a.Team} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
 }

@@ -42,11 +42,13 @@ type Program struct {
 	HTTPs   []*HTTPSpec
 	Sheets  []*SheetSpec
 	AIs     []*AISpec
-	Draft   bool        // checked and tested, but never enrolls anyone
-	Once    bool        // the trigger is once per contact
-	When    *vm.Program // the trigger's condition, or nil
-	WhenSrc string
-	Exits   []string // exit conditions: agent message, contact message, manual assignment, ...
+	Draft   bool     // checked and tested, but never enrolls anyone
+	Trigger *Trigger // what enrolls a contact; nil only for a flow without one
+	// Group and Priority make flows that share a trigger take turns (see
+	// docs/language.md §8); "" is no group.
+	Group    string
+	Priority int
+	Exits    []Exit // what stops a waiting run early
 	Vars    []string // flow variables steps may set, sorted
 	// FieldTypes are the declared custom contact fields and their types
 	// (text, number, checkbox, ...), so that a field the run writes reads back

@@ -1,6 +1,7 @@
 package interpreter
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,9 +18,10 @@ import (
 const DefaultBudget = 10000
 
 // Context is what the VM reads of the world on each sprint. The runtime
-// supplies it fresh every time; the VM keeps Contact and Conversation current
-// as it emits effects, so that a condition after `set contact.city = ...` sees
-// the new value within the same sprint.
+// supplies it fresh every time, and the VM never writes to it, nor to its
+// maps: a sprint sees its own effects (a condition after `set contact.city =
+// ...` reads the new value) in copies of its own, and the runtime applies the
+// effects to the world.
 type Context struct {
 	Contact      map[string]any // standard and custom fields; "tags" is a []string, empty rather than absent
 	Assignee     map[string]any
@@ -102,6 +104,7 @@ type run struct {
 
 	// what the sprint did, against its limits (limits.go)
 	sends, starts, rendered int
+	owned                   uint8 // the namespaces env holds copies of: 1 contact, 2 conversation
 }
 
 // Matches evaluates the trigger's condition (when ...) against the event's
@@ -109,13 +112,13 @@ type run struct {
 // condition matches. The runtime also applies draft, once per contact and
 // groups, which need history this package does not keep.
 func (m *Machine) Matches(p *Program, ctx *Context) (bool, error) {
-	if p.When == nil {
+	if p.Trigger == nil || p.Trigger.When == nil {
 		return true, nil
 	}
 	r := m.newRun(p, ctx, &Continuation{Program: p.Hash})
-	v, err := m.eval(p.When, r.env)
+	v, err := m.eval(p.Trigger.When, r.env)
 	if err != nil {
-		return false, fmt.Errorf("%s: trigger condition %s: %v", p.File, p.WhenSrc, exprMessage(err))
+		return false, fmt.Errorf("%s: trigger condition %s: %v", p.File, p.Trigger.WhenSrc, exprMessage(err))
 	}
 	ok, _ := v.(bool)
 	return ok, nil
@@ -128,28 +131,36 @@ func (m *Machine) Start(p *Program, ctx *Context) Outcome {
 	return r.out
 }
 
+// Resume errors: the runtime handed the wrong program or a damaged
+// continuation. They are the caller's mistakes, not the run's, so Resume
+// reports them instead of failing the run.
+var (
+	ErrWrongProgram    = errors.New("continuation was made by another program")
+	ErrBadContinuation = errors.New("continuation does not wait at a step of the program")
+)
+
 // Resume continues a paused run with an input. The continuation must have
 // been made by p (same hash): the runtime keeps old programs for runs that
-// paused in them.
-func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) Outcome {
+// paused in them. c is left as it is; the outcome's Cont is a new one.
+func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) (Outcome, error) {
 	if c.Program != p.Hash {
-		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
-			Msg: fmt.Sprintf("continuation was made by program %s, not %s", c.Program, p.Hash)}}
+		return Outcome{}, fmt.Errorf("%w: %s, not %s (%s)", ErrWrongProgram, c.Program, p.Hash, p.Flow)
 	}
 	if c.PC < 0 || c.PC >= len(p.Code) || !waitsAt(c.Wait, p.Code[c.PC].Op) {
-		return Outcome{Status: Failed, Err: &RuntimeError{Pos: lexer.Position{Filename: p.File},
-			Msg: fmt.Sprintf("continuation is not waiting at a valid instruction (pc %d, wait %v)", c.PC, c.Wait)}}
+		return Outcome{}, fmt.Errorf("%w: pc %d, wait %v (%s)", ErrBadContinuation, c.PC, c.Wait, p.Flow)
 	}
-	r := m.newRun(p, ctx, c)
+	own := *c
+	own.Jumps = append([]uint8(nil), c.Jumps...)
+	r := m.newRun(p, ctx, &own)
 	next, ok := r.resume(in)
 	switch {
 	case !ok:
-		return Outcome{Status: Waiting, Cont: c, Ignored: true}
+		return Outcome{Status: Waiting, Cont: c, Ignored: true}, nil
 	case r.out.Status == Failed || next == waitAgain:
-		return r.out
+		return r.out, nil
 	}
 	r.exec(next)
-	return r.out
+	return r.out, nil
 }
 
 // waitsAt reports whether a run can wait for k at an instruction op: a
@@ -175,25 +186,25 @@ func waitsAt(k WaitKind, op Opcode) bool {
 
 func (m *Machine) newRun(p *Program, ctx *Context, c *Continuation) *run {
 	m.meter.sprint = SprintExprBudget
-	if ctx.Contact == nil {
-		ctx.Contact = map[string]any{}
-	}
-
-	if ctx.Conversation == nil {
-		ctx.Conversation = map[string]any{}
-	}
 	env := make(map[string]any, len(c.Vars)+6)
 	for k, v := range c.Vars {
 		env[k] = v
 	}
-	env["contact"] = ctx.Contact
+	env["contact"] = orEmpty(ctx.Contact)
 	env["assignee"] = ctx.Assignee
-	env["conversation"] = ctx.Conversation
+	env["conversation"] = orEmpty(ctx.Conversation)
 	env["trigger"] = ctx.Trigger
 	if p.UsesSystem {
 		env["system"] = systemValues(ctx)
 	}
 	return &run{m: m, p: p, ctx: ctx, c: c, env: env}
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // systemValues are the system.* names, in the workspace timezone.
@@ -339,7 +350,6 @@ func (r *run) exec(pc int) {
 			return
 		case UNASSIGN:
 			r.emit(&Unassign{})
-			r.ctx.Assignee = nil
 			r.env["assignee"] = map[string]any(nil) // typed: assignee.name reads nil, not an error
 			pc++
 		case JMP:
@@ -368,8 +378,7 @@ func (r *run) exec(pc int) {
 		case FIELD:
 			f := p.Fields[in.A]
 			if f.Value == nil {
-				r.emit(&ClearField{Field: f.Field})
-				delete(r.ctx.Contact, f.Field)
+				r.clearField(f.Field)
 			} else {
 				v, err := r.text(f.Value)
 				if err != nil {
@@ -377,8 +386,7 @@ func (r *run) exec(pc int) {
 					return
 				}
 				if v == "" {
-					r.emit(&ClearField{Field: f.Field})
-					delete(r.ctx.Contact, f.Field)
+					r.clearField(f.Field)
 				} else {
 					r.setField(f.Field, v)
 				}
@@ -386,7 +394,7 @@ func (r *run) exec(pc int) {
 			pc++
 		case OPEN:
 			r.emit(&OpenConversation{})
-			r.ctx.Conversation["open"] = true
+			r.own("conversation")["open"] = true
 			pc++
 		case CLOSE:
 			cl := p.Closes[in.A]
@@ -397,7 +405,7 @@ func (r *run) exec(pc int) {
 				return
 			}
 			r.emit(&CloseConversation{Category: cat, Summary: sum})
-			r.ctx.Conversation["open"] = false
+			r.own("conversation")["open"] = false
 			pc++
 		case COMMENT:
 			text, err := r.text(p.Texts[in.A])
@@ -650,8 +658,7 @@ func (r *run) resume(in Input) (next int, ok bool) {
 				return 0, false
 			}
 			r.cancelTimer()
-			r.ctx.Assignee = map[string]any{"id": in.User, "email": in.User, "name": in.User}
-			r.env["assignee"] = r.ctx.Assignee
+			r.env["assignee"] = in.User.Values()
 			return a.Next, true
 		case Timeout:
 			if in.Seq != r.c.Seq {
@@ -760,7 +767,40 @@ func (r *run) answer(pc int, a *AskSpec, in Message) int {
 
 func (r *run) setField(field, value string) {
 	r.emit(&SetField{Field: field, Value: value})
-	r.ctx.Contact[field] = FieldValue(r.p.FieldTypes[field], value)
+	r.own("contact")[field] = FieldValue(r.p.FieldTypes[field], value)
+}
+
+func (r *run) clearField(field string) {
+	r.emit(&ClearField{Field: field})
+	delete(r.own("contact"), field)
+}
+
+// own returns the sprint's own copy of a namespace of the environment
+// (contact, conversation), made at the first write: the maps of the Context
+// belong to the caller.
+func (r *run) own(name string) map[string]any {
+	bit := uint8(1)
+	if name == "conversation" {
+		bit = 2
+	}
+	m, _ := r.env[name].(map[string]any)
+	if r.owned&bit != 0 {
+		return m
+	}
+	cp := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		cp[k] = v
+	}
+	r.env[name] = cp
+	r.owned |= bit
+	return cp
+}
+
+// contactTags is the contact's tags as the sprint sees them.
+func (r *run) contactTags() []string {
+	m, _ := r.env["contact"].(map[string]any)
+	tags, _ := m["tags"].([]string)
+	return tags
 }
 
 // FieldValue is a field's text as expressions see it: a number for a number
@@ -798,21 +838,21 @@ func (r *run) tags(pc int, t *TagSpec) bool {
 		return r.addTags(pc, names)
 	}
 	r.emit(&RemoveTags{Tags: names})
-	current, _ := r.ctx.Contact["tags"].([]string)
+	current := r.contactTags()
 	kept := current[:0:0]
 	for _, c := range current {
 		if !containsString(names, c) {
 			kept = append(kept, c)
 		}
 	}
-	r.ctx.Contact["tags"] = kept
+	r.own("contact")["tags"] = kept
 	return true
 }
 
 // addTags adds tags to the contact, failing the run at pc, before anything
 // is emitted, when the contact would have more than MaxContactTags.
 func (r *run) addTags(pc int, names []string) bool {
-	current, _ := r.ctx.Contact["tags"].([]string)
+	current := r.contactTags()
 	next := append([]string(nil), current...)
 	for _, n := range names {
 		if !containsString(next, n) {
@@ -824,7 +864,7 @@ func (r *run) addTags(pc int, names []string) bool {
 		return false
 	}
 	r.emit(&AddTags{Tags: names})
-	r.ctx.Contact["tags"] = next
+	r.own("contact")["tags"] = next
 	return true
 }
 

@@ -665,12 +665,12 @@ send "again $assignee.email"
 	s := newSession(t, p)
 	wantEffects(t, "start", s.start(), `assign team "Support 42" logic="least open" online max=5 seq=1`, "timer 1 168h0m0s")
 	s.wantWait(WaitAssign)
-	for _, in := range []Input{Message{Text: "hi"}, AssignResult{Seq: 2, User: "x"}, Timeout{Seq: 0}, HTTPResponse{Seq: 1}} {
+	for _, in := range []Input{Message{Text: "hi"}, AssignResult{Seq: 2, User: Agent{ID: "x"}}, Timeout{Seq: 0}, HTTPResponse{Seq: 1}} {
 		if !s.ignored(in) {
 			t.Errorf("%#v was not ignored while waiting for an assignment", in)
 		}
 	}
-	wantEffects(t, "assigned", s.resume(AssignResult{Seq: 1, User: "ana@example.com"}),
+	wantEffects(t, "assigned", s.resume(AssignResult{Seq: 1, User: Agent{ID: "ana", Email: "ana@example.com"}}),
 		"cancel 1", `send #4 "Assigned to ana@example.com"`, `assign workspace "" logic="round robin" seq=2`, "timer 2 1h0m0s")
 	// no on timeout: the request is withdrawn and the run ends
 	wantEffects(t, "timeout", s.timeout(), "cancel assign 2")

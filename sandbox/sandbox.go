@@ -14,6 +14,7 @@ package sandbox
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -269,7 +270,7 @@ func (w *World) inbound(msg interpreter.Message) {
 			target = r
 		}
 	}
-	w.exit("contact message", target)
+	w.exit(interpreter.ExitContactMessage, target)
 	if target != nil {
 		w.queue = append(w.queue, pending{target, msg})
 		w.drain()
@@ -293,29 +294,27 @@ func (w *World) AgentSays(text string) {
 	text = interpreter.CleanText(text)
 	w.Conversation["last_outgoing"] = text
 	w.Conversation["last_outgoing_source"] = "user"
-	w.exit("agent message", nil)
+	w.exit(interpreter.ExitAgentMessage, nil)
 }
 
 // ManualAssign assigns the conversation by hand: runs with `exit on manual
 // assignment` stop.
 func (w *World) ManualAssign(user string) {
 	user = interpreter.CleanText(user)
-	w.Assignee = agent(user, user)
-	w.exit("manual assignment", nil)
+	w.Assignee = interpreter.Agent{ID: user, Name: user, Email: user, Status: "online"}.Values()
+	w.exit(interpreter.ExitManualAssignment, nil)
 }
 
 // exit stops the waiting runs that have the exit condition, except keep.
-func (w *World) exit(cond string, keep *Run) {
+func (w *World) exit(cond interpreter.Exit, keep *Run) {
 	for _, r := range w.live() {
 		if r == keep || r.Status != interpreter.Waiting {
 			continue
 		}
-		for _, e := range r.Program.Exits {
-			if e == cond {
-				r.Status, r.Cont = interpreter.Done, nil
-				w.forget(r)
-				w.logf("* exit %q on %s", r.Program.Flow, cond)
-			}
+		if r.Program.ExitsOn(cond) {
+			r.Status, r.Cont = interpreter.Done, nil
+			w.forget(r)
+			w.logf("* exit %q on %s", r.Program.Flow, cond)
 		}
 	}
 }
@@ -354,19 +353,10 @@ func (w *World) SetAgentsOnline(online bool) {
 
 // assignNow gives a waiting assign step its agent.
 func (w *World) assignNow(r *Run) {
-	user := w.assignee(r)
-	w.logf("* assigned %q", user)
-	w.Assignee = agent(user, user)
-	w.queue = append(w.queue, pending{r, interpreter.AssignResult{Seq: r.waitSeq, User: user}})
-}
-
-// agent is the assignee data of an online agent; email "" leaves it out.
-func agent(name, email string) map[string]any {
-	a := map[string]any{"id": name, "name": name, "status": "online"}
-	if email != "" {
-		a["email"] = email
-	}
-	return a
+	a := w.assignee(r)
+	w.logf("* assigned %q", a.Email)
+	w.Assignee = a.Values()
+	w.queue = append(w.queue, pending{r, interpreter.AssignResult{Seq: r.waitSeq, User: a}})
 }
 
 // Seq is the sequence number the run's current wait expects in answers.
@@ -458,7 +448,13 @@ func (w *World) drain() {
 			w.logf("* failed: %v", err)
 			continue
 		}
-		out := w.machine.Resume(r.Program, cont, w.context(r), p.in)
+		out, err := w.machine.Resume(r.Program, cont, w.context(r), p.in)
+		if err != nil {
+			r.Status, r.Err = interpreter.Failed, err
+			w.forget(r)
+			w.logf("* failed: %v", err)
+			continue
+		}
 		if out.Ignored {
 			continue
 		}
@@ -559,21 +555,24 @@ func failText(fail bool) string {
 
 // assignee picks who an assign step gets: the named user, or an agent of the
 // team.
-func (w *World) assignee(r *Run) string {
+func (w *World) assignee(r *Run) interpreter.Agent {
+	user := func(email, team string) interpreter.Agent {
+		return interpreter.Agent{ID: email, Name: email, Email: email, Status: "online", Team: team}
+	}
 	for i := len(w.pendingAssigns) - 1; i >= 0; i-- {
 		if w.pendingAssigns[i].run == r {
 			a := w.pendingAssigns[i].effect
 			w.pendingAssigns = append(w.pendingAssigns[:i], w.pendingAssigns[i+1:]...)
 			switch a.Kind {
 			case "user":
-				return a.Target
+				return user(a.Target, "")
 			case "team":
-				return "agent@" + slug(a.Target)
+				return user("agent@"+slug(a.Target), a.Target)
 			}
-			return "agent@workspace"
+			return user("agent@workspace", "")
 		}
 	}
-	return "agent"
+	return user("agent", "")
 }
 
 func slug(s string) string {
@@ -631,8 +630,22 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		}
 		w.timers = kept
 	case *interpreter.AddTags:
+		tags := append([]string(nil), w.tags()...)
+		for _, t := range e.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+		w.Contact["tags"] = tags
 		w.logf("* tag add %s", quoteAll(e.Tags))
 	case *interpreter.RemoveTags:
+		var tags []string
+		for _, t := range w.tags() {
+			if !slices.Contains(e.Tags, t) {
+				tags = append(tags, t)
+			}
+		}
+		w.Contact["tags"] = append([]string{}, tags...)
 		w.logf("* tag remove %s", quoteAll(e.Tags))
 	case *interpreter.SetField:
 		w.Contact[e.Field] = interpreter.FieldValue(r.Program.FieldTypes[e.Field], e.Value)
@@ -717,7 +730,7 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		// the idle timer ended the ai reply; the run no longer waits for AI,
 		// so Waiting(WaitAI) does not find it and nothing else is kept
 	case *interpreter.AIHandoff:
-		w.Assignee = agent(e.Agent, "") // an AI agent has no email
+		w.Assignee = interpreter.Agent{ID: e.Agent, Name: e.Agent, Status: "online"}.Values() // an AI agent has no email
 		w.logf("* ai handoff %q", e.Agent)
 	}
 }
@@ -725,6 +738,11 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 type pendingAssign struct {
 	run    *Run
 	effect *interpreter.Assign
+}
+
+func (w *World) tags() []string {
+	t, _ := w.Contact["tags"].([]string)
+	return t
 }
 
 func channelOf(contact map[string]any) string {
