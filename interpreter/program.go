@@ -48,8 +48,8 @@ type Program struct {
 	// docs/language.md §8); "" is no group.
 	Group    string
 	Priority int
-	Exits    []Exit // what stops a waiting run early
-	Vars    []string // flow variables steps may set, sorted
+	Exits    []Exit   // what stops a waiting run early
+	Vars     []string // flow variables steps may set, sorted
 	// FieldTypes are the declared custom contact fields and their types
 	// (text, number, checkbox, ...), so that a field the run writes reads back
 	// with the type the checker gave it.
