@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// queries are prepared once when the store opens.
+var queries = map[string]string{
+	"contact":      `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = ?`,
+	"save_contact": `INSERT OR REPLACE INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)`,
+
+	"open_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? AND open = 1`,
+	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = ?`,
+	"insert_conversation": `INSERT INTO conversations (` + conversationCols[4:] + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"update_conversation": `UPDATE conversations SET contact_id = ?, open = ?, opened_by = ?, opened_at = ?, closed_by = ?,
+		closed_at = ?, category = ?, summary = ?, assignee = ?, team = ?, last_incoming = ?, last_incoming_at = ?,
+		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ? WHERE id = ?`,
+
+	"users":       `SELECT id, name, email, teams, status FROM users ORDER BY id`,
+	"save_user":   `INSERT OR REPLACE INTO users (id, name, email, teams, status) VALUES (?, ?, ?, ?, ?)`,
+	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
+
+	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+	"run":         `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
+	"active_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
+	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1
+		WHERE id = ? AND seq = ?`,
+
+	"save_program": `INSERT OR IGNORE INTO programs (hash, flow, file, source, added) VALUES (?, ?, ?, ?, ?)`,
+	"program":      `SELECT hash, flow, file, source, added FROM programs WHERE hash = ?`,
+
+	"add_enrolment": `INSERT INTO enrolments (contact_id, flow, at) VALUES (?, ?, ?)`,
+	"enrolled":      `SELECT count(*) FROM enrolments WHERE contact_id = ? AND flow = ?`,
+
+	"add_activity": `INSERT INTO activity (contact_id, at, kind, flow, run_id, text) VALUES (?, ?, ?, ?, ?, ?)`,
+	"activity":     `SELECT id, contact_id, at, kind, flow, run_id, text FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+
+	"add_timer":           `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES (?, ?, ?, ?, ?)`,
+	"delete_run_timers":   `DELETE FROM timers WHERE run_id = ?`,
+	"delete_run_timer":    `DELETE FROM timers WHERE run_id = ? AND seq = ?`,
+	"delete_kind_timers":  `DELETE FROM timers WHERE contact_id = ? AND kind = ? AND run_id = 0`,
+	"due_timers":          `SELECT id, contact_id, kind, run_id, seq, at FROM timers WHERE at <= ? ORDER BY at, id LIMIT ?`,
+	"next_timer":          `SELECT at FROM timers ORDER BY at LIMIT 1`,
+	"delete_timer":        `DELETE FROM timers WHERE id = ?`,
+	"enqueue":             `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"update_outbound":     `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
+	"seen":                `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
+	"due_outbound":        `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
+}
+
+const (
+	conversationCols = `id, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
+		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source`
+	runCols    = `id, contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
+	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
+)
+
+// nanos is a time as stored: Unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// notFound turns sql.ErrNoRows into store.ErrNotFound.
+func notFound(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Contact implements store.Tx.
+func (t *Tx) Contact(id string) (*store.Contact, error) {
+	var fields, tags, channels string
+	var created int64
+	c := &store.Contact{}
+	err := t.stmt("contact").QueryRow(id).Scan(&c.ID, &fields, &tags, &c.Channel, &channels, &created)
+	if err != nil {
+		return nil, notFound("contact "+id, err)
+	}
+	if err := errors.Join(json.Unmarshal([]byte(fields), &c.Fields), json.Unmarshal([]byte(tags), &c.Tags),
+		json.Unmarshal([]byte(channels), &c.Channels)); err != nil {
+		return nil, fmt.Errorf("contact %s: %w", id, err)
+	}
+	if c.Fields == nil {
+		c.Fields = map[string]any{}
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.Created = fromNanos(created)
+	return c, nil
+}
+
+// SaveContact implements store.Tx.
+func (t *Tx) SaveContact(c *store.Contact) error {
+	fields, err1 := jsonText(c.Fields)
+	tags, err2 := jsonText(orEmpty(c.Tags))
+	channels, err3 := jsonText(orEmpty(c.Channels))
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("contact %s: %w", c.ID, err)
+	}
+	_, err := t.exec("save_contact", c.ID, fields, tags, c.Channel, channels, nanos(c.Created))
+	return err
+}
+
+func orEmpty(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}
+
+func scanConversation(row interface{ Scan(...any) error }) (*store.Conversation, error) {
+	c := &store.Conversation{}
+	var open int
+	var opened, closed, in, out int64
+	err := row.Scan(&c.ID, &c.ContactID, &open, &c.OpenedBy, &opened, &c.ClosedBy, &closed, &c.Category, &c.Summary,
+		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource)
+	if err != nil {
+		return nil, err
+	}
+	c.Open = open == 1
+	c.OpenedAt, c.ClosedAt, c.LastIncomingAt, c.LastOutgoingAt = fromNanos(opened), fromNanos(closed), fromNanos(in), fromNanos(out)
+	return c, nil
+}
+
+// OpenConversation implements store.Tx.
+func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
+	c, err := scanConversation(t.stmt("open_conversation").QueryRow(contactID))
+	if err != nil {
+		return nil, notFound("open conversation of "+contactID, err)
+	}
+	return c, nil
+}
+
+// Conversations implements store.Tx.
+func (t *Tx) Conversations(contactID string) (int, error) {
+	var n int
+	err := t.stmt("conversations").QueryRow(contactID).Scan(&n)
+	return n, err
+}
+
+// SaveConversation implements store.Tx.
+func (t *Tx) SaveConversation(c *store.Conversation) error {
+	open := 0
+	if c.Open {
+		open = 1
+	}
+	args := []any{c.ContactID, open, c.OpenedBy, nanos(c.OpenedAt), c.ClosedBy, nanos(c.ClosedAt), c.Category, c.Summary,
+		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource}
+	if c.ID == 0 {
+		res, err := t.exec("insert_conversation", args...)
+		if err != nil {
+			return conflict(err)
+		}
+		c.ID, err = res.LastInsertId()
+		return err
+	}
+	_, err := t.exec("update_conversation", append(args, c.ID)...)
+	return conflict(err)
+}
+
+// conflict reports a broken uniqueness rule as store.ErrConflict.
+func conflict(err error) error {
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return err
+}
+
+// Users implements store.Tx.
+func (t *Tx) Users() ([]store.User, error) {
+	rows, err := t.stmt("users").Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		var u store.User
+		var teams string
+		if err := rows.Scan(&u.ID, &u.Name, &u.Email, &teams, &u.Status); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
+			return nil, fmt.Errorf("user %s: %w", u.ID, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// SaveUser implements store.Tx.
+func (t *Tx) SaveUser(u store.User) error {
+	teams, err := jsonText(orEmpty(u.Teams))
+	if err != nil {
+		return err
+	}
+	_, err = t.exec("save_user", u.ID, u.Name, u.Email, teams, u.Status)
+	return err
+}
+
+// OpenCounts implements store.Tx.
+func (t *Tx) OpenCounts() (map[string]int, error) {
+	rows, err := t.stmt("open_counts").Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

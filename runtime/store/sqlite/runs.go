@@ -1,0 +1,248 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+)
+
+func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
+	r := &store.Run{}
+	var deadline, started, updated int64
+	err := row.Scan(&r.ID, &r.ContactID, &r.Flow, &r.Program, &r.Status, &r.Cont, &r.Wait, &r.WaitSeq, &deadline,
+		&r.Trigger, &r.Parent, &r.Err, &started, &updated, &r.Seq)
+	if err != nil {
+		return nil, err
+	}
+	r.Deadline, r.Started, r.Updated = fromNanos(deadline), fromNanos(started), fromNanos(updated)
+	return r, nil
+}
+
+// InsertRun implements store.Tx.
+func (t *Tx) InsertRun(r *store.Run) error {
+	res, err := t.exec("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline),
+		r.Trigger, r.Parent, r.Err, nanos(r.Started), nanos(r.Updated))
+	if err != nil {
+		return err
+	}
+	r.ID, err = res.LastInsertId()
+	r.Seq = 1
+	return err
+}
+
+// Run implements store.Tx.
+func (t *Tx) Run(id int64) (*store.Run, error) {
+	r, err := scanRun(t.stmt("run").QueryRow(id))
+	if err != nil {
+		return nil, notFound(fmt.Sprintf("run %d", id), err)
+	}
+	return r, nil
+}
+
+// ActiveRuns implements store.Tx.
+func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
+	rows, err := t.stmt("active_runs").Query(contactID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// UpdateRun implements store.Tx.
+func (t *Tx) UpdateRun(r *store.Run) error {
+	res, err := t.exec("update_run", r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return errors.Join(fmt.Errorf("run %d at seq %d: %w", r.ID, r.Seq, store.ErrConflict), err)
+	}
+	r.Seq++
+	return nil
+}
+
+// SaveProgram implements store.Tx.
+func (t *Tx) SaveProgram(p store.Program) error {
+	_, err := t.exec("save_program", p.Hash, p.Flow, p.File, p.Source, nanos(p.Added))
+	return err
+}
+
+// Program implements store.Tx.
+func (t *Tx) Program(hash string) (*store.Program, error) {
+	p := &store.Program{}
+	var added int64
+	if err := t.stmt("program").QueryRow(hash).Scan(&p.Hash, &p.Flow, &p.File, &p.Source, &added); err != nil {
+		return nil, notFound("program "+hash, err)
+	}
+	p.Added = fromNanos(added)
+	return p, nil
+}
+
+// AddEnrolment implements store.Tx.
+func (t *Tx) AddEnrolment(contactID, flow string, at time.Time) error {
+	_, err := t.exec("add_enrolment", contactID, flow, nanos(at))
+	return err
+}
+
+// Enrolled implements store.Tx.
+func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
+	var n int
+	err := t.stmt("enrolled").QueryRow(contactID, flow).Scan(&n)
+	return n > 0, err
+}
+
+// AddActivity implements store.Tx.
+func (t *Tx) AddActivity(a *store.Activity) error {
+	res, err := t.exec("add_activity", a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text)
+	if err != nil {
+		return err
+	}
+	a.ID, err = res.LastInsertId()
+	return err
+}
+
+// Activity implements store.Tx.
+func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
+	rows, err := t.stmt("activity").Query(contactID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Activity
+	for rows.Next() {
+		var a store.Activity
+		var at int64
+		if err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text); err != nil {
+			return nil, err
+		}
+		a.At = fromNanos(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AddTimer implements store.Tx.
+func (t *Tx) AddTimer(tm *store.Timer) error {
+	res, err := t.exec("add_timer", tm.ContactID, tm.Kind, tm.RunID, tm.Seq, nanos(tm.At))
+	if err != nil {
+		return err
+	}
+	tm.ID, err = res.LastInsertId()
+	return err
+}
+
+// DeleteTimers implements store.Tx.
+func (t *Tx) DeleteTimers(contactID string, runID int64, kind string, seq uint32) error {
+	var err error
+	switch {
+	case runID != 0 && seq == 0:
+		_, err = t.exec("delete_run_timers", runID)
+	case runID != 0:
+		_, err = t.exec("delete_run_timer", runID, seq)
+	default:
+		_, err = t.exec("delete_kind_timers", contactID, kind)
+	}
+	return err
+}
+
+// DueTimers implements store.Tx.
+func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
+	rows, err := t.stmt("due_timers").Query(nanos(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Timer
+	for rows.Next() {
+		var tm store.Timer
+		var at int64
+		if err := rows.Scan(&tm.ID, &tm.ContactID, &tm.Kind, &tm.RunID, &tm.Seq, &at); err != nil {
+			return nil, err
+		}
+		tm.At = fromNanos(at)
+		out = append(out, tm)
+	}
+	return out, rows.Err()
+}
+
+// NextTimer implements store.Tx.
+func (t *Tx) NextTimer() (time.Time, bool, error) {
+	var at int64
+	err := t.stmt("next_timer").QueryRow().Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return fromNanos(at), true, nil
+}
+
+// DeleteTimer implements store.Tx.
+func (t *Tx) DeleteTimer(id int64) error {
+	_, err := t.exec("delete_timer", id)
+	return err
+}
+
+// Enqueue implements store.Tx.
+func (t *Tx) Enqueue(o *store.Outbound) error {
+	if o.Status == "" {
+		o.Status = store.OutPending
+	}
+	res, err := t.exec("enqueue", o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
+		nanos(o.NextAt), o.Err, nanos(o.Created))
+	if err != nil {
+		return err
+	}
+	o.ID, err = res.LastInsertId()
+	return err
+}
+
+// DueOutbound implements store.Tx.
+func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
+	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Outbound
+	for rows.Next() {
+		var o store.Outbound
+		var next, created int64
+		if err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
+			&next, &o.Err, &created); err != nil {
+			return nil, err
+		}
+		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// UpdateOutbound implements store.Tx.
+func (t *Tx) UpdateOutbound(o *store.Outbound) error {
+	_, err := t.exec("update_outbound", o.Status, o.Attempts, nanos(o.NextAt), o.Err, o.ID)
+	return err
+}
+
+// Seen implements store.Tx.
+func (t *Tx) Seen(key string, at time.Time) (bool, error) {
+	res, err := t.exec("seen", key, nanos(at))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 0, err
+}

@@ -1,0 +1,197 @@
+// Package sqlite is the embedded store: SQLite through sqlx and the pure-Go
+// driver modernc.org/sqlite, in WAL mode with synchronous=FULL, so that a
+// committed event survives power loss. Its migrations are embedded and
+// applied on Open.
+//
+// What it is weak at, plainly: SQLite has one writer at a time, so the pool
+// holds a single connection and one process owns the file; transactions are
+// taken IMMEDIATE, never upgraded. Throughput comes from the engine putting
+// several events in one commit, not from concurrent writers. Several flowd
+// processes on one database need the PostgreSQL backend.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// A DB is the embedded store.
+type DB struct {
+	db    *sqlx.DB
+	stmts map[string]*sqlx.Stmt // prepared once, bound to each transaction
+}
+
+// Open opens (creating it if need be) the database at path and migrates it;
+// ":memory:" is a database that lives as long as the DB.
+func Open(path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	db, err := sqlx.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // one writer: see the package comment
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s := &DB{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.prepare(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Name implements store.Store.
+func (*DB) Name() string { return "sqlite" }
+
+// Close implements store.Store.
+func (s *DB) Close() error { return s.db.Close() }
+
+// migrate applies the embedded migrations the database lacks, in order of
+// their number, each in its own transaction.
+func (s *DB) migrate() error {
+	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migration/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: no version number", name)
+		}
+		var n int
+		if err := s.db.Get(&n, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.Beginx()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", base, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, time.Now().UnixNano()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *DB) prepare() error {
+	s.stmts = map[string]*sqlx.Stmt{}
+	for name, q := range queries {
+		st, err := s.db.Preparex(q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return nil
+}
+
+// Begin implements store.Store.
+func (s *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Tx{tx: tx, db: s, bound: map[string]*sqlx.Stmt{}}, nil
+}
+
+// A Tx is a transaction on the embedded store.
+type Tx struct {
+	tx    *sqlx.Tx
+	db    *DB
+	bound map[string]*sqlx.Stmt
+}
+
+// stmt is the prepared statement name, bound to this transaction.
+func (t *Tx) stmt(name string) *sqlx.Stmt {
+	if st, ok := t.bound[name]; ok {
+		return st
+	}
+	st := t.tx.Stmtx(t.db.stmts[name])
+	t.bound[name] = st
+	return st
+}
+
+func (t *Tx) exec(name string, args ...any) (sql.Result, error) {
+	res, err := t.stmt(name).Exec(args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return res, nil
+}
+
+// Commit implements store.Tx.
+func (t *Tx) Commit() error { return t.tx.Commit() }
+
+// Rollback implements store.Tx.
+func (t *Tx) Rollback() error { return t.tx.Rollback() }
+
+var savepointName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,30}$`)
+
+func (t *Tx) savepoint(verb, name string) error {
+	if !savepointName.MatchString(name) {
+		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
+	}
+	_, err := t.tx.Exec(verb + " " + name)
+	return err
+}
+
+// Savepoint implements store.Tx.
+func (t *Tx) Savepoint(name string) error { return t.savepoint("SAVEPOINT", name) }
+
+// RollbackTo implements store.Tx: it undoes what followed the savepoint
+// and releases it.
+func (t *Tx) RollbackTo(name string) error {
+	if err := t.savepoint("ROLLBACK TO", name); err != nil {
+		return err
+	}
+	return t.savepoint("RELEASE", name)
+}
+
+// Release implements store.Tx.
+func (t *Tx) Release(name string) error { return t.savepoint("RELEASE", name) }

@@ -1,0 +1,230 @@
+// Package store defines what the engine keeps and how it asks for it: the
+// Store and Tx interfaces and the records they hold. Backends (store/sqlite,
+// and PostgreSQL next) implement them, each with its SQL beside it, and each
+// runs the contract suite in store/storetest. The engine above never writes
+// SQL.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// A Store is a backend. The engine writes through one transaction at a time
+// per process, and groups several events in it, each in a savepoint.
+type Store interface {
+	Begin(ctx context.Context) (Tx, error)
+	Close() error
+	// Name names the backend, as the contract suite's subtests do: "sqlite".
+	Name() string
+}
+
+// A Tx is one transaction: every read and write the engine makes while it
+// handles events. Getters return ErrNotFound for a missing record.
+type Tx interface {
+	Commit() error
+	Rollback() error
+	// Savepoint, RollbackTo and Release bound one event inside the
+	// transaction, so that a failing event leaves the others alone.
+	Savepoint(name string) error
+	RollbackTo(name string) error
+	Release(name string) error
+
+	Contact(id string) (*Contact, error)
+	SaveContact(c *Contact) error // insert or replace
+
+	// OpenConversation is the contact's open conversation; ErrNotFound
+	// when it has none.
+	OpenConversation(contactID string) (*Conversation, error)
+	// Conversations counts the contact's conversations, open or closed.
+	Conversations(contactID string) (int, error)
+	// SaveConversation inserts c (ID 0: it sets the ID) or updates it. A
+	// contact has at most one open conversation: opening a second is
+	// ErrConflict.
+	SaveConversation(c *Conversation) error
+
+	Users() ([]User, error)
+	SaveUser(u User) error
+	// OpenCounts is how many open conversations each user is assigned.
+	OpenCounts() (map[string]int, error)
+
+	// InsertRun stores a new run and sets its ID and Seq.
+	InsertRun(r *Run) error
+	Run(id int64) (*Run, error)
+	// ActiveRuns are the contact's waiting runs, oldest first.
+	ActiveRuns(contactID string) ([]*Run, error)
+	// UpdateRun saves r if it is still at the Seq it was loaded with, and
+	// then bumps r.Seq; a stale update (another event moved the run on)
+	// changes nothing and is ErrConflict.
+	UpdateRun(r *Run) error
+
+	// SaveProgram keeps the source a program was compiled from, by hash;
+	// saving a hash again changes nothing.
+	SaveProgram(p Program) error
+	Program(hash string) (*Program, error)
+
+	// AddEnrolment records that the contact entered the flow; Enrolled
+	// says whether it ever did (once per contact).
+	AddEnrolment(contactID, flow string, at time.Time) error
+	Enrolled(contactID, flow string) (bool, error)
+
+	AddActivity(a *Activity) error
+	// Activity lists the contact's activity after the given ID, oldest
+	// first, at most limit entries.
+	Activity(contactID string, after int64, limit int) ([]Activity, error)
+
+	AddTimer(t *Timer) error
+	// DeleteTimers drops the timers of a run (all of them when seq is 0)
+	// or, with runID 0, the contact's timers of the kind.
+	DeleteTimers(contactID string, runID int64, kind string, seq uint32) error
+	// DueTimers are the timers due at now, soonest first.
+	DueTimers(now time.Time, limit int) ([]Timer, error)
+	// NextTimer is when the next timer is due; ok is false when none is.
+	NextTimer() (at time.Time, ok bool, err error)
+	DeleteTimer(id int64) error
+
+	Enqueue(o *Outbound) error
+	// DueOutbound is the outbound work ready at now: for each contact and
+	// lane only the oldest undelivered item, so that a contact's messages
+	// go in order, retries included.
+	DueOutbound(now time.Time, limit int) ([]Outbound, error)
+	// UpdateOutbound records an attempt: its status, attempts, next try
+	// and error.
+	UpdateOutbound(o *Outbound) error
+
+	// Seen records an inbound de-duplication key and reports whether it
+	// was recorded before.
+	Seen(key string, at time.Time) (bool, error)
+}
+
+// Errors the backends return.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// A Contact is an end customer: standard and custom fields, tags, channels.
+type Contact struct {
+	ID       string
+	Fields   map[string]any // firstname, email, ... and the custom fields
+	Tags     []string
+	Channel  string   // the last channel the contact used
+	Channels []string // every channel the contact has written from
+	Created  time.Time
+}
+
+// A Conversation is the span from opened to closed; a contact has at most
+// one open.
+type Conversation struct {
+	ID                 int64
+	ContactID          string
+	Open               bool
+	OpenedBy           string // contact, user, flow, ad
+	OpenedAt           time.Time
+	ClosedBy           string
+	ClosedAt           time.Time
+	Category, Summary  string // the closing note
+	Assignee           string // user id, or "" unassigned
+	Team               string // the team of the assignment
+	LastIncoming       string
+	LastIncomingAt     time.Time
+	LastOutgoing       string
+	LastOutgoingAt     time.Time
+	LastOutgoingSource string // flow or user
+}
+
+// A User is an agent of the workspace.
+type User struct {
+	ID, Name, Email string
+	Teams           []string
+	Status          string // online, away, offline
+}
+
+// Run statuses.
+const (
+	RunWaiting = "waiting"
+	RunDone    = "done"
+	RunFailed  = "failed"
+	RunStopped = "stopped" // by an exit condition or by hand
+)
+
+// A Run is one contact's journey through one flow.
+type Run struct {
+	ID        int64
+	ContactID string
+	Flow      string
+	Program   string // hash of the program it runs
+	Status    string
+	Cont      []byte // the encoded continuation while waiting
+	Wait      string // what it waits for: reply, timer, ...
+	WaitSeq   uint32 // the continuation's seq: answers carry it
+	Deadline  time.Time
+	Trigger   []byte // the trigger data, JSON
+	Parent    int64  // the run whose start step started it
+	Err       string
+	Started   time.Time
+	Updated   time.Time
+	Seq       int64 // bumped at every save: compare-and-swap
+}
+
+// A Program is a flow version's source, kept by hash so that a paused run
+// can be resumed in the code it paused in.
+type Program struct {
+	Hash, Flow, File string
+	Source           []byte
+	Added            time.Time
+}
+
+// An Activity is one entry of a contact's timeline: a message in or out, a
+// step, a change, an error.
+type Activity struct {
+	ID        int64
+	ContactID string
+	At        time.Time
+	Kind      string // message_in, message_out, tag, field, assign, error, ...
+	Flow      string
+	RunID     int64
+	Text      string
+}
+
+// Timer kinds.
+const (
+	TimerRun       = "run"        // a run's wait: its seq answers it
+	TimerAutoClose = "auto_close" // an idle conversation closes
+)
+
+// A Timer fires an event at a time.
+type Timer struct {
+	ID        int64
+	ContactID string
+	Kind      string
+	RunID     int64
+	Seq       uint32
+	At        time.Time
+}
+
+// Outbound statuses.
+const (
+	OutPending   = "pending"
+	OutDelivered = "delivered"
+	OutFailed    = "failed" // given up
+)
+
+// Outbound is work for the outside world: a message to deliver, an HTTP
+// call, a sheet row, an AI request. Lane orders a contact's items: the
+// items of one lane go one at a time, in order.
+type Outbound struct {
+	ID        int64
+	ContactID string
+	Lane      string // message, http, sheet, ai
+	Kind      string
+	RunID     int64
+	Seq       uint32
+	Payload   []byte // JSON
+	Status    string
+	Attempts  int
+	NextAt    time.Time
+	Err       string
+	Created   time.Time
+}

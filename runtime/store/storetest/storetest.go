@@ -1,0 +1,420 @@
+// Package storetest is the contract every store backend passes: one suite,
+// called from each backend's tests with a way to open it, so that the
+// engine can count on the same behaviour from all of them.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Open gives a new, empty store, and a function that opens the same
+// database again once the first is closed.
+type Open func(t *testing.T) (s store.Store, reopen func() store.Store)
+
+// Exercise runs the contract suite, in a subtest named after the backend.
+func Exercise(t *testing.T, open Open) {
+	s, _ := open(t)
+	name := s.Name()
+	s.Close()
+	t.Run(name, func(t *testing.T) {
+		for _, c := range []struct {
+			name string
+			fn   func(*testing.T, Open)
+		}{
+			{"Contacts", contacts},
+			{"Conversations", conversations},
+			{"Users", users},
+			{"RunCompareAndSwap", runs},
+			{"Programs", programs},
+			{"Enrolments", enrolments},
+			{"Activity", activity},
+			{"Timers", timers},
+			{"Outbox", outbox},
+			{"Dedup", dedup},
+			{"Savepoints", savepoints},
+			{"Durable", durable},
+		} {
+			t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
+		}
+	})
+}
+
+var t0 = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+
+// inTx runs fn in a transaction of a fresh store and commits it.
+func inTx(t *testing.T, open Open, fn func(store.Tx)) store.Store {
+	t.Helper()
+	s, _ := open(t)
+	t.Cleanup(func() { s.Close() })
+	tx := begin(t, s)
+	fn(tx)
+	must(t, tx.Commit())
+	return s
+}
+
+func begin(t *testing.T, s store.Store) store.Tx {
+	t.Helper()
+	tx, err := s.Begin(context.Background())
+	must(t, err)
+	return tx
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantIs(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: error %v, want %v", what, err, target)
+	}
+}
+
+func same(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
+func contacts(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		_, err := tx.Contact("1")
+		wantIs(t, "missing contact", err, store.ErrNotFound)
+		c := &store.Contact{ID: "1", Fields: map[string]any{"firstname": "Ana", "guests": 3.0, "member": true},
+			Tags: []string{"VIP", "A"}, Channel: "whatsapp", Channels: []string{"whatsapp", "sms"}, Created: t0}
+		must(t, tx.SaveContact(c))
+		got, err := tx.Contact("1")
+		must(t, err)
+		same(t, "contact read back", c, got)
+		c.Tags = nil
+		c.Fields = map[string]any{}
+		must(t, tx.SaveContact(c))
+		got, err = tx.Contact("1")
+		must(t, err)
+		if got.Tags == nil || len(got.Tags) != 0 || len(got.Fields) != 0 {
+			t.Errorf("a contact without tags reads %#v, want empty tags", got)
+		}
+	})
+}
+
+func conversations(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		_, err := tx.OpenConversation("1")
+		wantIs(t, "no open conversation", err, store.ErrNotFound)
+		c := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "contact", OpenedAt: t0,
+			LastIncoming: "hi", LastIncomingAt: t0}
+		must(t, tx.SaveConversation(c))
+		if c.ID == 0 {
+			t.Fatal("SaveConversation set no ID")
+		}
+		got, err := tx.OpenConversation("1")
+		must(t, err)
+		same(t, "open conversation", c, got)
+		second := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "user", OpenedAt: t0}
+		wantIs(t, "a second open conversation", tx.SaveConversation(second), store.ErrConflict)
+
+		c.Open, c.ClosedBy, c.ClosedAt, c.Category, c.Summary = false, "flow", t0.Add(time.Hour), "Resolved", "ok"
+		must(t, tx.SaveConversation(c))
+		_, err = tx.OpenConversation("1")
+		wantIs(t, "after close", err, store.ErrNotFound)
+		next := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "contact", OpenedAt: t0.Add(2 * time.Hour)}
+		must(t, tx.SaveConversation(next))
+		n, err := tx.Conversations("1")
+		must(t, err)
+		if n != 2 {
+			t.Errorf("Conversations = %d, want 2", n)
+		}
+	})
+}
+
+func users(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		ana := store.User{ID: "ana", Name: "Ana", Email: "ana@example.com", Teams: []string{"Support"}, Status: "online"}
+		bo := store.User{ID: "bo", Name: "Bo", Email: "bo@example.com", Teams: []string{}, Status: "offline"}
+		must(t, tx.SaveUser(bo))
+		must(t, tx.SaveUser(ana))
+		got, err := tx.Users()
+		must(t, err)
+		same(t, "users, by id", []store.User{ana, bo}, got)
+		for i, contact := range []string{"1", "2", "3"} {
+			assignee := "ana"
+			if i == 2 {
+				assignee = "bo"
+			}
+			must(t, tx.SaveConversation(&store.Conversation{ContactID: contact, Open: true, Assignee: assignee}))
+		}
+		must(t, tx.SaveConversation(&store.Conversation{ContactID: "4", Open: false, Assignee: "bo"}))
+		counts, err := tx.OpenCounts()
+		must(t, err)
+		same(t, "open counts", map[string]int{"ana": 2, "bo": 1}, counts)
+	})
+}
+
+func runs(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		r := &store.Run{ContactID: "1", Flow: "F", Program: "abc", Status: store.RunWaiting, Cont: []byte("FLC1"),
+			Wait: "reply", WaitSeq: 1, Deadline: t0.Add(5 * time.Minute), Trigger: []byte(`{"type":"manual"}`), Started: t0, Updated: t0}
+		must(t, tx.InsertRun(r))
+		other := &store.Run{ContactID: "1", Flow: "G", Program: "def", Status: store.RunWaiting, Wait: "timer", Started: t0, Updated: t0}
+		must(t, tx.InsertRun(other))
+		must(t, tx.InsertRun(&store.Run{ContactID: "2", Flow: "F", Program: "abc", Status: store.RunWaiting}))
+		got, err := tx.Run(r.ID)
+		must(t, err)
+		same(t, "run read back", r, got)
+
+		active, err := tx.ActiveRuns("1")
+		must(t, err)
+		if len(active) != 2 || active[0].ID != r.ID || active[1].ID != other.ID {
+			t.Errorf("ActiveRuns = %v, want the two runs of contact 1, oldest first", active)
+		}
+
+		// two loads of the run: the first save wins, the stale one changes nothing
+		a, _ := tx.Run(r.ID)
+		b, _ := tx.Run(r.ID)
+		a.Cont, a.WaitSeq = []byte("FLC2"), 2
+		must(t, tx.UpdateRun(a))
+		b.Status, b.Cont = store.RunDone, nil
+		wantIs(t, "stale update", tx.UpdateRun(b), store.ErrConflict)
+		got, _ = tx.Run(r.ID)
+		if string(got.Cont) != "FLC2" || got.Status != store.RunWaiting || got.Seq != a.Seq {
+			t.Errorf("after a stale update the run is %+v, want the first save's", got)
+		}
+		a.Status, a.Cont = store.RunDone, nil
+		must(t, tx.UpdateRun(a))
+		active, _ = tx.ActiveRuns("1")
+		if len(active) != 1 || active[0].ID != other.ID {
+			t.Errorf("ActiveRuns after the run ended = %v", active)
+		}
+		_, err = tx.Run(999)
+		wantIs(t, "missing run", err, store.ErrNotFound)
+	})
+}
+
+func programs(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		p := store.Program{Hash: "abc", Flow: "F", File: "f.flow", Source: []byte("flow \"F\"\n"), Added: t0}
+		must(t, tx.SaveProgram(p))
+		must(t, tx.SaveProgram(store.Program{Hash: "abc", Flow: "changed", Source: []byte("x"), Added: t0}))
+		got, err := tx.Program("abc")
+		must(t, err)
+		same(t, "program kept by hash: the first source stays", &p, got)
+		_, err = tx.Program("zzz")
+		wantIs(t, "missing program", err, store.ErrNotFound)
+	})
+}
+
+func enrolments(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		ok, err := tx.Enrolled("1", "F")
+		must(t, err)
+		if ok {
+			t.Error("enrolled before any enrolment")
+		}
+		must(t, tx.AddEnrolment("1", "F", t0))
+		must(t, tx.AddEnrolment("1", "F", t0.Add(time.Hour)))
+		for _, c := range []struct {
+			contact, flow string
+			want          bool
+		}{{"1", "F", true}, {"1", "G", false}, {"2", "F", false}} {
+			got, err := tx.Enrolled(c.contact, c.flow)
+			must(t, err)
+			if got != c.want {
+				t.Errorf("Enrolled(%s, %s) = %v", c.contact, c.flow, got)
+			}
+		}
+	})
+}
+
+func activity(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		var ids []int64
+		for i, text := range []string{"hi", "Welcome!", "tag VIP"} {
+			a := &store.Activity{ContactID: "1", At: t0.Add(time.Duration(i) * time.Second), Kind: "message_in", Flow: "F", RunID: 7, Text: text}
+			must(t, tx.AddActivity(a))
+			ids = append(ids, a.ID)
+		}
+		must(t, tx.AddActivity(&store.Activity{ContactID: "2", At: t0, Kind: "message_in", Text: "other"}))
+		all, err := tx.Activity("1", 0, 10)
+		must(t, err)
+		if len(all) != 3 || all[0].Text != "hi" || all[2].Text != "tag VIP" || !all[1].At.Equal(t0.Add(time.Second)) {
+			t.Errorf("Activity = %+v", all)
+		}
+		page, err := tx.Activity("1", ids[0], 1)
+		must(t, err)
+		if len(page) != 1 || page[0].ID != ids[1] {
+			t.Errorf("Activity after %d, limit 1 = %+v", ids[0], page)
+		}
+	})
+}
+
+func timers(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		if _, ok, err := tx.NextTimer(); err != nil || ok {
+			t.Errorf("NextTimer with no timers: %v %v", ok, err)
+		}
+		add := func(tm store.Timer) store.Timer {
+			must(t, tx.AddTimer(&tm))
+			return tm
+		}
+		late := add(store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: 1, Seq: 1, At: t0.Add(time.Hour)})
+		soon := add(store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: 1, Seq: 2, At: t0.Add(time.Minute)})
+		close := add(store.Timer{ContactID: "2", Kind: store.TimerAutoClose, At: t0.Add(2 * time.Minute)})
+		add(store.Timer{ContactID: "3", Kind: store.TimerRun, RunID: 3, Seq: 1, At: t0.Add(24 * time.Hour)})
+
+		next, ok, err := tx.NextTimer()
+		must(t, err)
+		if !ok || !next.Equal(soon.At) {
+			t.Errorf("NextTimer = %v %v, want %v", next, ok, soon.At)
+		}
+		due, err := tx.DueTimers(t0.Add(time.Hour), 10)
+		must(t, err)
+		same(t, "due timers, soonest first", []store.Timer{soon, close, late}, due)
+		due, _ = tx.DueTimers(t0.Add(time.Hour), 1)
+		if len(due) != 1 {
+			t.Errorf("DueTimers limit 1 gave %d", len(due))
+		}
+
+		must(t, tx.DeleteTimers("1", 1, "", 2))
+		must(t, tx.DeleteTimers("2", 0, store.TimerAutoClose, 0))
+		due, _ = tx.DueTimers(t0.Add(time.Hour), 10)
+		same(t, "after deleting one seq and the auto-close", []store.Timer{late}, due)
+		must(t, tx.DeleteTimers("1", 1, "", 0))
+		must(t, tx.DeleteTimer(due[0].ID))
+		due, _ = tx.DueTimers(t0.Add(25*time.Hour), 10)
+		if len(due) != 1 || due[0].ContactID != "3" {
+			t.Errorf("left: %+v, want contact 3's timer", due)
+		}
+	})
+}
+
+func outbox(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		add := func(contact, lane, text string) *store.Outbound {
+			o := &store.Outbound{ContactID: contact, Lane: lane, Kind: "send_message", Payload: []byte(`"` + text + `"`), NextAt: t0, Created: t0}
+			must(t, tx.Enqueue(o))
+			return o
+		}
+		a1, a2 := add("1", "message", "a1"), add("1", "message", "a2")
+		h1 := add("1", "http", "h1")
+		b1 := add("2", "message", "b1")
+		heads := func() []string {
+			due, err := tx.DueOutbound(t0, 10)
+			must(t, err)
+			var out []string
+			for _, o := range due {
+				out = append(out, string(o.Payload))
+			}
+			slices.Sort(out)
+			return out
+		}
+		same(t, "one head per contact and lane", []string{`"a1"`, `"b1"`, `"h1"`}, heads())
+
+		// a1 fails and is retried later: a2 waits behind it, b1 does not
+		a1.Attempts, a1.NextAt, a1.Err = 1, t0.Add(time.Minute), "503"
+		must(t, tx.UpdateOutbound(a1))
+		b1.Status, b1.Attempts = store.OutDelivered, 1
+		must(t, tx.UpdateOutbound(b1))
+		same(t, "a retry holds back its contact's lane", []string{`"h1"`}, heads())
+		due, _ := tx.DueOutbound(t0.Add(time.Minute), 10)
+		if len(due) != 2 || due[0].ID != h1.ID || due[1].ID != a1.ID || due[1].Attempts != 1 || due[1].Err != "503" {
+			t.Errorf("at the retry: %+v", due)
+		}
+		a1.Status = store.OutDelivered
+		must(t, tx.UpdateOutbound(a1))
+		h1.Status = store.OutFailed
+		must(t, tx.UpdateOutbound(h1))
+		due, _ = tx.DueOutbound(t0, 10)
+		if len(due) != 1 || due[0].ID != a2.ID {
+			t.Errorf("after a1 is delivered: %+v, want a2", due)
+		}
+	})
+}
+
+func dedup(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		for i, want := range []bool{false, true, true} {
+			seen, err := tx.Seen("whatsapp:wamid.1", t0)
+			must(t, err)
+			if seen != want {
+				t.Errorf("Seen, call %d = %v", i, seen)
+			}
+		}
+		if seen, _ := tx.Seen("whatsapp:wamid.2", t0); seen {
+			t.Error("a new key was seen")
+		}
+	})
+}
+
+func savepoints(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {
+		must(t, tx.Savepoint("event_1"))
+		must(t, tx.SaveContact(&store.Contact{ID: "kept", Fields: map[string]any{}}))
+		must(t, tx.Release("event_1"))
+		must(t, tx.Savepoint("event_2"))
+		must(t, tx.SaveContact(&store.Contact{ID: "undone", Fields: map[string]any{}}))
+		must(t, tx.RollbackTo("event_2"))
+		must(t, tx.Savepoint("event_3"))
+		must(t, tx.SaveContact(&store.Contact{ID: "also kept", Fields: map[string]any{}}))
+		must(t, tx.Release("event_3"))
+		if err := tx.Savepoint("bad name; drop table x"); err == nil {
+			t.Error("a savepoint name that is not an identifier was taken")
+		}
+	})
+	// a rolled back transaction leaves nothing
+	tx := begin(t, s)
+	must(t, tx.SaveContact(&store.Contact{ID: "rolled back", Fields: map[string]any{}}))
+	must(t, tx.Rollback())
+
+	tx = begin(t, s)
+	defer tx.Rollback()
+	for id, want := range map[string]error{"kept": nil, "undone": store.ErrNotFound, "also kept": nil, "rolled back": store.ErrNotFound} {
+		_, err := tx.Contact(id)
+		if !errors.Is(err, want) && err != want {
+			t.Errorf("contact %q after the savepoints: %v, want %v", id, err, want)
+		}
+	}
+}
+
+func durable(t *testing.T, open Open) {
+	s, reopen := open(t)
+	if reopen == nil {
+		s.Close()
+		t.Skipf("%s: a store that lives in memory cannot be reopened", s.Name())
+	}
+	tx := begin(t, s)
+	r := &store.Run{ContactID: "1", Flow: "F", Program: "abc", Status: store.RunWaiting, Cont: []byte("FLC"), Wait: "reply", WaitSeq: 3}
+	must(t, tx.InsertRun(r))
+	must(t, tx.AddTimer(&store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: r.ID, Seq: 3, At: t0}))
+	must(t, tx.Commit())
+	uncommitted := begin(t, s)
+	must(t, uncommitted.SaveContact(&store.Contact{ID: "lost", Fields: map[string]any{}}))
+	must(t, uncommitted.Rollback())
+	must(t, s.Close())
+
+	s = reopen()
+	defer s.Close()
+	tx = begin(t, s)
+	defer tx.Rollback()
+	got, err := tx.Run(r.ID)
+	must(t, err)
+	if string(got.Cont) != "FLC" || got.WaitSeq != 3 {
+		t.Errorf("run after reopening: %+v", got)
+	}
+	due, _ := tx.DueTimers(t0, 10)
+	if len(due) != 1 || due[0].RunID != r.ID {
+		t.Errorf("timers after reopening: %+v", due)
+	}
+	_, err = tx.Contact("lost")
+	wantIs(t, "uncommitted contact", err, store.ErrNotFound)
+}
