@@ -8,6 +8,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/term v0.47.0
+	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -21,13 +22,11 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )
 
 // The runtime (the next issues) keeps flows in PostgreSQL through sqlx and
 // lib/pq and reloads flow files with fsnotify; nothing imports them yet.
 require (
-	github.com/fsnotify/fsnotify v1.10.1
 	github.com/jmoiron/sqlx v1.4.0
-	github.com/lib/pq v1.12.3
+	github.com/lib/pq v1.12.3 // indirect
 )

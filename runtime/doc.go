@@ -1,7 +1,7 @@
-// Package runtime owns everything with I/O around a running flow. Today that
-// is the executor of http steps (HTTPClient), which the sandbox uses for live
-// calls and the engine will use for all of them. The engine itself, with
-// contacts, conversations, continuations, timers and the outbox kept in
-// PostgreSQL or the embedded store, and hot reload of flow files, comes with
-// the next issues.
+// Package runtime owns everything with I/O around a running flow: trigger
+// selection (Select, docs/language.md §8), the executor of http steps
+// (HTTPClient), and, under store/, what the engine keeps and the embedded
+// SQLite backend. The engine that turns events into store transactions is
+// being built on them (issue 7); the sandbox still applies effects itself
+// until it runs on that engine.
 package runtime

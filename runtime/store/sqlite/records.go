@@ -44,17 +44,17 @@ var queries = map[string]string{
 	"add_activity": `INSERT INTO activity (contact_id, at, kind, flow, run_id, text) VALUES (?, ?, ?, ?, ?, ?)`,
 	"activity":     `SELECT id, contact_id, at, kind, flow, run_id, text FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
 
-	"add_timer":           `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES (?, ?, ?, ?, ?)`,
-	"delete_run_timers":   `DELETE FROM timers WHERE run_id = ?`,
-	"delete_run_timer":    `DELETE FROM timers WHERE run_id = ? AND seq = ?`,
-	"delete_kind_timers":  `DELETE FROM timers WHERE contact_id = ? AND kind = ? AND run_id = 0`,
-	"due_timers":          `SELECT id, contact_id, kind, run_id, seq, at FROM timers WHERE at <= ? ORDER BY at, id LIMIT ?`,
-	"next_timer":          `SELECT at FROM timers ORDER BY at LIMIT 1`,
-	"delete_timer":        `DELETE FROM timers WHERE id = ?`,
-	"enqueue":             `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"update_outbound":     `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
-	"seen":                `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
-	"due_outbound":        `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
+	"add_timer":          `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES (?, ?, ?, ?, ?)`,
+	"delete_run_timers":  `DELETE FROM timers WHERE run_id = ?`,
+	"delete_run_timer":   `DELETE FROM timers WHERE run_id = ? AND seq = ?`,
+	"delete_kind_timers": `DELETE FROM timers WHERE contact_id = ? AND kind = ? AND run_id = 0`,
+	"due_timers":         `SELECT id, contact_id, kind, run_id, seq, at FROM timers WHERE at <= ? ORDER BY at, id LIMIT ?`,
+	"next_timer":         `SELECT at FROM timers ORDER BY at LIMIT 1`,
+	"delete_timer":       `DELETE FROM timers WHERE id = ?`,
+	"enqueue":            `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
+	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
+	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
 
 const (
