@@ -24,9 +24,11 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The runtime (the next issues) keeps flows in PostgreSQL through sqlx and
-// lib/pq and reloads flow files with fsnotify; nothing imports them yet.
+// The embedded store uses sqlx; the PostgreSQL backend (lib/pq) and hot
+// reload of flow files (fsnotify) come with the next issue, and nothing
+// imports them yet: go mod tidy would drop them.
 require (
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/jmoiron/sqlx v1.4.0
-	github.com/lib/pq v1.12.3 // indirect
+	github.com/lib/pq v1.12.3
 )
