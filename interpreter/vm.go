@@ -838,27 +838,38 @@ func (r *run) tags(pc int, t *TagSpec) bool {
 		return r.addTags(pc, names)
 	}
 	r.emit(&RemoveTags{Tags: names})
-	current := r.contactTags()
-	kept := current[:0:0]
+	r.own("contact")["tags"] = WithoutTags(r.contactTags(), names)
+	return true
+}
+
+// WithTags is current with the tags of add it lacks appended, in a new
+// slice: how an AddTags effect changes a contact.
+func WithTags(current, add []string) []string {
+	next := append([]string{}, current...)
+	for _, n := range add {
+		if !containsString(next, n) {
+			next = append(next, n)
+		}
+	}
+	return next
+}
+
+// WithoutTags is current less the tags of remove, in a new slice: how a
+// RemoveTags effect changes a contact.
+func WithoutTags(current, remove []string) []string {
+	kept := []string{}
 	for _, c := range current {
-		if !containsString(names, c) {
+		if !containsString(remove, c) {
 			kept = append(kept, c)
 		}
 	}
-	r.own("contact")["tags"] = kept
-	return true
+	return kept
 }
 
 // addTags adds tags to the contact, failing the run at pc, before anything
 // is emitted, when the contact would have more than MaxContactTags.
 func (r *run) addTags(pc int, names []string) bool {
-	current := r.contactTags()
-	next := append([]string(nil), current...)
-	for _, n := range names {
-		if !containsString(next, n) {
-			next = append(next, n)
-		}
-	}
+	next := WithTags(r.contactTags(), names)
 	if len(next) > MaxContactTags {
 		r.fail(pc, "a contact may have at most %d tags", MaxContactTags)
 		return false

@@ -14,7 +14,6 @@ package sandbox
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -630,22 +629,10 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		}
 		w.timers = kept
 	case *interpreter.AddTags:
-		tags := append([]string(nil), w.tags()...)
-		for _, t := range e.Tags {
-			if !slices.Contains(tags, t) {
-				tags = append(tags, t)
-			}
-		}
-		w.Contact["tags"] = tags
+		w.Contact["tags"] = interpreter.WithTags(w.tags(), e.Tags)
 		w.logf("* tag add %s", quoteAll(e.Tags))
 	case *interpreter.RemoveTags:
-		var tags []string
-		for _, t := range w.tags() {
-			if !slices.Contains(e.Tags, t) {
-				tags = append(tags, t)
-			}
-		}
-		w.Contact["tags"] = append([]string{}, tags...)
+		w.Contact["tags"] = interpreter.WithoutTags(w.tags(), e.Tags)
 		w.logf("* tag remove %s", quoteAll(e.Tags))
 	case *interpreter.SetField:
 		w.Contact[e.Field] = interpreter.FieldValue(r.Program.FieldTypes[e.Field], e.Value)

@@ -75,9 +75,12 @@ type Tx interface {
 	Activity(contactID string, after int64, limit int) ([]Activity, error)
 
 	AddTimer(t *Timer) error
-	// DeleteTimers drops the timers of a run (all of them when seq is 0)
-	// or, with runID 0, the contact's timers of the kind.
-	DeleteTimers(contactID string, runID int64, kind string, seq uint32) error
+	// DeleteRunTimers drops a run's timers: the one of its wait seq, or
+	// all of them when seq is 0 (the run ended).
+	DeleteRunTimers(runID int64, seq uint32) error
+	// DeleteContactTimers drops the contact's timers of a kind that
+	// belongs to no run (auto-close).
+	DeleteContactTimers(contactID, kind string) error
 	// DueTimers are the timers due at now, soonest first.
 	DueTimers(now time.Time, limit int) ([]Timer, error)
 	// NextTimer is when the next timer is due; ok is false when none is.

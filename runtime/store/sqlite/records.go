@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // queries are prepared once when the store opens.
@@ -186,32 +187,44 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 
 // conflict reports a broken uniqueness rule as store.ErrConflict.
 func conflict(err error) error {
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	var e *sqlite.Error
+	if errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
 		return fmt.Errorf("%w: %v", store.ErrConflict, err)
 	}
 	return err
 }
 
-// Users implements store.Tx.
-func (t *Tx) Users() ([]store.User, error) {
-	rows, err := t.stmt("users").Query()
+// collect reads every row of a query with scan.
+func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.User
+	var out []T
 	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Users implements store.Tx.
+func (t *Tx) Users() ([]store.User, error) {
+	rows, err := t.stmt("users").Query()
+	return collect(rows, err, func(rows *sql.Rows) (store.User, error) {
 		var u store.User
 		var teams string
 		if err := rows.Scan(&u.ID, &u.Name, &u.Email, &teams, &u.Status); err != nil {
-			return nil, err
+			return u, err
 		}
 		if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
-			return nil, fmt.Errorf("user %s: %w", u.ID, err)
+			return u, fmt.Errorf("user %s: %w", u.ID, err)
 		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+		return u, nil
+	})
 }
 
 // SaveUser implements store.Tx.

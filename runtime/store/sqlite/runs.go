@@ -45,19 +45,7 @@ func (t *Tx) Run(id int64) (*store.Run, error) {
 // ActiveRuns implements store.Tx.
 func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 	rows, err := t.stmt("active_runs").Query(contactID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
 }
 
 // UpdateRun implements store.Tx.
@@ -116,21 +104,13 @@ func (t *Tx) AddActivity(a *store.Activity) error {
 // Activity implements store.Tx.
 func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
 	rows, err := t.stmt("activity").Query(contactID, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Activity
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
 		var a store.Activity
 		var at int64
-		if err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text)
 		a.At = fromNanos(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return a, err
+	})
 }
 
 // AddTimer implements store.Tx.
@@ -143,38 +123,33 @@ func (t *Tx) AddTimer(tm *store.Timer) error {
 	return err
 }
 
-// DeleteTimers implements store.Tx.
-func (t *Tx) DeleteTimers(contactID string, runID int64, kind string, seq uint32) error {
+// DeleteRunTimers implements store.Tx.
+func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
 	var err error
-	switch {
-	case runID != 0 && seq == 0:
+	if seq == 0 {
 		_, err = t.exec("delete_run_timers", runID)
-	case runID != 0:
+	} else {
 		_, err = t.exec("delete_run_timer", runID, seq)
-	default:
-		_, err = t.exec("delete_kind_timers", contactID, kind)
 	}
+	return err
+}
+
+// DeleteContactTimers implements store.Tx.
+func (t *Tx) DeleteContactTimers(contactID, kind string) error {
+	_, err := t.exec("delete_kind_timers", contactID, kind)
 	return err
 }
 
 // DueTimers implements store.Tx.
 func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
 	rows, err := t.stmt("due_timers").Query(nanos(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Timer
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (store.Timer, error) {
 		var tm store.Timer
 		var at int64
-		if err := rows.Scan(&tm.ID, &tm.ContactID, &tm.Kind, &tm.RunID, &tm.Seq, &at); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&tm.ID, &tm.ContactID, &tm.Kind, &tm.RunID, &tm.Seq, &at)
 		tm.At = fromNanos(at)
-		out = append(out, tm)
-	}
-	return out, rows.Err()
+		return tm, err
+	})
 }
 
 // NextTimer implements store.Tx.
@@ -213,22 +188,14 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Outbound
-	for rows.Next() {
+	return collect(rows, err, func(rows *sql.Rows) (store.Outbound, error) {
 		var o store.Outbound
 		var next, created int64
-		if err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
-			&next, &o.Err, &created); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
+			&next, &o.Err, &created)
 		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		return o, err
+	})
 }
 
 // UpdateOutbound implements store.Tx.
