@@ -27,6 +27,7 @@ type Tx interface {
 	Rollback() error
 	// Savepoint, RollbackTo and Release bound one event inside the
 	// transaction, so that a failing event leaves the others alone.
+	// RollbackTo undoes what followed the savepoint and releases it.
 	Savepoint(name string) error
 	RollbackTo(name string) error
 	Release(name string) error
@@ -37,6 +38,9 @@ type Tx interface {
 	// OpenConversation is the contact's open conversation; ErrNotFound
 	// when it has none.
 	OpenConversation(contactID string) (*Conversation, error)
+	// LastConversation is the contact's latest conversation, open or
+	// closed; ErrNotFound when it never had one.
+	LastConversation(contactID string) (*Conversation, error)
 	// Conversations counts the contact's conversations, open or closed.
 	Conversations(contactID string) (int, error)
 	// SaveConversation inserts c (ID 0: it sets the ID) or updates it. A
@@ -45,6 +49,7 @@ type Tx interface {
 	SaveConversation(c *Conversation) error
 
 	Users() ([]User, error)
+	User(id string) (*User, error)
 	SaveUser(u User) error
 	// OpenCounts is how many open conversations each user is assigned.
 	OpenCounts() (map[string]int, error)
@@ -68,6 +73,8 @@ type Tx interface {
 	// says whether it ever did (once per contact).
 	AddEnrolment(contactID, flow string, at time.Time) error
 	Enrolled(contactID, flow string) (bool, error)
+	// Enrolments counts the contact's enrolments in any flow since a time.
+	Enrolments(contactID string, since time.Time) (int, error)
 
 	AddActivity(a *Activity) error
 	// Activity lists the contact's activity after the given ID, oldest
@@ -95,6 +102,12 @@ type Tx interface {
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error.
 	UpdateOutbound(o *Outbound) error
+	// Queued is the work of a lane waiting for the engine itself (an
+	// assignment nobody can take yet), oldest first.
+	Queued(lane string, limit int) ([]Outbound, error)
+	// WithdrawOutbound withdraws a run's pending and queued work in a lane:
+	// the run no longer waits for it (a timeout, an exit).
+	WithdrawOutbound(runID int64, lane string) error
 
 	// Seen records an inbound de-duplication key and reports whether it
 	// was recorded before.
@@ -134,14 +147,16 @@ type Conversation struct {
 	LastIncomingAt     time.Time
 	LastOutgoing       string
 	LastOutgoingAt     time.Time
-	LastOutgoingSource string // flow or user
+	LastOutgoingSource string   // flow or user
+	Held               []string // flows an agent stopped for the rest of the conversation
 }
 
 // A User is an agent of the workspace.
 type User struct {
 	ID, Name, Email string
 	Teams           []string
-	Status          string // online, away, offline
+	Status          string    // online, away, offline
+	LastAssigned    time.Time // round robin takes the user waiting longest
 }
 
 // Run statuses.
@@ -189,6 +204,7 @@ type Activity struct {
 	Flow      string
 	RunID     int64
 	Text      string
+	Data      []byte // what the entry needs beyond its text: a message's JSON
 }
 
 // Timer kinds.
@@ -211,7 +227,9 @@ type Timer struct {
 const (
 	OutPending   = "pending"
 	OutDelivered = "delivered"
-	OutFailed    = "failed" // given up
+	OutFailed    = "failed"    // given up
+	OutQueued    = "queued"    // waits for the engine: no one can take the assignment yet
+	OutWithdrawn = "withdrawn" // its run no longer waits for it
 )
 
 // Outbound is work for the outside world: a message to deliver, an HTTP

@@ -18,15 +18,17 @@ var queries = map[string]string{
 	"save_contact": `INSERT OR REPLACE INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)`,
 
 	"open_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? AND open = 1`,
+	"last_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = ?`,
 	"insert_conversation": `INSERT INTO conversations (` + conversationCols[4:] + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"update_conversation": `UPDATE conversations SET contact_id = ?, open = ?, opened_by = ?, opened_at = ?, closed_by = ?,
 		closed_at = ?, category = ?, summary = ?, assignee = ?, team = ?, last_incoming = ?, last_incoming_at = ?,
-		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ? WHERE id = ?`,
+		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ?, held = ? WHERE id = ?`,
 
-	"users":       `SELECT id, name, email, teams, status FROM users ORDER BY id`,
-	"save_user":   `INSERT OR REPLACE INTO users (id, name, email, teams, status) VALUES (?, ?, ?, ?, ?)`,
+	"users":       `SELECT ` + userCols + ` FROM users ORDER BY id`,
+	"user":        `SELECT ` + userCols + ` FROM users WHERE id = ?`,
+	"save_user":   `INSERT OR REPLACE INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
 
 	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
@@ -41,9 +43,10 @@ var queries = map[string]string{
 
 	"add_enrolment": `INSERT INTO enrolments (contact_id, flow, at) VALUES (?, ?, ?)`,
 	"enrolled":      `SELECT count(*) FROM enrolments WHERE contact_id = ? AND flow = ?`,
+	"enrolments":    `SELECT count(*) FROM enrolments WHERE contact_id = ? AND at >= ?`,
 
-	"add_activity": `INSERT INTO activity (contact_id, at, kind, flow, run_id, text) VALUES (?, ?, ?, ?, ?, ?)`,
-	"activity":     `SELECT id, contact_id, at, kind, flow, run_id, text FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"add_activity": `INSERT INTO activity (contact_id, at, kind, flow, run_id, text, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	"activity":     `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
 
 	"add_timer":          `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES (?, ?, ?, ?, ?)`,
 	"delete_run_timers":  `DELETE FROM timers WHERE run_id = ?`,
@@ -55,12 +58,15 @@ var queries = map[string]string{
 	"enqueue":            `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
+	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane = ? AND status IN ('pending', 'queued')`,
+	"queued":             `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
 	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
 
 const (
 	conversationCols = `id, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
-		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source`
+		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held`
+	userCols   = `id, name, email, teams, status, last_assigned`
 	runCols    = `id, contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
 	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
 )
@@ -139,10 +145,17 @@ func scanConversation(row interface{ Scan(...any) error }) (*store.Conversation,
 	c := &store.Conversation{}
 	var open int
 	var opened, closed, in, out int64
+	var held string
 	err := row.Scan(&c.ID, &c.ContactID, &open, &c.OpenedBy, &opened, &c.ClosedBy, &closed, &c.Category, &c.Summary,
-		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource)
+		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource, &held)
 	if err != nil {
 		return nil, err
+	}
+	if held == "[]" {
+		held = "null" // none reads back as nil
+	}
+	if err := json.Unmarshal([]byte(held), &c.Held); err != nil {
+		return nil, fmt.Errorf("conversation %d: %w", c.ID, err)
 	}
 	c.Open = open == 1
 	c.OpenedAt, c.ClosedAt, c.LastIncomingAt, c.LastOutgoingAt = fromNanos(opened), fromNanos(closed), fromNanos(in), fromNanos(out)
@@ -154,6 +167,15 @@ func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
 	c, err := scanConversation(t.stmt("open_conversation").QueryRow(contactID))
 	if err != nil {
 		return nil, notFound("open conversation of "+contactID, err)
+	}
+	return c, nil
+}
+
+// LastConversation implements store.Tx.
+func (t *Tx) LastConversation(contactID string) (*store.Conversation, error) {
+	c, err := scanConversation(t.stmt("last_conversation").QueryRow(contactID))
+	if err != nil {
+		return nil, notFound("conversation of "+contactID, err)
 	}
 	return c, nil
 }
@@ -171,8 +193,12 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 	if c.Open {
 		open = 1
 	}
+	held, err := jsonText(orEmpty(c.Held))
+	if err != nil {
+		return err
+	}
 	args := []any{c.ContactID, open, c.OpenedBy, nanos(c.OpenedAt), c.ClosedBy, nanos(c.ClosedAt), c.Category, c.Summary,
-		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource}
+		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource, held}
 	if c.ID == 0 {
 		res, err := t.exec("insert_conversation", args...)
 		if err != nil {
@@ -181,7 +207,7 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 		c.ID, err = res.LastInsertId()
 		return err
 	}
-	_, err := t.exec("update_conversation", append(args, c.ID)...)
+	_, err = t.exec("update_conversation", append(args, c.ID)...)
 	return conflict(err)
 }
 
@@ -211,20 +237,33 @@ func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 	return out, rows.Err()
 }
 
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	var teams string
+	var last int64
+	if err := row.Scan(&u.ID, &u.Name, &u.Email, &teams, &u.Status, &last); err != nil {
+		return u, err
+	}
+	u.LastAssigned = fromNanos(last)
+	if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
+		return u, fmt.Errorf("user %s: %w", u.ID, err)
+	}
+	return u, nil
+}
+
 // Users implements store.Tx.
 func (t *Tx) Users() ([]store.User, error) {
 	rows, err := t.stmt("users").Query()
-	return collect(rows, err, func(rows *sql.Rows) (store.User, error) {
-		var u store.User
-		var teams string
-		if err := rows.Scan(&u.ID, &u.Name, &u.Email, &teams, &u.Status); err != nil {
-			return u, err
-		}
-		if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
-			return u, fmt.Errorf("user %s: %w", u.ID, err)
-		}
-		return u, nil
-	})
+	return collect(rows, err, func(rows *sql.Rows) (store.User, error) { return scanUser(rows) })
+}
+
+// User implements store.Tx.
+func (t *Tx) User(id string) (*store.User, error) {
+	u, err := scanUser(t.stmt("user").QueryRow(id))
+	if err != nil {
+		return nil, notFound("user "+id, err)
+	}
+	return &u, nil
 }
 
 // SaveUser implements store.Tx.
@@ -233,7 +272,7 @@ func (t *Tx) SaveUser(u store.User) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("save_user", u.ID, u.Name, u.Email, teams, u.Status)
+	_, err = t.exec("save_user", u.ID, u.Name, u.Email, teams, u.Status, nanos(u.LastAssigned))
 	return err
 }
 

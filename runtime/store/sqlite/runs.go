@@ -91,9 +91,16 @@ func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
 	return n > 0, err
 }
 
+// Enrolments implements store.Tx.
+func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
+	var n int
+	err := t.stmt("enrolments").QueryRow(contactID, nanos(since)).Scan(&n)
+	return n, err
+}
+
 // AddActivity implements store.Tx.
 func (t *Tx) AddActivity(a *store.Activity) error {
-	res, err := t.exec("add_activity", a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text)
+	res, err := t.exec("add_activity", a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data)
 	if err != nil {
 		return err
 	}
@@ -107,7 +114,7 @@ func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activit
 	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
 		var a store.Activity
 		var at int64
-		err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text)
+		err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text, &a.Data)
 		a.At = fromNanos(at)
 		return a, err
 	})
@@ -185,17 +192,31 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	return err
 }
 
+func scanOutbound(rows *sql.Rows) (store.Outbound, error) {
+	var o store.Outbound
+	var next, created int64
+	err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
+		&next, &o.Err, &created)
+	o.NextAt, o.Created = fromNanos(next), fromNanos(created)
+	return o, err
+}
+
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
-	return collect(rows, err, func(rows *sql.Rows) (store.Outbound, error) {
-		var o store.Outbound
-		var next, created int64
-		err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
-			&next, &o.Err, &created)
-		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
-		return o, err
-	})
+	return collect(rows, err, scanOutbound)
+}
+
+// Queued implements store.Tx.
+func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
+	rows, err := t.stmt("queued").Query(lane, limit)
+	return collect(rows, err, scanOutbound)
+}
+
+// WithdrawOutbound implements store.Tx.
+func (t *Tx) WithdrawOutbound(runID int64, lane string) error {
+	_, err := t.exec("withdraw", runID, lane)
+	return err
 }
 
 // UpdateOutbound implements store.Tx.

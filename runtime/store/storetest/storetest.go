@@ -37,6 +37,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Activity", activity},
 			{"Timers", timers},
 			{"Outbox", outbox},
+			{"Queued", queued},
 			{"Dedup", dedup},
 			{"Savepoints", savepoints},
 			{"Durable", durable},
@@ -128,8 +129,17 @@ func conversations(t *testing.T, open Open) {
 		must(t, tx.SaveConversation(c))
 		_, err = tx.OpenConversation("1")
 		wantIs(t, "after close", err, store.ErrNotFound)
-		next := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "contact", OpenedAt: t0.Add(2 * time.Hour)}
+		last, err := tx.LastConversation("1")
+		must(t, err)
+		same(t, "the closed conversation is the last", c, last)
+		next := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "contact", OpenedAt: t0.Add(2 * time.Hour),
+			Held: []string{"Welcome"}}
 		must(t, tx.SaveConversation(next))
+		last, err = tx.LastConversation("1")
+		must(t, err)
+		same(t, "the new conversation is the last, with its held flows", next, last)
+		_, err = tx.LastConversation("2")
+		wantIs(t, "no conversation ever", err, store.ErrNotFound)
 		n, err := tx.Conversations("1")
 		must(t, err)
 		if n != 2 {
@@ -140,13 +150,18 @@ func conversations(t *testing.T, open Open) {
 
 func users(t *testing.T, open Open) {
 	inTx(t, open, func(tx store.Tx) {
-		ana := store.User{ID: "ana", Name: "Ana", Email: "ana@example.com", Teams: []string{"Support"}, Status: "online"}
+		ana := store.User{ID: "ana", Name: "Ana", Email: "ana@example.com", Teams: []string{"Support"}, Status: "online", LastAssigned: t0}
 		bo := store.User{ID: "bo", Name: "Bo", Email: "bo@example.com", Teams: []string{}, Status: "offline"}
 		must(t, tx.SaveUser(bo))
 		must(t, tx.SaveUser(ana))
 		got, err := tx.Users()
 		must(t, err)
 		same(t, "users, by id", []store.User{ana, bo}, got)
+		one, err := tx.User("ana")
+		must(t, err)
+		same(t, "one user", &ana, one)
+		_, err = tx.User("cy")
+		wantIs(t, "missing user", err, store.ErrNotFound)
 		for i, contact := range []string{"1", "2", "3"} {
 			assignee := "ana"
 			if i == 2 {
@@ -233,6 +248,14 @@ func enrolments(t *testing.T, open Open) {
 				t.Errorf("Enrolled(%s, %s) = %v", c.contact, c.flow, got)
 			}
 		}
+		must(t, tx.AddEnrolment("1", "G", t0.Add(2*time.Hour)))
+		for since, want := range map[time.Duration]int{0: 3, time.Hour: 2, 90 * time.Minute: 1, 3 * time.Hour: 0} {
+			n, err := tx.Enrolments("1", t0.Add(since))
+			must(t, err)
+			if n != want {
+				t.Errorf("Enrolments since t0+%v = %d, want %d", since, n, want)
+			}
+		}
 	})
 }
 
@@ -241,13 +264,17 @@ func activity(t *testing.T, open Open) {
 		var ids []int64
 		for i, text := range []string{"hi", "Welcome!", "tag VIP"} {
 			a := &store.Activity{ContactID: "1", At: t0.Add(time.Duration(i) * time.Second), Kind: "message_in", Flow: "F", RunID: 7, Text: text}
+			if i == 1 {
+				a.Data = []byte(`{"text":"Welcome!"}`)
+			}
 			must(t, tx.AddActivity(a))
 			ids = append(ids, a.ID)
 		}
 		must(t, tx.AddActivity(&store.Activity{ContactID: "2", At: t0, Kind: "message_in", Text: "other"}))
 		all, err := tx.Activity("1", 0, 10)
 		must(t, err)
-		if len(all) != 3 || all[0].Text != "hi" || all[2].Text != "tag VIP" || !all[1].At.Equal(t0.Add(time.Second)) {
+		if len(all) != 3 || all[0].Text != "hi" || all[2].Text != "tag VIP" || !all[1].At.Equal(t0.Add(time.Second)) ||
+			string(all[1].Data) != `{"text":"Welcome!"}` || all[0].Data != nil {
 			t.Errorf("Activity = %+v", all)
 		}
 		page, err := tx.Activity("1", ids[0], 1)
@@ -337,6 +364,44 @@ func outbox(t *testing.T, open Open) {
 		due, _ = tx.DueOutbound(t0, 10)
 		if len(due) != 1 || due[0].ID != a2.ID {
 			t.Errorf("after a1 is delivered: %+v, want a2", due)
+		}
+	})
+}
+
+func queued(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		add := func(contact string, run int64, seq uint32, status string) *store.Outbound {
+			o := &store.Outbound{ContactID: contact, Lane: "assign", Kind: "assign", RunID: run, Seq: seq,
+				Payload: []byte(`{}`), Status: status, NextAt: t0, Created: t0}
+			must(t, tx.Enqueue(o))
+			return o
+		}
+		q1, q2 := add("1", 1, 1, store.OutQueued), add("2", 2, 1, store.OutQueued)
+		add("3", 3, 1, store.OutQueued)
+		ids := func() (out []int64) {
+			got, err := tx.Queued("assign", 10)
+			must(t, err)
+			for _, o := range got {
+				out = append(out, o.ID)
+			}
+			return out
+		}
+		if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
+			t.Errorf("queued work is not due for delivery: %+v", due)
+		}
+		must(t, tx.WithdrawOutbound(3, "assign"))
+		same(t, "queued, oldest first, without the withdrawn", []int64{q1.ID, q2.ID}, ids())
+		pending := &store.Outbound{ContactID: "1", Lane: "ai", Kind: "ai_reply", RunID: 1, Seq: 2, Payload: []byte(`{}`), NextAt: t0, Created: t0}
+		must(t, tx.Enqueue(pending))
+		must(t, tx.WithdrawOutbound(1, "assign"))
+		same(t, "the run's assignment withdrawn", []int64{q2.ID}, ids())
+		due, _ := tx.DueOutbound(t0, 10)
+		if len(due) != 1 || due[0].ID != pending.ID {
+			t.Errorf("another lane of the run stays due: %+v", due)
+		}
+		must(t, tx.WithdrawOutbound(1, "ai"))
+		if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
+			t.Errorf("the ai lane withdrawn, still due: %+v", due)
 		}
 	})
 }

@@ -26,7 +26,8 @@ CREATE TABLE conversations (
 	last_incoming_at     INTEGER NOT NULL,
 	last_outgoing        TEXT NOT NULL,
 	last_outgoing_at     INTEGER NOT NULL,
-	last_outgoing_source TEXT NOT NULL
+	last_outgoing_source TEXT NOT NULL,
+	held                 TEXT NOT NULL
 );
 CREATE INDEX conversations_contact ON conversations (contact_id);
 CREATE UNIQUE INDEX conversations_one_open ON conversations (contact_id) WHERE open = 1;
@@ -37,7 +38,8 @@ CREATE TABLE users (
 	name   TEXT NOT NULL,
 	email  TEXT NOT NULL,
 	teams  TEXT NOT NULL,
-	status TEXT NOT NULL
+	status TEXT NOT NULL,
+	last_assigned INTEGER NOT NULL
 );
 
 CREATE TABLE runs (
@@ -74,6 +76,7 @@ CREATE TABLE enrolments (
 	at         INTEGER NOT NULL
 );
 CREATE INDEX enrolments_contact_flow ON enrolments (contact_id, flow);
+CREATE INDEX enrolments_contact_at ON enrolments (contact_id, at);
 
 CREATE TABLE activity (
 	id         INTEGER PRIMARY KEY,
@@ -82,7 +85,8 @@ CREATE TABLE activity (
 	kind       TEXT NOT NULL,
 	flow       TEXT NOT NULL,
 	run_id     INTEGER NOT NULL,
-	text       TEXT NOT NULL
+	text       TEXT NOT NULL,
+	data       BLOB
 );
 CREATE INDEX activity_contact ON activity (contact_id, id);
 
@@ -114,6 +118,8 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (contact_id, lane, id) WHERE status = 'pending';
 CREATE INDEX outbox_due ON outbox (next_at) WHERE status = 'pending';
+CREATE INDEX outbox_run ON outbox (run_id) WHERE status IN ('pending', 'queued');
+CREATE INDEX outbox_queued ON outbox (lane, id) WHERE status = 'queued';
 
 CREATE TABLE dedup (
 	key TEXT PRIMARY KEY,

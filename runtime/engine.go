@@ -1,0 +1,293 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// A Flow is one flow the engine runs: its program and the source it was
+// compiled from, which the store keeps by hash so that a run paused in this
+// version can resume after the flow changed or the process restarted.
+type Flow struct {
+	Program *interpreter.Program
+	Source  []byte
+}
+
+// Config is the workspace's settings the engine applies.
+type Config struct {
+	// AutoClose closes a conversation this long after an agent's last
+	// message when the contact has not answered; 0 is DefaultAutoClose, a
+	// negative value never.
+	AutoClose time.Duration
+	Location  *time.Location // the workspace timezone; nil is UTC
+	// FiringCap and FiringWindow bound the flows one contact may enter
+	// in a window before a start set off by a flow's change is refused;
+	// 0 is the default.
+	FiringCap    int
+	FiringWindow time.Duration
+	// Now is the clock; nil is time.Now. Tests and the sandbox set a
+	// fake one.
+	Now func() time.Time
+}
+
+// An Engine turns events into store transactions: it selects and enrols
+// flows, resumes waiting runs, applies their effects to the contact and the
+// conversation, records activity, schedules timers and queues outbound work.
+// It is safe for concurrent use; it handles one transaction at a time.
+type Engine struct {
+	st  store.Store
+	cfg Config
+
+	mu      sync.Mutex // one transaction at a time; guards what follows
+	machine interpreter.Machine
+	flows   []*interpreter.Program // current versions, by name
+	byName  map[string]*interpreter.Program
+	byHash  map[string]*interpreter.Program // every version compiled so far
+}
+
+// New returns an engine on st running flows, whose sources it stores.
+func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine, error) {
+	if cfg.AutoClose == 0 {
+		cfg.AutoClose = DefaultAutoClose
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.FiringCap == 0 {
+		cfg.FiringCap = DefaultFiringCap
+	}
+	if cfg.FiringWindow == 0 {
+		cfg.FiringWindow = DefaultFiringWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &Engine{st: st, cfg: cfg, byName: map[string]*interpreter.Program{}, byHash: map[string]*interpreter.Program{}}
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := cfg.Now()
+	for _, f := range flows {
+		p := f.Program
+		if _, dup := e.byName[p.Flow]; dup {
+			return nil, fmt.Errorf("%s: a second flow named %q", p.File, p.Flow)
+		}
+		if err := tx.SaveProgram(store.Program{Hash: p.Hash, Flow: p.Flow, File: p.File, Source: f.Source, Added: now}); err != nil {
+			return nil, err
+		}
+		e.byName[p.Flow], e.byHash[p.Hash] = p, p
+		e.flows = append(e.flows, p)
+	}
+	sort.Slice(e.flows, func(i, j int) bool { return e.flows[i].Flow < e.flows[j].Flow })
+	return e, tx.Commit()
+}
+
+// Now is the engine's clock.
+func (e *Engine) Now() time.Time { return e.cfg.Now() }
+
+// Store is the store the engine writes to.
+func (e *Engine) Store() store.Store { return e.st }
+
+// Work is what the engine's machine has done so far.
+func (e *Engine) Work() interpreter.Work {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.machine.Work()
+}
+
+// Handle handles one event in a transaction of its own.
+func (e *Engine) Handle(ctx context.Context, ev Event) error {
+	errs, err := e.HandleAll(ctx, []Event{ev})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// HandleAll handles events in one transaction, in order, each in a
+// savepoint of its own: an event that fails is undone and reported in errs
+// while the others commit. err is the transaction's: when it is set, none
+// committed.
+func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err error) {
+	err = e.inTx(ctx, func(tx store.Tx) error {
+		errs = make([]error, len(evs))
+		for i, ev := range evs {
+			var err error
+			if errs[i], err = e.atomic(tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// inTx runs fn in a transaction, which it commits unless fn fails.
+func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tx, err := e.st.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// atomic handles one event in a savepoint: the event's own failure is
+// rolled back and returned as failed; err is the transaction's, which a
+// failed savepoint leaves unusable.
+func (e *Engine) atomic(tx store.Tx, ev Event) (failed, err error) {
+	const sp = "event"
+	if err := tx.Savepoint(sp); err != nil {
+		return nil, err
+	}
+	if failed = e.handle(tx, ev); failed != nil {
+		return failed, tx.RollbackTo(sp) // which releases it
+	}
+	return nil, tx.Release(sp)
+}
+
+// handle handles one event and the assignments it lets go ahead.
+func (e *Engine) handle(tx store.Tx, ev Event) error {
+	if u, ok := ev.(UserStatus); ok {
+		user, err := tx.User(u.User)
+		if err != nil {
+			return err
+		}
+		user.Status = u.Status
+		if err := tx.SaveUser(*user); err != nil {
+			return err
+		}
+		return e.retryAssignments(tx)
+	}
+	t, err := e.newTurn(tx, ev.contact(), ev)
+	if err != nil {
+		return err
+	}
+	if err := t.event(ev); err != nil {
+		return err
+	}
+	if err := t.run(); err != nil {
+		return err
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.freed {
+		return e.retryAssignments(tx)
+	}
+	return nil
+}
+
+// maxRetries bounds the queued assignments one event retries.
+const maxRetries = 100
+
+// retryAssignments gives queued assignments, oldest first, to the users
+// who can take them now (one came online, a conversation closed).
+func (e *Engine) retryAssignments(tx store.Tx) error {
+	queued, err := tx.Queued(laneAssign, maxRetries)
+	if err != nil {
+		return err
+	}
+	for _, o := range queued {
+		t, err := e.newTurn(tx, o.ContactID, nil)
+		if err != nil {
+			return err
+		}
+		if err := t.event(assignDue{o}); err != nil {
+			return err
+		}
+		if err := t.run(); err != nil {
+			return err
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxDue bounds the timers one Tick fires.
+const maxDue = 1000
+
+// Tick fires the timers due by now, each as an event of its own, in one
+// transaction that deletes them as it fires them: a timer fires once. It
+// returns how many fired, and the events' errors joined.
+func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
+	err := e.inTx(ctx, func(tx store.Tx) error {
+		due, err := tx.DueTimers(e.cfg.Now(), maxDue)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, tm := range due {
+			f, err := e.atomic(tx, timerDue{tm})
+			if err != nil {
+				return err
+			}
+			if f != nil { // undone, but not to be fired again at every tick
+				errs = append(errs, f)
+				err = errors.Join(tx.DeleteTimer(tm.ID), tx.AddActivity(&store.Activity{ContactID: tm.ContactID,
+					At: e.cfg.Now(), Kind: KindError, RunID: tm.RunID, Text: "failed: timer: " + f.Error()}))
+				if err != nil {
+					return err
+				}
+			}
+		}
+		fired, failed = len(due), errors.Join(errs...)
+		return nil
+	})
+	return fired, errors.Join(failed, err)
+}
+
+// NextTimer is when the next timer falls due.
+func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool, error) {
+	tx, err := e.st.Begin(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	defer tx.Rollback()
+	return tx.NextTimer()
+}
+
+// Flow is the current version of a flow, or nil.
+func (e *Engine) Flow(name string) *interpreter.Program { return e.byName[name] }
+
+// Flows are the current versions of the flows, by name.
+func (e *Engine) Flows() []*interpreter.Program { return e.flows }
+
+// program is the version of a flow a run paused in: one compiled already,
+// or the stored source compiled again.
+func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error) {
+	if p, ok := e.byHash[hash]; ok {
+		return p, nil
+	}
+	rec, err := tx.Program(hash)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := interpreter.CompileSource(rec.File, rec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("program %s (%s): %w", hash, rec.Flow, err)
+	}
+	if p.Hash != hash {
+		return nil, fmt.Errorf("program %s (%s) compiles to %s with this flowd", hash, rec.Flow, p.Hash)
+	}
+	e.byHash[hash] = p
+	return p, nil
+}

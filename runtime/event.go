@@ -1,0 +1,162 @@
+package runtime
+
+import (
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// An Event is something that happened, which the engine turns into one
+// atomic unit of a store transaction. Every event but UserStatus belongs to
+// one contact; a contact's events are handled one at a time, in the order
+// they were handed over.
+type Event interface {
+	contact() string
+}
+
+// Message is a message from the contact: text or a location. A contact the
+// store does not know yet is created. When no conversation is open, the
+// message opens one (source contact).
+type Message struct {
+	Contact  string
+	Channel  string // the channel it came on: whatsapp, messenger, ...; "" the contact's last
+	Text     string
+	Location *interpreter.Location
+	// Key de-duplicates: a channel that sends the same message twice (a
+	// webhook retried) gives it the same key, and the second is dropped.
+	// "" is no key.
+	Key string
+}
+
+// AgentMessage is a message a user sent the contact from the inbox.
+type AgentMessage struct {
+	Contact, User, Text string
+}
+
+// OpenConversation opens the contact's conversation from outside: By is
+// "user" (an agent) or "contact".
+type OpenConversation struct {
+	Contact, By string
+}
+
+// CloseConversation closes the contact's conversation from outside, with an
+// optional closing note. By is "user" or "contact".
+type CloseConversation struct {
+	Contact, By       string
+	Category, Summary string
+}
+
+// TagChange adds and removes contact tags from outside (an agent, an
+// import, the API).
+type TagChange struct {
+	Contact     string
+	Add, Remove []string
+}
+
+// FieldChange sets (or, with Clear, clears) a contact field from outside.
+type FieldChange struct {
+	Contact, Field, Value string
+	Clear                 bool
+}
+
+// UserStatus is a user of the workspace going online, away or offline. A
+// user coming online may take assignments that were queued.
+type UserStatus struct {
+	User, Status string
+}
+
+// ManualAssign is an agent assigning the conversation by hand.
+type ManualAssign struct {
+	Contact, User string
+}
+
+// Webhook is a call to a flow's webhook trigger, with its JSON body.
+type Webhook struct {
+	Contact, Flow string
+	Body          any
+}
+
+// Shortcut is an agent running a shortcut for the contact, with the answers
+// to its form, as text (typed by the form's field types).
+type Shortcut struct {
+	Contact, Name, User string
+	Form                map[string]string
+}
+
+// AdClick is a contact arriving from a click-to-chat ad, which opens a
+// conversation (source contact) and fires ad click triggers.
+type AdClick struct {
+	Contact, Platform, AdID, Channel string
+	Referral                         map[string]any // the ad's referral data, as the platform sent it
+}
+
+// ManualStart starts a flow for the contact by hand (an agent, the API, a
+// flow test's start line). Its trigger data is {type: manual} and Trigger.
+// Only tests set Drafts, to start a draft.
+type ManualStart struct {
+	Contact, Flow string
+	Trigger       map[string]any
+	Drafts        bool
+}
+
+// StopBot is an agent stopping the bot for the contact from the inbox: see
+// docs/language.md, exit on manual stop. Flow "" stops every flow that
+// allows it.
+type StopBot struct {
+	Contact, Flow string
+}
+
+// Result is the outcome of work done outside for a run: an HTTP response, a
+// delivery report, an AI outcome. A result the run no longer waits for
+// changes nothing.
+type Result struct {
+	Contact string
+	Run     int64
+	Input   interpreter.Input
+	// Note, when set, goes to the contact's activity: what the executor
+	// did ("http GET https://... -> 200").
+	Note string
+}
+
+// timerDue is a stored timer that fell due.
+type timerDue struct {
+	timer store.Timer
+}
+
+// assignDue retries a queued assignment.
+type assignDue struct {
+	out store.Outbound
+}
+
+func (e Message) contact() string           { return e.Contact }
+func (e AgentMessage) contact() string      { return e.Contact }
+func (e OpenConversation) contact() string  { return e.Contact }
+func (e CloseConversation) contact() string { return e.Contact }
+func (e TagChange) contact() string         { return e.Contact }
+func (e FieldChange) contact() string       { return e.Contact }
+func (e UserStatus) contact() string        { return "" }
+func (e ManualAssign) contact() string      { return e.Contact }
+func (e Webhook) contact() string           { return e.Contact }
+func (e Shortcut) contact() string          { return e.Contact }
+func (e AdClick) contact() string           { return e.Contact }
+func (e ManualStart) contact() string       { return e.Contact }
+func (e StopBot) contact() string           { return e.Contact }
+func (e Result) contact() string            { return e.Contact }
+func (e timerDue) contact() string          { return e.timer.ContactID }
+func (e assignDue) contact() string         { return e.out.ContactID }
+
+// Defaults of Config.
+const (
+	DefaultAutoClose = 24 * time.Hour // respond.io's default
+	// DefaultFiringCap flows may start for one contact, within
+	// DefaultFiringWindow, before a start that another flow's change set
+	// off is refused: two flows that set off each other loop.
+	DefaultFiringCap    = 50
+	DefaultFiringWindow = 10 * time.Minute
+	// WatchdogGrace is how long past an HTTP step's own timeout the engine
+	// waits for its answer before failing the step as unanswered.
+	WatchdogGrace = time.Minute
+	// DeliveryWatchdog is how long a run waits for a delivery report.
+	DeliveryWatchdog = time.Hour
+)

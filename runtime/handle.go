@@ -1,0 +1,289 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// ErrNoFlow is an event naming a flow the engine does not run.
+var ErrNoFlow = errors.New("no such flow")
+
+// event does what ev says to the turn's contact; the runs it resumes and
+// starts go on in run.
+func (t *turn) event(ev Event) error {
+	switch ev := ev.(type) {
+	case Message:
+		t.message(ev)
+	case AgentMessage:
+		t.note(nil, KindAgentMessage, ev.Text, nil)
+		if t.open("user") {
+			t.fireOpened("user", false)
+		}
+		c := t.conv
+		c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource = ev.Text, t.now, "user"
+		t.convDirty = true
+		t.exit(interpreter.ExitAgentMessage, nil)
+		// respond.io's auto-close counts from an agent's last message
+		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
+		if t.e.cfg.AutoClose > 0 {
+			t.fail(t.tx.AddTimer(&store.Timer{ContactID: t.c.ID, Kind: store.TimerAutoClose, At: t.now.Add(t.e.cfg.AutoClose)}))
+		}
+	case OpenConversation:
+		if t.open(ev.By) {
+			t.note(nil, KindConversation, "conversation opened by "+ev.By, nil)
+			t.fireOpened(ev.By, false)
+		}
+	case CloseConversation:
+		if t.conv != nil && t.conv.Open {
+			t.note(nil, KindConversation, "conversation closed by "+ev.By, nil)
+			t.close(ev.By, ev.Category, ev.Summary, false)
+		}
+	case TagChange:
+		t.addTags(ev.Add, false)
+		t.removeTags(ev.Remove, false)
+	case FieldChange:
+		if ev.Clear {
+			t.clearField(ev.Field, false)
+		} else {
+			t.setField(ev.Field, ev.Value, false)
+		}
+	case ManualAssign:
+		u := t.user(ev.User)
+		if u == nil {
+			return fmt.Errorf("manual assignment: user %q: %w", ev.User, store.ErrNotFound)
+		}
+		if t.open("user") {
+			t.fireOpened("user", false)
+		}
+		t.freed = t.freed || t.conv.Assignee != ""
+		t.conv.Assignee, t.conv.Team, t.convDirty = u.ID, "", true
+		t.note(nil, KindAssign, fmt.Sprintf("assigned %q by hand", u.Email), nil)
+		t.exit(interpreter.ExitManualAssignment, nil)
+	case Webhook:
+		p := t.e.byName[ev.Flow]
+		if p == nil || p.Trigger == nil || p.Trigger.Event != interpreter.EventWebhook {
+			return fmt.Errorf("webhook of %q: %w with a webhook trigger", ev.Flow, ErrNoFlow)
+		}
+		fr := firing{f: Firing{Event: interpreter.EventWebhook}, data: map[string]any{"body": ev.Body}}
+		t.enrolOne(p, fr)
+	case Shortcut:
+		t.shortcut(ev)
+	case AdClick:
+		if ev.Channel != "" {
+			t.channel(ev.Channel)
+		}
+		data := map[string]any{"platform": ev.Platform, "ad_id": ev.AdID}
+		if ev.Referral != nil {
+			data["referral"] = ev.Referral
+		}
+		if t.open("contact") {
+			t.fireOpened("contact", false)
+		}
+		t.fire(Firing{Event: interpreter.EventAdClick, Platform: ev.Platform}, data, false)
+	case ManualStart:
+		return t.manualStart(ev)
+	case StopBot:
+		t.stopBot(ev.Flow)
+	case Result:
+		if ev.Note != "" {
+			t.note(t.runByID(ev.Run), KindStep, ev.Note, nil)
+		}
+		if r := t.runByID(ev.Run); r != nil {
+			t.queue = append(t.queue, pending{r, ev.Input})
+		}
+	case timerDue:
+		t.timerDue(ev.timer)
+	case assignDue:
+		t.retryAssign(ev.out)
+	default:
+		return fmt.Errorf("event %T: not handled by this engine", ev)
+	}
+	return t.err
+}
+
+// message takes in a message from the contact. It opens a conversation
+// when none is open; it answers the run that most recently asked a question,
+// and stops the runs that exit on a contact message. A message that answers
+// a question fires no conversation opened flows, even when it opened the
+// conversation (a CSAT answered after the close): the contact is talking to
+// the flow that asked.
+func (t *turn) message(m Message) {
+	if m.Key != "" {
+		seen, err := t.tx.Seen(m.Key, t.now)
+		if t.fail(err); err != nil || seen {
+			return
+		}
+	}
+	if m.Channel != "" {
+		t.channel(m.Channel)
+	}
+	text := m.Text
+	if m.Location != nil {
+		text = "location " + strconv.FormatFloat(m.Location.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(m.Location.Long, 'f', -1, 64)
+	}
+	t.note(nil, KindMessageIn, text, nil)
+	opened := t.open("contact")
+	c := t.conv
+	if c.LastOutgoingSource == "user" && !c.LastOutgoingAt.Before(c.LastIncomingAt) {
+		// the contact answered an agent: auto-close waits for the next agent message
+		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
+	}
+	c.LastIncoming, c.LastIncomingAt = m.Text, t.now
+	t.convDirty = true
+	target := t.replyTarget()
+	t.exit(interpreter.ExitContactMessage, target)
+	t.restartAIIdle()
+	if opened && target == nil {
+		t.fireOpened("contact", false)
+	}
+	if target != nil {
+		t.queue = append(t.queue, pending{target, interpreter.Message{Text: m.Text, Location: m.Location}})
+	}
+}
+
+// channel records the channel the contact wrote on.
+func (t *turn) channel(ch string) {
+	if t.c.Channel != ch {
+		t.c.Channel, t.contactDirty = ch, true
+	}
+	if !slices.Contains(t.c.Channels, ch) {
+		t.c.Channels, t.contactDirty = append(t.c.Channels, ch), true
+	}
+}
+
+// restartAIIdle moves the idle timer of each AI reply on: the contact wrote.
+func (t *turn) restartAIIdle() {
+	for _, r := range t.runs {
+		if r.ended || r.busy || r.cont == nil || r.cont.Wait != interpreter.WaitAI {
+			continue
+		}
+		in := r.prog.Code[r.cont.PC]
+		idle := r.prog.AIs[in.A].Idle
+		if idle <= 0 {
+			continue
+		}
+		t.fail(t.tx.DeleteRunTimers(r.rec.ID, r.cont.Seq))
+		r.deadline = t.now.Add(idle)
+		r.rec.Deadline, r.dirty = r.deadline, true
+		t.fail(t.tx.AddTimer(&store.Timer{ContactID: t.c.ID, Kind: store.TimerRun, RunID: r.rec.ID, Seq: r.cont.Seq, At: r.deadline}))
+	}
+}
+
+func (t *turn) shortcut(ev Shortcut) {
+	data := map[string]any{"user": ev.User}
+	for _, p := range t.e.flows {
+		if p.Trigger == nil || p.Trigger.Event != interpreter.EventShortcut || p.Trigger.Shortcut != ev.Name {
+			continue
+		}
+		for _, f := range p.Trigger.Form {
+			if v, ok := ev.Form[f.Name]; ok {
+				data[f.Name] = interpreter.FieldValue(f.Type, v)
+			}
+		}
+	}
+	t.fire(Firing{Event: interpreter.EventShortcut, Shortcut: ev.Name}, data, false)
+}
+
+// enrolOne applies the trigger rules to one flow.
+func (t *turn) enrolOne(p *interpreter.Program, fr firing) {
+	data := map[string]any{"type": fr.f.Event}
+	for k, v := range fr.data {
+		data[k] = v
+	}
+	flows, err := Select([]*interpreter.Program{p}, fr.f, candidates{t, data})
+	if err != nil {
+		t.note(nil, KindError, "trigger: "+err.Error(), nil)
+	}
+	for _, p := range flows {
+		t.enrol(p, data, false, nil)
+	}
+}
+
+// manualStart starts a flow by hand: not while a run of it is active, and
+// only when its trigger condition holds. A draft starts only for a test.
+func (t *turn) manualStart(ev ManualStart) error {
+	p := t.e.byName[ev.Flow]
+	if p == nil {
+		return fmt.Errorf("start %q: %w", ev.Flow, ErrNoFlow)
+	}
+	if p.Draft && !ev.Drafts {
+		return fmt.Errorf("start %q: it is a draft", ev.Flow)
+	}
+	if t.active(p.Flow) {
+		t.note(nil, KindFlow, fmt.Sprintf("not started: %q is already running", p.Flow), nil)
+		return t.err
+	}
+	data := map[string]any{"type": interpreter.EventManual}
+	if p.Trigger != nil && p.Trigger.Event != "" {
+		data["type"] = p.Trigger.Event
+	}
+	for k, v := range ev.Trigger {
+		data[k] = v
+	}
+	ok, err := candidates{t, data}.Matches(p)
+	if err != nil {
+		t.note(nil, KindError, "failed: "+err.Error(), nil)
+		return t.err
+	}
+	if !ok {
+		t.note(nil, KindFlow, fmt.Sprintf("not started: %q: trigger condition is false", p.Flow), nil)
+		return t.err
+	}
+	t.enrol(p, data, false, nil)
+	return t.err
+}
+
+// stopBot ends the contact's waiting runs of the flows that allow it (exit
+// on manual stop), of one flow or all, and holds those flows back for the
+// rest of the conversation: an agent who takes over gets silence.
+func (t *turn) stopBot(flow string) {
+	for _, r := range t.runs {
+		if !r.ended && !r.busy && r.prog.ExitsOn(interpreter.ExitManualStop) && (flow == "" || r.rec.Flow == flow) {
+			t.end(r, store.RunStopped, "stopped by an agent")
+			t.note(r, KindFlow, fmt.Sprintf("stopped %q", r.rec.Flow), nil)
+		}
+	}
+	if t.conv == nil || !t.conv.Open {
+		return
+	}
+	for _, p := range t.e.flows {
+		if p.ExitsOn(interpreter.ExitManualStop) && (flow == "" || p.Flow == flow) && !slices.Contains(t.conv.Held, p.Flow) {
+			t.conv.Held = append(t.conv.Held, p.Flow)
+			t.convDirty = true
+		}
+	}
+}
+
+// timerDue fires a stored timer: a run's, a watchdog's, or auto-close.
+func (t *turn) timerDue(tm store.Timer) {
+	t.fail(t.tx.DeleteTimer(tm.ID))
+	if tm.Kind == store.TimerAutoClose {
+		if t.conv != nil && t.conv.Open {
+			t.note(nil, KindConversation, "conversation closed: idle", nil)
+			t.close("user", "", "", false)
+		}
+		return
+	}
+	r := t.runByID(tm.RunID)
+	if r == nil || r.cont == nil || r.cont.Seq != tm.Seq {
+		return // stale: the run moved on
+	}
+	var in interpreter.Input = interpreter.Timeout{Seq: tm.Seq}
+	if tm.Kind == timerWatchdog {
+		switch r.cont.Wait {
+		case interpreter.WaitHTTP:
+			t.fail(t.tx.WithdrawOutbound(r.rec.ID, laneHTTP))
+			in = interpreter.HTTPResponse{Seq: tm.Seq, Err: "no response in time"}
+		case interpreter.WaitDelivery:
+			in = interpreter.Delivery{Seq: tm.Seq, Err: "no delivery report in time"}
+		default:
+			return
+		}
+	}
+	t.queue = append(t.queue, pending{r, in})
+}

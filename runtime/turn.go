@@ -1,0 +1,491 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// Activity kinds: a contact's timeline, which flow tests read as their
+// transcript.
+const (
+	KindMessageIn    = "message_in"
+	KindMessageOut   = "message_out" // Data is the outbound message
+	KindAgentMessage = "agent_message"
+	KindTag          = "tag"
+	KindField        = "field"
+	KindAssign       = "assign"
+	KindConversation = "conversation"
+	KindStep         = "step" // comment, http, sheet, ai
+	KindFlow         = "flow" // a run started, ended, stopped or not started
+	KindError        = "error"
+)
+
+// Outbox lanes: each contact's items of one lane go out one at a time, in
+// order.
+const (
+	laneMessage = "message"
+	laneHTTP    = "http"
+	laneSheet   = "sheet"
+	laneAI      = "ai"
+	laneAssign  = "assign" // queued assignments, which the engine gives out itself
+)
+
+// timerWatchdog answers a run's wait for an HTTP response or a delivery
+// report that never came.
+const timerWatchdog = "watchdog"
+
+// A turn is one event being handled: the contact's records, loaded once
+// and written back once, and the runs it touches.
+type turn struct {
+	e   *Engine
+	tx  store.Tx
+	now time.Time
+
+	c            *store.Contact
+	conv         *store.Conversation // the latest, open or closed; nil when none ever
+	convs        int                 // the contact's conversations
+	contactDirty bool
+	convDirty    bool
+	users        map[string]*store.User
+
+	runs    []*liveRun // the contact's active runs, and those the event starts
+	queue   []pending  // inputs for runs, in order
+	sprints []*sprint  // sprints whose effects are being applied, innermost last
+	firings []firing   // triggers set off by flows' changes, to enrol after
+	budget  interpreter.EventBudget
+	freed   bool  // an assignee's slot freed: queued assignments may go ahead
+	err     error // the first store error: the event fails
+}
+
+// A liveRun is a run the turn has in hand.
+type liveRun struct {
+	rec      *store.Run
+	prog     *interpreter.Program
+	cont     *interpreter.Continuation // while it waits
+	trigger  map[string]any
+	busy     bool // its effects are being applied
+	ended    bool
+	dirty    bool
+	deadline time.Time     // of its current wait
+	httpWait time.Duration // the timeout of the http step it waits at
+}
+
+type pending struct {
+	r  *liveRun
+	in interpreter.Input
+}
+
+// A sprint is a run's start or resume whose effects are being applied. A
+// start step pushes the child's start on top of its parent's sprint, so
+// that the child's first sprint runs before the rest of the parent's effects.
+type sprint struct {
+	r     *liveRun
+	start bool
+	out   interpreter.Outcome
+	next  int
+}
+
+type firing struct {
+	f      Firing
+	data   map[string]any
+	byFlow bool
+}
+
+// creates reports whether an event for a contact the store lacks creates it.
+func creates(ev Event) bool {
+	switch ev.(type) {
+	case Message, AdClick, Webhook:
+		return true
+	}
+	return false
+}
+
+func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error) {
+	if contactID == "" {
+		return nil, errors.New("the event names no contact")
+	}
+	t := &turn{e: e, tx: tx, now: e.cfg.Now(), users: map[string]*store.User{}}
+	t.budget.Begin(e.machine.Work())
+	c, err := tx.Contact(contactID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && creates(ev):
+		c = &store.Contact{ID: contactID, Fields: map[string]any{}, Tags: []string{}, Created: t.now}
+		t.contactDirty = true
+	case err != nil:
+		return nil, err
+	}
+	t.c = c
+	if t.conv, err = tx.LastConversation(contactID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if t.conv != nil {
+		if t.convs, err = tx.Conversations(contactID); err != nil {
+			return nil, err
+		}
+	}
+	recs, err := tx.ActiveRuns(contactID)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		t.load(rec)
+	}
+	return t, t.err
+}
+
+// load takes a waiting run in hand; one that cannot be resumed any more
+// (its program is gone, its state damaged) ends, failed, visibly.
+func (t *turn) load(rec *store.Run) {
+	r := &liveRun{rec: rec, deadline: rec.Deadline}
+	t.runs = append(t.runs, r)
+	p, err := t.e.program(t.tx, rec.Program)
+	if err == nil {
+		r.prog = p
+		r.cont, err = interpreter.Decode(rec.Cont)
+	}
+	if err == nil && len(rec.Trigger) > 0 {
+		err = json.Unmarshal(rec.Trigger, &r.trigger)
+	}
+	if err != nil {
+		t.end(r, store.RunFailed, err.Error())
+		t.note(r, KindError, "failed: "+err.Error(), nil)
+	}
+}
+
+func (t *turn) fail(err error) {
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+}
+
+// note records an activity entry; r is the run it belongs to, or nil.
+func (t *turn) note(r *liveRun, kind, text string, data []byte) {
+	a := &store.Activity{ContactID: t.c.ID, At: t.now, Kind: kind, Text: text, Data: data}
+	if r != nil {
+		a.Flow, a.RunID = r.rec.Flow, r.rec.ID
+	}
+	t.fail(t.tx.AddActivity(a))
+}
+
+// run works until nothing is left: the sprints being applied, innermost
+// first, then the queued inputs, then the triggers flows set off.
+func (t *turn) run() error {
+	for t.err == nil {
+		switch {
+		case len(t.sprints) > 0:
+			t.step(t.sprints[len(t.sprints)-1])
+		case len(t.queue) > 0:
+			p := t.queue[0]
+			t.queue = t.queue[1:]
+			t.resume(p.r, p.in)
+		case len(t.firings) > 0:
+			f := t.firings[0]
+			t.firings = t.firings[1:]
+			t.enrolAll(f)
+		default:
+			return nil
+		}
+	}
+	return t.err
+}
+
+// flush writes back what the turn changed.
+func (t *turn) flush() error {
+	for _, r := range t.runs {
+		if r.dirty {
+			r.rec.Updated = t.now
+			t.fail(t.tx.UpdateRun(r.rec))
+		}
+	}
+	if t.contactDirty {
+		t.fail(t.tx.SaveContact(t.c))
+	}
+	if t.convDirty {
+		t.fail(t.tx.SaveConversation(t.conv))
+	}
+	return t.err
+}
+
+// spent reports whether the event did all the work one event may; r, which
+// was to go on next, then fails.
+func (t *turn) spent(r *liveRun) bool {
+	err := t.budget.Spent(r.rec.Flow, t.e.machine.Work())
+	if err == nil {
+		return false
+	}
+	t.end(r, store.RunFailed, err.Error())
+	t.note(r, KindError, "failed: "+err.Error(), nil)
+	return true
+}
+
+func (t *turn) resume(r *liveRun, in interpreter.Input) {
+	if r.ended || r.busy || r.cont == nil || t.spent(r) {
+		return
+	}
+	out, err := t.e.machine.Resume(r.prog, r.cont, t.context(r), in)
+	if err != nil {
+		t.end(r, store.RunFailed, err.Error())
+		t.note(r, KindError, "failed: "+err.Error(), nil)
+		return
+	}
+	if out.Ignored {
+		return
+	}
+	r.busy = true
+	t.sprints = append(t.sprints, &sprint{r: r, out: out})
+}
+
+// step goes on with the innermost sprint: it starts the run if it is yet
+// to start, applies its effects until a start step pushes a child, and
+// settles the run when they are all applied.
+func (t *turn) step(s *sprint) {
+	r := s.r
+	if s.start {
+		s.start = false
+		if r.ended || t.spent(r) {
+			t.sprints = t.sprints[:len(t.sprints)-1]
+			return
+		}
+		s.out = t.e.machine.Start(r.prog, t.context(r))
+	}
+	depth := len(t.sprints)
+	for s.next < len(s.out.Effects) && t.err == nil {
+		e := s.out.Effects[s.next]
+		s.next++
+		t.apply(r, e)
+		if len(t.sprints) > depth {
+			return // a child starts first
+		}
+	}
+	t.sprints = t.sprints[:depth-1]
+	t.settle(r, s.out)
+}
+
+// settle stores the run's state after its sprint.
+func (t *turn) settle(r *liveRun, out interpreter.Outcome) {
+	r.busy = false
+	if r.ended { // stopped while its effects were applied
+		return
+	}
+	switch out.Status {
+	case interpreter.Waiting:
+		b, err := out.Cont.Encode(nil)
+		if err != nil {
+			t.end(r, store.RunFailed, err.Error())
+			t.note(r, KindError, "failed: "+err.Error(), nil)
+			return
+		}
+		if r.cont == nil || r.cont.Seq != out.Cont.Seq {
+			r.deadline = time.Time{} // a new wait: its timers come with the effects just applied
+		}
+		r.cont = out.Cont
+		r.rec.Cont, r.rec.Wait, r.rec.WaitSeq = b, out.Cont.Wait.String(), out.Cont.Seq
+		switch out.Cont.Wait {
+		case interpreter.WaitHTTP:
+			t.watchdog(r, r.httpWait+WatchdogGrace)
+		case interpreter.WaitDelivery:
+			t.watchdog(r, DeliveryWatchdog)
+		}
+		r.rec.Deadline = r.deadline
+		r.dirty = true
+	case interpreter.Done:
+		t.end(r, store.RunDone, "")
+		t.note(r, KindFlow, fmt.Sprintf("end %q", r.rec.Flow), nil)
+	case interpreter.Failed:
+		t.end(r, store.RunFailed, out.Err.Error())
+		t.note(r, KindError, "failed: "+out.Err.Error(), nil)
+	}
+}
+
+func (t *turn) watchdog(r *liveRun, after time.Duration) {
+	t.timer(r, timerWatchdog, r.cont.Seq, t.now.Add(after))
+}
+
+func (t *turn) timer(r *liveRun, kind string, seq uint32, at time.Time) {
+	t.fail(t.tx.AddTimer(&store.Timer{ContactID: t.c.ID, Kind: kind, RunID: r.rec.ID, Seq: seq, At: at}))
+	if r.deadline.IsZero() || at.Before(r.deadline) {
+		r.deadline = at
+	}
+}
+
+// end ends a run and drops what it waited on: its timers, and the
+// assignment, AI reply or HTTP call it had asked for. Messages it sent
+// still go out.
+func (t *turn) end(r *liveRun, status, why string) {
+	if r.ended {
+		return
+	}
+	r.ended, r.dirty, r.cont = true, true, nil
+	r.rec.Status, r.rec.Cont, r.rec.Err, r.rec.Deadline = status, nil, why, time.Time{}
+	t.fail(t.tx.DeleteRunTimers(r.rec.ID, 0))
+	for _, lane := range []string{laneAssign, laneAI, laneHTTP} {
+		t.fail(t.tx.WithdrawOutbound(r.rec.ID, lane))
+	}
+}
+
+// exit stops the waiting runs whose flows exit on cond, but keep.
+func (t *turn) exit(cond interpreter.Exit, keep *liveRun) {
+	for _, r := range t.runs {
+		if r != keep && !r.ended && !r.busy && r.prog.ExitsOn(cond) {
+			t.end(r, store.RunStopped, "exit on "+cond.String())
+			t.note(r, KindFlow, fmt.Sprintf("exit %q on %s", r.rec.Flow, cond), nil)
+		}
+	}
+}
+
+// active reports whether a run of the flow is active: about to start,
+// running, or paused.
+func (t *turn) active(flow string) bool {
+	for _, r := range t.runs {
+		if !r.ended && r.rec.Flow == flow {
+			return true
+		}
+	}
+	return false
+}
+
+// runByID is the contact's active run with the id, or nil.
+func (t *turn) runByID(id int64) *liveRun {
+	for _, r := range t.runs {
+		if r.rec.ID == id && !r.ended {
+			return r
+		}
+	}
+	return nil
+}
+
+// replyTarget is the run that gets the contact's message: of the runs
+// waiting for a reply, the one that paused most recently.
+func (t *turn) replyTarget() *liveRun {
+	var target *liveRun
+	for _, r := range t.runs {
+		if r.ended || r.busy || r.cont == nil || r.cont.Wait != interpreter.WaitReply {
+			continue
+		}
+		if target == nil || !r.rec.Updated.Before(target.rec.Updated) {
+			target = r
+		}
+	}
+	return target
+}
+
+// open opens a conversation, unless one is open; the caller fires the
+// flows listening, when it should.
+func (t *turn) open(by string) bool {
+	if t.conv != nil && t.conv.Open {
+		return false
+	}
+	t.conv = &store.Conversation{ContactID: t.c.ID, Open: true, OpenedBy: by, OpenedAt: t.now}
+	t.convs++
+	t.convDirty = true
+	t.fail(t.tx.SaveConversation(t.conv)) // its ID, and the one-open rule, now
+	return true
+}
+
+func (t *turn) fireOpened(by string, byFlow bool) {
+	t.fire(Firing{Event: interpreter.EventConversationOpened, Source: by},
+		map[string]any{"source": by}, byFlow)
+}
+
+// close closes the open conversation, stops the runs that exit on it, and
+// fires the flows listening.
+func (t *turn) close(by, category, summary string, byFlow bool) {
+	if t.conv == nil || !t.conv.Open {
+		return
+	}
+	c := t.conv
+	c.Open, c.ClosedBy, c.ClosedAt, c.Category, c.Summary = false, by, t.now, category, summary
+	t.convDirty = true
+	t.freed = t.freed || c.Assignee != ""
+	t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
+	t.exit(interpreter.ExitConversationClosed, nil)
+	t.fire(Firing{Event: interpreter.EventConversationClosed, Source: by},
+		map[string]any{"source": by, "category": category, "summary": summary}, byFlow)
+}
+
+// fire sets off the flows whose triggers take f. A change from outside
+// enrols them now; a flow's change, once the sprint is over, as the next
+// event would.
+func (t *turn) fire(f Firing, data map[string]any, byFlow bool) {
+	fr := firing{f: f, data: data, byFlow: byFlow}
+	if byFlow {
+		t.firings = append(t.firings, fr)
+		return
+	}
+	t.enrolAll(fr)
+}
+
+func (t *turn) enrolAll(fr firing) {
+	data := map[string]any{"type": fr.f.Event}
+	for k, v := range fr.data {
+		data[k] = v
+	}
+	flows, err := Select(t.e.flows, fr.f, candidates{t, data})
+	if err != nil {
+		t.note(nil, KindError, "trigger: "+err.Error(), nil)
+	}
+	for _, p := range flows {
+		t.enrol(p, data, fr.byFlow, nil)
+	}
+}
+
+// candidates answers Select's questions for the turn's contact.
+type candidates struct {
+	t    *turn
+	data map[string]any
+}
+
+func (c candidates) Active(flow string) (bool, error) { return c.t.active(flow), nil }
+func (c candidates) Enrolled(flow string) (bool, error) {
+	return c.t.tx.Enrolled(c.t.c.ID, flow)
+}
+func (c candidates) Matches(p *interpreter.Program) (bool, error) {
+	return c.t.e.machine.Matches(p, c.t.context(&liveRun{prog: p, trigger: c.data}))
+}
+
+// held reports whether an agent stopped the flow for the open conversation.
+func (t *turn) held(flow string) bool {
+	return t.conv != nil && t.conv.Open && slices.Contains(t.conv.Held, flow)
+}
+
+// enrol starts a run of p with the trigger data; parent is the run whose
+// start step starts it. A start set off by a flow's change is refused past
+// the contact's firing cap: flows that set each other off stop, visibly.
+func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, parent *liveRun) {
+	if t.held(p.Flow) {
+		t.note(parent, KindFlow, fmt.Sprintf("not started: %q: stopped by an agent for this conversation", p.Flow), nil)
+		return
+	}
+	if byFlow {
+		n, err := t.tx.Enrolments(t.c.ID, t.now.Add(-t.e.cfg.FiringWindow))
+		if t.fail(err); err != nil {
+			return
+		}
+		if n >= t.e.cfg.FiringCap {
+			t.note(nil, KindError, fmt.Sprintf("not started: %q: %d flows started for this contact within %s; flows that set each other off?",
+				p.Flow, n, t.e.cfg.FiringWindow), nil)
+			return
+		}
+	}
+	trig, err := json.Marshal(data)
+	if err != nil {
+		t.fail(fmt.Errorf("trigger data of %q: %w", p.Flow, err))
+		return
+	}
+	rec := &store.Run{ContactID: t.c.ID, Flow: p.Flow, Program: p.Hash, Status: store.RunWaiting,
+		Wait: interpreter.WaitNone.String(), Trigger: trig, Started: t.now, Updated: t.now}
+	if parent != nil {
+		rec.Parent = parent.rec.ID
+	}
+	t.fail(t.tx.AddEnrolment(t.c.ID, p.Flow, t.now))
+	t.fail(t.tx.InsertRun(rec))
+	r := &liveRun{rec: rec, prog: p, trigger: data}
+	t.runs = append(t.runs, r)
+	t.sprints = append(t.sprints, &sprint{r: r, start: true})
+}
