@@ -29,7 +29,7 @@ func (t *turn) apply(r *liveRun, e interpreter.Effect) {
 		t.note(r, KindMessageOut, e.Text, payload)
 		if c := t.conv; c != nil && c.Open {
 			c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource = e.Text, t.now, "flow"
-			t.convDirty = true
+			t.convTouched = true
 		}
 	case *interpreter.StartTimer:
 		t.timer(r, store.TimerRun, e.Seq, t.now.Add(e.After))

@@ -47,7 +47,7 @@ func (t *turn) conversationValues() map[string]any {
 	if c == nil {
 		return map[string]any{"open": false, "previous": 0}
 	}
-	m := map[string]any{"open": c.Open, "previous": t.convs - 1, "source": c.OpenedBy}
+	m := map[string]any{"open": c.Open, "previous": c.Number - 1, "source": c.OpenedBy}
 	put := func(k, v string) {
 		if v != "" {
 			m[k] = v

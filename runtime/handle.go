@@ -26,7 +26,7 @@ func (t *turn) event(ev Event) error {
 		}
 		c := t.conv
 		c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource = ev.Text, t.now, "user"
-		t.convDirty = true
+		t.convTouched = true
 		t.exit(interpreter.ExitAgentMessage, nil)
 		// respond.io's auto-close counts from an agent's last message
 		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
@@ -134,7 +134,7 @@ func (t *turn) message(m Message) {
 		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
 	}
 	c.LastIncoming, c.LastIncomingAt = m.Text, t.now
-	t.convDirty = true
+	t.convTouched = true
 	target := t.replyTarget()
 	t.exit(interpreter.ExitContactMessage, target)
 	t.restartAIIdle()

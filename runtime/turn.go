@@ -49,9 +49,9 @@ type turn struct {
 
 	c            *store.Contact
 	conv         *store.Conversation // the latest, open or closed; nil when none ever
-	convs        int                 // the contact's conversations
 	contactDirty bool
-	convDirty    bool
+	convDirty    bool // the conversation changed
+	convTouched  bool // only its last message fields did
 	users        map[string]*store.User
 
 	runs    []*liveRun // the contact's active runs, and those the event starts
@@ -112,7 +112,11 @@ func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error)
 	}
 	t := &turn{e: e, tx: tx, now: e.cfg.Now(), users: map[string]*store.User{}}
 	t.budget.Begin(e.machine.Work())
-	c, err := tx.Contact(contactID)
+	if st := e.cache.take(contactID); st != nil {
+		t.c, t.conv, t.runs = st.c, st.conv, st.runs
+		return t, nil
+	}
+	c, conv, err := tx.ContactState(contactID)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && creates(ev):
 		c = &store.Contact{ID: contactID, Fields: map[string]any{}, Tags: []string{}, Created: t.now}
@@ -120,15 +124,7 @@ func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error)
 	case err != nil:
 		return nil, err
 	}
-	t.c = c
-	if t.conv, err = tx.LastConversation(contactID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	if t.conv != nil {
-		if t.convs, err = tx.Conversations(contactID); err != nil {
-			return nil, err
-		}
-	}
+	t.c, t.conv = c, conv
 	recs, err := tx.ActiveRuns(contactID)
 	if err != nil {
 		return nil, err
@@ -197,17 +193,28 @@ func (t *turn) run() error {
 
 // flush writes back what the turn changed.
 func (t *turn) flush() error {
+	active := t.runs[:0:0]
 	for _, r := range t.runs {
 		if r.dirty {
 			r.rec.Updated = t.now
 			t.fail(t.tx.UpdateRun(r.rec))
+			r.dirty = false
+		}
+		if !r.ended {
+			active = append(active, r)
 		}
 	}
 	if t.contactDirty {
 		t.fail(t.tx.SaveContact(t.c))
 	}
-	if t.convDirty {
+	switch {
+	case t.convDirty:
 		t.fail(t.tx.SaveConversation(t.conv))
+	case t.convTouched:
+		t.fail(t.tx.TouchConversation(t.conv))
+	}
+	if t.err == nil {
+		t.e.cache.keep(t.c.ID, &contactState{c: t.c, conv: t.conv, runs: active})
 	}
 	return t.err
 }
@@ -382,7 +389,6 @@ func (t *turn) open(by string) bool {
 		return false
 	}
 	t.conv = &store.Conversation{ContactID: t.c.ID, Open: true, OpenedBy: by, OpenedAt: t.now}
-	t.convs++
 	t.convDirty = true
 	t.fail(t.tx.SaveConversation(t.conv)) // its ID, and the one-open rule, now
 	return true

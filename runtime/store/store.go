@@ -33,6 +33,9 @@ type Tx interface {
 	Release(name string) error
 
 	Contact(id string) (*Contact, error)
+	// ContactState is the contact and its latest conversation, open or
+	// closed (nil when it never had one): what every event reads first.
+	ContactState(id string) (*Contact, *Conversation, error)
 	SaveContact(c *Contact) error // insert or replace
 
 	// OpenConversation is the contact's open conversation; ErrNotFound
@@ -47,6 +50,10 @@ type Tx interface {
 	// contact has at most one open conversation: opening a second is
 	// ErrConflict.
 	SaveConversation(c *Conversation) error
+	// TouchConversation saves only the last message fields of a saved
+	// conversation (last_incoming, last_outgoing, ...): what most events
+	// change.
+	TouchConversation(c *Conversation) error
 
 	Users() ([]User, error)
 	User(id string) (*User, error)
@@ -61,7 +68,8 @@ type Tx interface {
 	ActiveRuns(contactID string) ([]*Run, error)
 	// UpdateRun saves r if it is still at the Seq it was loaded with, and
 	// then bumps r.Seq; a stale update (another event moved the run on)
-	// changes nothing and is ErrConflict.
+	// changes nothing and is ErrConflict. A run that ended never waits
+	// again: saving it as waiting is ErrConflict too.
 	UpdateRun(r *Run) error
 
 	// SaveProgram keeps the source a program was compiled from, by hash;
@@ -135,6 +143,7 @@ type Contact struct {
 type Conversation struct {
 	ID                 int64
 	ContactID          string
+	Number             int // the contact's first conversation is 1; set when it is saved first
 	Open               bool
 	OpenedBy           string // contact, user, flow, ad
 	OpenedAt           time.Time

@@ -17,11 +17,17 @@ var queries = map[string]string{
 	"contact":      `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = ?`,
 	"save_contact": `INSERT OR REPLACE INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)`,
 
+	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + coalesced + `
+		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
+		WHERE c.id = ?`,
 	"open_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? AND open = 1`,
 	"last_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = ?`,
 	"insert_conversation": `INSERT INTO conversations (` + conversationCols[4:] + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, (SELECT count(*) + 1 FROM conversations WHERE contact_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id, number`,
+	"touch_conversation": `UPDATE conversations SET last_incoming = ?, last_incoming_at = ?, last_outgoing = ?,
+		last_outgoing_at = ?, last_outgoing_source = ? WHERE id = ?`,
 	"update_conversation": `UPDATE conversations SET contact_id = ?, open = ?, opened_by = ?, opened_at = ?, closed_by = ?,
 		closed_at = ?, category = ?, summary = ?, assignee = ?, team = ?, last_incoming = ?, last_incoming_at = ?,
 		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ?, held = ? WHERE id = ?`,
@@ -35,6 +41,8 @@ var queries = map[string]string{
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 	"run":         `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
 	"active_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
+	"update_waiting_run": `UPDATE runs SET program = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, updated = ?, seq = seq + 1
+		WHERE id = ? AND seq = ? AND status = 'waiting'`,
 	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1
 		WHERE id = ? AND seq = ?`,
 
@@ -45,17 +53,14 @@ var queries = map[string]string{
 	"enrolled":      `SELECT count(*) FROM enrolments WHERE contact_id = ? AND flow = ?`,
 	"enrolments":    `SELECT count(*) FROM enrolments WHERE contact_id = ? AND at >= ?`,
 
-	"add_activity": `INSERT INTO activity (contact_id, at, kind, flow, run_id, text, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-	"activity":     `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"activity": `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
 
-	"add_timer":          `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES (?, ?, ?, ?, ?)`,
 	"delete_run_timers":  `DELETE FROM timers WHERE run_id = ?`,
 	"delete_run_timer":   `DELETE FROM timers WHERE run_id = ? AND seq = ?`,
 	"delete_kind_timers": `DELETE FROM timers WHERE contact_id = ? AND kind = ? AND run_id = 0`,
 	"due_timers":         `SELECT id, contact_id, kind, run_id, seq, at FROM timers WHERE at <= ? ORDER BY at, id LIMIT ?`,
 	"next_timer":         `SELECT at FROM timers ORDER BY at LIMIT 1`,
 	"delete_timer":       `DELETE FROM timers WHERE id = ?`,
-	"enqueue":            `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
 	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane = ? AND status IN ('pending', 'queued')`,
@@ -64,9 +69,16 @@ var queries = map[string]string{
 }
 
 const (
-	conversationCols = `id, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
+	conversationCols = `id, contact_id, number, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
 		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held`
-	userCols   = `id, name, email, teams, status, last_assigned`
+	userCols = `id, name, email, teams, status, last_assigned`
+	// coalesced are conversationCols of a left join: zeros when there is
+	// no conversation
+	coalesced = `coalesce(v.id, 0), coalesce(v.contact_id, ''), coalesce(v.number, 0), coalesce(v.open, 0),
+		coalesce(v.opened_by, ''), coalesce(v.opened_at, 0), coalesce(v.closed_by, ''), coalesce(v.closed_at, 0),
+		coalesce(v.category, ''), coalesce(v.summary, ''), coalesce(v.assignee, ''), coalesce(v.team, ''),
+		coalesce(v.last_incoming, ''), coalesce(v.last_incoming_at, 0), coalesce(v.last_outgoing, ''),
+		coalesce(v.last_outgoing_at, 0), coalesce(v.last_outgoing_source, ''), coalesce(v.held, '')`
 	runCols    = `id, contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
 	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
 )
@@ -108,9 +120,13 @@ func (t *Tx) Contact(id string) (*store.Contact, error) {
 	if err != nil {
 		return nil, notFound("contact "+id, err)
 	}
+	return c, decodeContact(c, fields, tags, channels, created)
+}
+
+func decodeContact(c *store.Contact, fields, tags, channels string, created int64) error {
 	if err := errors.Join(json.Unmarshal([]byte(fields), &c.Fields), json.Unmarshal([]byte(tags), &c.Tags),
 		json.Unmarshal([]byte(channels), &c.Channels)); err != nil {
-		return nil, fmt.Errorf("contact %s: %w", id, err)
+		return fmt.Errorf("contact %s: %w", c.ID, err)
 	}
 	if c.Fields == nil {
 		c.Fields = map[string]any{}
@@ -119,7 +135,7 @@ func (t *Tx) Contact(id string) (*store.Contact, error) {
 		c.Tags = []string{}
 	}
 	c.Created = fromNanos(created)
-	return c, nil
+	return nil
 }
 
 // SaveContact implements store.Tx.
@@ -141,25 +157,54 @@ func orEmpty(xs []string) []string {
 	return xs
 }
 
-func scanConversation(row interface{ Scan(...any) error }) (*store.Conversation, error) {
-	c := &store.Conversation{}
+// conversationDests are the scan targets of conversationCols, and what
+// turns them into c once scanned.
+func conversationDests(c *store.Conversation) ([]any, func() error) {
 	var open int
 	var opened, closed, in, out int64
 	var held string
-	err := row.Scan(&c.ID, &c.ContactID, &open, &c.OpenedBy, &opened, &c.ClosedBy, &closed, &c.Category, &c.Summary,
-		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource, &held)
-	if err != nil {
+	dests := []any{&c.ID, &c.ContactID, &c.Number, &open, &c.OpenedBy, &opened, &c.ClosedBy, &closed, &c.Category, &c.Summary,
+		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource, &held}
+	return dests, func() error {
+		c.Open = open == 1
+		c.OpenedAt, c.ClosedAt, c.LastIncomingAt, c.LastOutgoingAt = fromNanos(opened), fromNanos(closed), fromNanos(in), fromNanos(out)
+		if held == "[]" || held == "" {
+			return nil // none reads back as nil
+		}
+		if err := json.Unmarshal([]byte(held), &c.Held); err != nil {
+			return fmt.Errorf("conversation %d: %w", c.ID, err)
+		}
+		return nil
+	}
+}
+
+func scanConversation(row interface{ Scan(...any) error }) (*store.Conversation, error) {
+	c := &store.Conversation{}
+	dests, finish := conversationDests(c)
+	if err := row.Scan(dests...); err != nil {
 		return nil, err
 	}
-	if held == "[]" {
-		held = "null" // none reads back as nil
+	return c, finish()
+}
+
+// ContactState implements store.Tx: one query for the contact and its
+// latest conversation, which every event reads.
+func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
+	c, conv := &store.Contact{}, &store.Conversation{}
+	var fields, tags, channels string
+	var created int64
+	convDests, finish := conversationDests(conv)
+	err := t.stmt("contact_state").QueryRow(id).Scan(append([]any{&c.ID, &fields, &tags, &c.Channel, &channels, &created}, convDests...)...)
+	if err != nil {
+		return nil, nil, notFound("contact "+id, err)
 	}
-	if err := json.Unmarshal([]byte(held), &c.Held); err != nil {
-		return nil, fmt.Errorf("conversation %d: %w", c.ID, err)
+	if err := decodeContact(c, fields, tags, channels, created); err != nil {
+		return nil, nil, err
 	}
-	c.Open = open == 1
-	c.OpenedAt, c.ClosedAt, c.LastIncomingAt, c.LastOutgoingAt = fromNanos(opened), fromNanos(closed), fromNanos(in), fromNanos(out)
-	return c, nil
+	if conv.ID == 0 {
+		return c, nil, nil
+	}
+	return c, conv, finish()
 }
 
 // OpenConversation implements store.Tx.
@@ -200,15 +245,19 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 	args := []any{c.ContactID, open, c.OpenedBy, nanos(c.OpenedAt), c.ClosedBy, nanos(c.ClosedAt), c.Category, c.Summary,
 		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource, held}
 	if c.ID == 0 {
-		res, err := t.exec("insert_conversation", args...)
-		if err != nil {
-			return conflict(err)
-		}
-		c.ID, err = res.LastInsertId()
-		return err
+		insert := append([]any{c.ContactID, c.ContactID}, args[1:]...)
+		err := t.stmt("insert_conversation").QueryRow(insert...).Scan(&c.ID, &c.Number)
+		return conflict(err)
 	}
 	_, err = t.exec("update_conversation", append(args, c.ID)...)
 	return conflict(err)
+}
+
+// TouchConversation implements store.Tx.
+func (t *Tx) TouchConversation(c *store.Conversation) error {
+	_, err := t.exec("touch_conversation", c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt),
+		c.LastOutgoingSource, c.ID)
+	return err
 }
 
 // conflict reports a broken uniqueness rule as store.ErrConflict.

@@ -50,7 +50,13 @@ func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 
 // UpdateRun implements store.Tx.
 func (t *Tx) UpdateRun(r *store.Run) error {
-	res, err := t.exec("update_run", r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
+	var res sql.Result
+	var err error
+	if r.Status == store.RunWaiting { // a waiting run only ever waits again or ends: its status stays, and so does runs_active
+		res, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), nanos(r.Updated), r.ID, r.Seq)
+	} else {
+		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
+	}
 	if err != nil {
 		return err
 	}
@@ -100,16 +106,16 @@ func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
 
 // AddActivity implements store.Tx.
 func (t *Tx) AddActivity(a *store.Activity) error {
-	res, err := t.exec("add_activity", a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data)
-	if err != nil {
-		return err
-	}
-	a.ID, err = res.LastInsertId()
+	var err error
+	a.ID, err = t.add(&t.activity, a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data)
 	return err
 }
 
 // Activity implements store.Tx.
 func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
+	if err := t.flush(&t.activity); err != nil {
+		return nil, err
+	}
 	rows, err := t.stmt("activity").Query(contactID, after, limit)
 	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
 		var a store.Activity
@@ -122,16 +128,14 @@ func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activit
 
 // AddTimer implements store.Tx.
 func (t *Tx) AddTimer(tm *store.Timer) error {
-	res, err := t.exec("add_timer", tm.ContactID, tm.Kind, tm.RunID, tm.Seq, nanos(tm.At))
-	if err != nil {
-		return err
-	}
-	tm.ID, err = res.LastInsertId()
+	var err error
+	tm.ID, err = t.add(&t.timers, tm.ContactID, tm.Kind, tm.RunID, tm.Seq, nanos(tm.At))
 	return err
 }
 
 // DeleteRunTimers implements store.Tx.
 func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
+	t.timers.drop(func(row []any) bool { return row[3] == runID && (seq == 0 || row[4] == seq) })
 	var err error
 	if seq == 0 {
 		_, err = t.exec("delete_run_timers", runID)
@@ -143,12 +147,16 @@ func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
 
 // DeleteContactTimers implements store.Tx.
 func (t *Tx) DeleteContactTimers(contactID, kind string) error {
+	t.timers.drop(func(row []any) bool { return row[1] == contactID && row[2] == kind && row[3] == int64(0) })
 	_, err := t.exec("delete_kind_timers", contactID, kind)
 	return err
 }
 
 // DueTimers implements store.Tx.
 func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
+	if err := t.flush(&t.timers); err != nil {
+		return nil, err
+	}
 	rows, err := t.stmt("due_timers").Query(nanos(now), limit)
 	return collect(rows, err, func(rows *sql.Rows) (store.Timer, error) {
 		var tm store.Timer
@@ -161,6 +169,9 @@ func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
 
 // NextTimer implements store.Tx.
 func (t *Tx) NextTimer() (time.Time, bool, error) {
+	if err := t.flush(&t.timers); err != nil {
+		return time.Time{}, false, err
+	}
 	var at int64
 	err := t.stmt("next_timer").QueryRow().Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -174,6 +185,7 @@ func (t *Tx) NextTimer() (time.Time, bool, error) {
 
 // DeleteTimer implements store.Tx.
 func (t *Tx) DeleteTimer(id int64) error {
+	t.timers.drop(func(row []any) bool { return row[0] == id })
 	_, err := t.exec("delete_timer", id)
 	return err
 }
@@ -183,12 +195,9 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	if o.Status == "" {
 		o.Status = store.OutPending
 	}
-	res, err := t.exec("enqueue", o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
+	var err error
+	o.ID, err = t.add(&t.outbox, o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
 		nanos(o.NextAt), o.Err, nanos(o.Created))
-	if err != nil {
-		return err
-	}
-	o.ID, err = res.LastInsertId()
 	return err
 }
 
@@ -203,24 +212,36 @@ func scanOutbound(rows *sql.Rows) (store.Outbound, error) {
 
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
+	if err := t.flush(&t.outbox); err != nil {
+		return nil, err
+	}
 	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
 	return collect(rows, err, scanOutbound)
 }
 
 // Queued implements store.Tx.
 func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
+	if err := t.flush(&t.outbox); err != nil {
+		return nil, err
+	}
 	rows, err := t.stmt("queued").Query(lane, limit)
 	return collect(rows, err, scanOutbound)
 }
 
 // WithdrawOutbound implements store.Tx.
 func (t *Tx) WithdrawOutbound(runID int64, lane string) error {
+	if err := t.flush(&t.outbox); err != nil {
+		return err
+	}
 	_, err := t.exec("withdraw", runID, lane)
 	return err
 }
 
 // UpdateOutbound implements store.Tx.
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
+	if err := t.flush(&t.outbox); err != nil {
+		return err
+	}
 	_, err := t.exec("update_outbound", o.Status, o.Attempts, nanos(o.NextAt), o.Err, o.ID)
 	return err
 }

@@ -33,15 +33,21 @@ var migrations embed.FS
 
 // A DB is the embedded store.
 type DB struct {
-	db    *sqlx.DB
-	stmts map[string]*sqlx.Stmt // prepared once, bound to each transaction
+	db      *sqlx.DB
+	stmts   map[string]*sqlx.Stmt // prepared once, bound to each transaction
+	inserts map[string]*sqlx.Stmt // the buffers' inserts, by table and rows
+	next    map[string]int64      // the next row id of the buffered tables
 }
 
 // Open opens (creating it if need be) the database at path and migrates it;
 // ":memory:" is a database that lives as long as the DB.
 func Open(path string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	// temp_store: savepoints journal in memory, not in a temp file;
+	// locking_mode: no other connection, so the row ids buffer.go hands out
+	// are the database's
+	for _, p := range []string{"locking_mode(EXCLUSIVE)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
+		"foreign_keys(1)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -128,7 +134,7 @@ func (s *DB) prepare() error {
 		}
 		s.stmts[name] = st
 	}
-	return nil
+	return s.prepareInserts()
 }
 
 // Begin implements store.Store.
@@ -137,7 +143,10 @@ func (s *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{tx: tx, db: s, bound: map[string]*sqlx.Stmt{}}, nil
+	return &Tx{tx: tx, db: s, bound: map[string]*sqlx.Stmt{},
+		activity: buffer{table: "activity", cols: activityInsert},
+		outbox:   buffer{table: "outbox", cols: outboxInsert},
+		timers:   buffer{table: "timers", cols: timerInsert}}, nil
 }
 
 // A Tx is a transaction on the embedded store.
@@ -145,6 +154,8 @@ type Tx struct {
 	tx    *sqlx.Tx
 	db    *DB
 	bound map[string]*sqlx.Stmt
+
+	activity, outbox, timers buffer // rows to insert: see buffer.go
 }
 
 // stmt is the prepared statement name, bound to this transaction.
@@ -166,7 +177,13 @@ func (t *Tx) exec(name string, args ...any) (sql.Result, error) {
 }
 
 // Commit implements store.Tx.
-func (t *Tx) Commit() error { return t.tx.Commit() }
+func (t *Tx) Commit() error {
+	if err := t.flushAll(); err != nil {
+		t.tx.Rollback()
+		return err
+	}
+	return t.tx.Commit()
+}
 
 // Rollback implements store.Tx.
 func (t *Tx) Rollback() error { return t.tx.Rollback() }
@@ -182,11 +199,19 @@ func (t *Tx) savepoint(verb, name string) error {
 }
 
 // Savepoint implements store.Tx.
-func (t *Tx) Savepoint(name string) error { return t.savepoint("SAVEPOINT", name) }
+func (t *Tx) Savepoint(name string) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	return t.savepoint("SAVEPOINT", name)
+}
 
 // RollbackTo implements store.Tx: it undoes what followed the savepoint
 // and releases it.
 func (t *Tx) RollbackTo(name string) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
 	if err := t.savepoint("ROLLBACK TO", name); err != nil {
 		return err
 	}
@@ -194,4 +219,9 @@ func (t *Tx) RollbackTo(name string) error {
 }
 
 // Release implements store.Tx.
-func (t *Tx) Release(name string) error { return t.savepoint("RELEASE", name) }
+func (t *Tx) Release(name string) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	return t.savepoint("RELEASE", name)
+}

@@ -40,6 +40,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Queued", queued},
 			{"Dedup", dedup},
 			{"Savepoints", savepoints},
+			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
 		} {
 			t.Run(c.name, func(t *testing.T) { c.fn(t, open) })
@@ -129,9 +130,12 @@ func conversations(t *testing.T, open Open) {
 		must(t, tx.SaveConversation(c))
 		_, err = tx.OpenConversation("1")
 		wantIs(t, "after close", err, store.ErrNotFound)
+		c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource, c.Assignee = "bye", t0.Add(time.Hour), "flow", "ignored"
+		must(t, tx.TouchConversation(c))
+		c.Assignee = ""
 		last, err := tx.LastConversation("1")
 		must(t, err)
-		same(t, "the closed conversation is the last", c, last)
+		same(t, "the closed conversation is the last, touched: its last message fields only", c, last)
 		next := &store.Conversation{ContactID: "1", Open: true, OpenedBy: "contact", OpenedAt: t0.Add(2 * time.Hour),
 			Held: []string{"Welcome"}}
 		must(t, tx.SaveConversation(next))
@@ -142,8 +146,20 @@ func conversations(t *testing.T, open Open) {
 		wantIs(t, "no conversation ever", err, store.ErrNotFound)
 		n, err := tx.Conversations("1")
 		must(t, err)
-		if n != 2 {
-			t.Errorf("Conversations = %d, want 2", n)
+		if n != 2 || c.Number != 1 || next.Number != 2 {
+			t.Errorf("Conversations = %d, numbers %d and %d, want 2, 1 and 2", n, c.Number, next.Number)
+		}
+		_, _, err = tx.ContactState("1")
+		wantIs(t, "the state of a contact not saved", err, store.ErrNotFound)
+		contact := &store.Contact{ID: "1", Fields: map[string]any{"city": "Porto"}, Tags: []string{}, Channel: "sms", Channels: []string{"sms"}}
+		must(t, tx.SaveContact(contact))
+		gotContact, gotConv, err := tx.ContactState("1")
+		must(t, err)
+		same(t, "contact state: the contact", contact, gotContact)
+		same(t, "contact state: its latest conversation", next, gotConv)
+		must(t, tx.SaveContact(&store.Contact{ID: "2", Fields: map[string]any{}}))
+		if _, conv, err := tx.ContactState("2"); err != nil || conv != nil {
+			t.Errorf("contact state of a contact without conversations: %v, %v", conv, err)
 		}
 	})
 }
@@ -211,6 +227,8 @@ func runs(t *testing.T, open Open) {
 		if len(active) != 1 || active[0].ID != other.ID {
 			t.Errorf("ActiveRuns after the run ended = %v", active)
 		}
+		a.Status = store.RunWaiting
+		wantIs(t, "an ended run saved as waiting", tx.UpdateRun(a), store.ErrConflict)
 		_, err = tx.Run(999)
 		wantIs(t, "missing run", err, store.ErrNotFound)
 	})
@@ -450,6 +468,53 @@ func savepoints(t *testing.T, open Open) {
 	}
 }
 
+// writesReadBack: what a transaction wrote, it reads back, changes and
+// undoes to a savepoint, however the backend holds it until the commit.
+func writesReadBack(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {
+		tm := &store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: 1, Seq: 1, At: t0}
+		must(t, tx.AddTimer(tm))
+		must(t, tx.AddTimer(&store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: 1, Seq: 2, At: t0}))
+		must(t, tx.DeleteRunTimers(1, 1))
+		if due, _ := tx.DueTimers(t0, 10); len(due) != 1 || due[0].Seq != 2 || due[0].ID == tm.ID {
+			t.Errorf("timers after deleting seq 1 of two just added: %+v", due)
+		}
+		o := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte(`"a"`), NextAt: t0, Created: t0}
+		must(t, tx.Enqueue(o))
+		o.Status = store.OutDelivered
+		must(t, tx.UpdateOutbound(o))
+		if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
+			t.Errorf("delivered just after being queued, still due: %+v", due)
+		}
+		must(t, tx.Savepoint("sp"))
+		must(t, tx.AddActivity(&store.Activity{ContactID: "1", At: t0, Kind: "note", Text: "undone"}))
+		must(t, tx.AddTimer(&store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: 2, Seq: 1, At: t0}))
+		must(t, tx.RollbackTo("sp"))
+		a := &store.Activity{ContactID: "1", At: t0, Kind: "note", Text: "kept"}
+		must(t, tx.AddActivity(a))
+		acts, _ := tx.Activity("1", 0, 10)
+		if len(acts) != 1 || acts[0].Text != "kept" || acts[0].ID != a.ID {
+			t.Errorf("activity after a rollback to the savepoint: %+v", acts)
+		}
+		if due, _ := tx.DueTimers(t0, 10); len(due) != 1 {
+			t.Errorf("timers after the rollback: %+v", due)
+		}
+	})
+	// ids stay unique across transactions, committed or not
+	tx := begin(t, s)
+	a := &store.Activity{ContactID: "1", At: t0, Kind: "note", Text: "rolled back"}
+	must(t, tx.AddActivity(a))
+	must(t, tx.Rollback())
+	tx = begin(t, s)
+	defer tx.Rollback()
+	b := &store.Activity{ContactID: "1", At: t0, Kind: "note", Text: "second"}
+	must(t, tx.AddActivity(b))
+	acts, _ := tx.Activity("1", 0, 10)
+	if len(acts) != 2 || acts[1].ID != b.ID || acts[0].ID >= b.ID {
+		t.Errorf("activity of two transactions: %+v", acts)
+	}
+}
+
 func durable(t *testing.T, open Open) {
 	s, reopen := open(t)
 	if reopen == nil {
@@ -478,6 +543,11 @@ func durable(t *testing.T, open Open) {
 	due, _ := tx.DueTimers(t0, 10)
 	if len(due) != 1 || due[0].RunID != r.ID {
 		t.Errorf("timers after reopening: %+v", due)
+	}
+	next := &store.Timer{ContactID: "1", Kind: store.TimerRun, RunID: r.ID, Seq: 4, At: t0}
+	must(t, tx.AddTimer(next))
+	if due, _ = tx.DueTimers(t0, 10); len(due) != 2 || next.ID == due[0].ID {
+		t.Errorf("a timer added after reopening: %+v (id %d)", due, next.ID)
 	}
 	_, err = tx.Contact("lost")
 	wantIs(t, "uncommitted contact", err, store.ErrNotFound)

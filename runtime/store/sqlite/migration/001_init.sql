@@ -13,6 +13,7 @@ CREATE TABLE contacts (
 CREATE TABLE conversations (
 	id                   INTEGER PRIMARY KEY,
 	contact_id           TEXT NOT NULL,
+	number               INTEGER NOT NULL,
 	open                 INTEGER NOT NULL,
 	opened_by            TEXT NOT NULL,
 	opened_at            INTEGER NOT NULL,
@@ -100,7 +101,7 @@ CREATE TABLE timers (
 );
 CREATE INDEX timers_at ON timers (at, id);
 CREATE INDEX timers_run ON timers (run_id);
-CREATE INDEX timers_contact ON timers (contact_id, kind);
+CREATE INDEX timers_contact ON timers (contact_id, kind) WHERE run_id = 0;
 
 CREATE TABLE outbox (
 	id         INTEGER PRIMARY KEY,
@@ -124,4 +125,4 @@ CREATE INDEX outbox_queued ON outbox (lane, id) WHERE status = 'queued';
 CREATE TABLE dedup (
 	key TEXT PRIMARY KEY,
 	at  INTEGER NOT NULL
-);
+) WITHOUT ROWID;
