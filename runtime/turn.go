@@ -244,6 +244,9 @@ func (t *turn) resume(r *liveRun, in interpreter.Input) {
 	if out.Ignored {
 		return
 	}
+	if out.Status != interpreter.Waiting || out.Cont.Seq != r.cont.Seq {
+		r.deadline = time.Time{} // the wait is over: a new one's timers come with the effects
+	}
 	r.busy = true
 	t.sprints = append(t.sprints, &sprint{r: r, out: out})
 }
@@ -287,9 +290,6 @@ func (t *turn) settle(r *liveRun, out interpreter.Outcome) {
 			t.end(r, store.RunFailed, err.Error())
 			t.note(r, KindError, "failed: "+err.Error(), nil)
 			return
-		}
-		if r.cont == nil || r.cont.Seq != out.Cont.Seq {
-			r.deadline = time.Time{} // a new wait: its timers come with the effects just applied
 		}
 		r.cont = out.Cont
 		r.rec.Cont, r.rec.Wait, r.rec.WaitSeq = b, out.Cont.Wait.String(), out.Cont.Seq
@@ -387,6 +387,9 @@ func (t *turn) replyTarget() *liveRun {
 func (t *turn) open(by string) bool {
 	if t.conv != nil && t.conv.Open {
 		return false
+	}
+	if t.convDirty { // closed in this event: saved closed first, or the new one breaks the one-open rule
+		t.fail(t.tx.SaveConversation(t.conv))
 	}
 	t.conv = &store.Conversation{ContactID: t.c.ID, Open: true, OpenedBy: by, OpenedAt: t.now}
 	t.convDirty = true

@@ -14,11 +14,17 @@ import (
 // costs about as much for one event as for thirty, so under load the
 // Writer turns many events into few commits, and alone it adds no wait.
 type Writer struct {
-	e     *Engine
-	max   int
-	reqs  chan *request
-	stop  chan struct{}
-	done  sync.WaitGroup
+	e    *Engine
+	max  int
+	reqs chan *request
+	stop chan struct{}
+	done sync.WaitGroup
+	// sending is held, shared, by each Submit handing over a request, and
+	// closed is set under it alone: once Close has set closed, no request
+	// can reach reqs after the loop drained it.
+	sending sync.RWMutex
+	closed  bool
+
 	stats struct{ events, commits atomic.Int64 }
 }
 
@@ -49,13 +55,18 @@ func (e *Engine) NewWriter(max int) *Writer {
 // is, the event's error when it was undone.
 func (w *Writer) Submit(ctx context.Context, ev Event) error {
 	r := &request{ev: ev, err: make(chan error, 1)}
-	select {
-	case w.reqs <- r:
-	case <-w.stop:
+	w.sending.RLock()
+	if w.closed {
+		w.sending.RUnlock()
 		return ErrClosed
+	}
+	select {
+	case w.reqs <- r: // the loop reads on until closed is set
 	case <-ctx.Done():
+		w.sending.RUnlock()
 		return ctx.Err()
 	}
+	w.sending.RUnlock()
 	select {
 	case err := <-r.err:
 		return err
@@ -66,6 +77,13 @@ func (w *Writer) Submit(ctx context.Context, ev Event) error {
 
 // Close stops the Writer once the events handed over are handled.
 func (w *Writer) Close() {
+	w.sending.Lock()
+	if w.closed {
+		w.sending.Unlock()
+		return
+	}
+	w.closed = true
+	w.sending.Unlock()
 	close(w.stop)
 	w.done.Wait()
 }
