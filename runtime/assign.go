@@ -58,6 +58,11 @@ func (t *turn) assignTo(r *liveRun, a *interpreter.Assign, u *store.User) {
 // its max open; then the one with fewest open conversations (least open)
 // or the one whose last assignment is oldest (round robin, the default).
 func (t *turn) pick(a *interpreter.Assign) (*store.User, error) {
+	if d := t.e.cfg.Directory; d != nil {
+		if err := seedNew(t.tx, d.Named(a)); err != nil {
+			return nil, err
+		}
+	}
 	users, err := t.tx.Users()
 	if err != nil {
 		return nil, err

@@ -1,7 +1,10 @@
-// Package runtime owns everything with I/O around a running flow: trigger
-// selection (Select, docs/language.md §8), the executor of http steps
-// (HTTPClient), and, under store/, what the engine keeps and the embedded
-// SQLite backend. The engine that turns events into store transactions is
-// being built on them (issue 7); the sandbox still applies effects itself
-// until it runs on that engine.
+// Package runtime owns everything with I/O around a running flow: the
+// Engine, which turns events into store transactions (trigger selection,
+// effects applied to the contact and conversation, timers, exits,
+// assignment, the outbox); the Writer that shares its commits; the
+// Dispatcher that hands outbox work to executors (a Channel, an
+// HTTPCaller such as HTTPClient, a SheetAppender, an AIStarter) and brings
+// their results back as events; the Directory of users; and a FakeClock
+// for simulations. What the engine keeps, and the embedded SQLite backend,
+// live under store/.
 package runtime

@@ -35,6 +35,13 @@ type Config struct {
 	// Now is the clock; nil is time.Now. Tests and the sandbox set a
 	// fake one.
 	Now func() time.Time
+	// Directory is the workspace's users and teams, which the engine
+	// seeds the store with; nil is none.
+	Directory Directory
+	// MaxRuns, when set, bounds the runs the engine starts in all: a
+	// simulated world's cap, so that flows that start each other for a
+	// simulated year stop, visibly, before they fill memory.
+	MaxRuns int
 	// CacheContacts is how many contacts' states the engine keeps between
 	// events instead of reading them back; 0 is DefaultCacheContacts, a
 	// negative value none. Only an engine that is the store's one writer
@@ -53,15 +60,18 @@ type Engine struct {
 	st  store.Store
 	cfg Config
 
-	mu      sync.Mutex // one transaction at a time; guards what follows
-	machine interpreter.Machine
-	flows   []*interpreter.Program // current versions, by name
-	byName  map[string]*interpreter.Program
-	byHash  map[string]*interpreter.Program // every version compiled so far
-	cache   *stateCache
+	mu       sync.Mutex // one transaction at a time; guards what follows
+	machine  interpreter.Machine
+	flows    []*interpreter.Program // current versions, by name
+	byName   map[string]*interpreter.Program
+	byHash   map[string]*interpreter.Program // every version compiled so far
+	cache    *stateCache
+	started  int // runs started in committed transactions, for MaxRuns
+	starting int // and in the one under way
 }
 
-// New returns an engine on st running flows, whose sources it stores.
+// New returns an engine on st running flows, whose sources it stores, and
+// seeds the store with the directory's users.
 func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine, error) {
 	if cfg.AutoClose == 0 {
 		cfg.AutoClose = DefaultAutoClose
@@ -81,27 +91,77 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 	if cfg.CacheContacts == 0 {
 		cfg.CacheContacts = DefaultCacheContacts
 	}
-	e := &Engine{st: st, cfg: cfg, byName: map[string]*interpreter.Program{}, byHash: map[string]*interpreter.Program{},
-		cache: newStateCache(cfg.CacheContacts)}
-	tx, err := st.Begin(ctx)
+	e := &Engine{st: st, cfg: cfg, byHash: map[string]*interpreter.Program{}, cache: newStateCache(cfg.CacheContacts)}
+	var list []*interpreter.Program
+	var byName map[string]*interpreter.Program
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		if list, byName, err = e.install(tx, flows); err != nil {
+			return err
+		}
+		if cfg.Directory != nil {
+			return seedUsers(tx, cfg.Directory.Users())
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	now := cfg.Now()
+	e.flows, e.byName = list, byName
+	return e, nil
+}
+
+// install stores the flows' sources and returns them as the current
+// versions are kept, once the transaction commits.
+func (e *Engine) install(tx store.Tx, flows []Flow) ([]*interpreter.Program, map[string]*interpreter.Program, error) {
+	byName := make(map[string]*interpreter.Program, len(flows))
+	list := make([]*interpreter.Program, 0, len(flows))
+	now := e.cfg.Now()
 	for _, f := range flows {
 		p := f.Program
-		if _, dup := e.byName[p.Flow]; dup {
-			return nil, fmt.Errorf("%s: a second flow named %q", p.File, p.Flow)
+		if _, dup := byName[p.Flow]; dup {
+			return nil, nil, fmt.Errorf("%s: a second flow named %q", p.File, p.Flow)
 		}
 		if err := tx.SaveProgram(store.Program{Hash: p.Hash, Flow: p.Flow, File: p.File, Source: f.Source, Added: now}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		e.byName[p.Flow], e.byHash[p.Hash] = p, p
-		e.flows = append(e.flows, p)
+		byName[p.Flow] = p
+		list = append(list, p)
 	}
-	sort.Slice(e.flows, func(i, j int) bool { return e.flows[i].Flow < e.flows[j].Flow })
-	return e, tx.Commit()
+	sort.Slice(list, func(i, j int) bool { return list[i].Flow < list[j].Flow })
+	for _, p := range list {
+		e.byHash[p.Hash] = p // stored: a run may pause in it
+	}
+	return list, byName, nil
+}
+
+// Replace makes flows the current versions: events from now on select and
+// start them. A run paused in an earlier version resumes in that version,
+// compiled again from its stored source when this engine has not got it; a
+// flow left out starts no new runs, and its paused runs finish.
+func (e *Engine) Replace(ctx context.Context, flows []Flow) error {
+	var list []*interpreter.Program
+	var byName map[string]*interpreter.Program
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		list, byName, err = e.install(tx, flows)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flows, e.byName = list, byName
+	return nil
+}
+
+// SetLocation changes the workspace timezone for the events that follow.
+func (e *Engine) SetLocation(loc *time.Location) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.Location = loc
 }
 
 // Now is the engine's clock.
@@ -173,7 +233,7 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	defer func() { e.cache.on = false }()
+	defer func() { e.cache.on, e.starting = false, 0 }()
 	tx, err := e.st.Begin(ctx)
 	if err != nil {
 		return err
@@ -187,6 +247,7 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	e.cache.commit()
+	e.started += e.starting
 	return nil
 }
 
@@ -308,10 +369,18 @@ func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool, error) {
 }
 
 // Flow is the current version of a flow, or nil.
-func (e *Engine) Flow(name string) *interpreter.Program { return e.byName[name] }
+func (e *Engine) Flow(name string) *interpreter.Program {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.byName[name]
+}
 
 // Flows are the current versions of the flows, by name.
-func (e *Engine) Flows() []*interpreter.Program { return e.flows }
+func (e *Engine) Flows() []*interpreter.Program {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flows
+}
 
 // program is the version of a flow a run paused in: one compiled already,
 // or the stored source compiled again.

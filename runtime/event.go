@@ -107,6 +107,27 @@ type StopBot struct {
 	Contact, Flow string
 }
 
+// Seed sets a contact up as it already was, firing nothing and starting
+// no flow: a flow test's setup lines, an import. A contact the store lacks
+// is created.
+type Seed struct {
+	Contact string
+	Fields  map[string]any // a nil value clears the field
+	Tags    []string       // added
+	Channel string         // the channel the contact last wrote on
+	// Past is how many earlier conversations the contact had, each
+	// opened by the contact and closed, before what follows.
+	Past int
+	// Enrolled are the flows the contact entered before: once per
+	// contact flows do not start again.
+	Enrolled []string
+	// Open opens a conversation (OpenedBy: contact, when "") unless one is
+	// open; Close closes the open one.
+	Open, Close bool
+	OpenedBy    string
+	Assignee    string // a user id: the open conversation's assignee
+}
+
 // Result is the outcome of work done outside for a run: an HTTP response, a
 // delivery report, an AI outcome. A result the run no longer waits for
 // changes nothing.
@@ -143,6 +164,7 @@ func (e AdClick) contact() string           { return e.Contact }
 func (e ManualStart) contact() string       { return e.Contact }
 func (e StopBot) contact() string           { return e.Contact }
 func (e Result) contact() string            { return e.Contact }
+func (e Seed) contact() string              { return e.Contact }
 func (e timerDue) contact() string          { return e.timer.ContactID }
 func (e assignDue) contact() string         { return e.out.ContactID }
 

@@ -89,6 +89,8 @@ func (t *turn) event(ev Event) error {
 		return t.manualStart(ev)
 	case StopBot:
 		t.stopBot(ev.Flow)
+	case Seed:
+		return t.seed(ev)
 	case Result:
 		if ev.Note != "" {
 			t.note(t.runByID(ev.Run), KindStep, ev.Note, nil)
@@ -257,6 +259,57 @@ func (t *turn) stopBot(flow string) {
 			t.convDirty = true
 		}
 	}
+}
+
+// seed sets the contact up without firing anything: see Seed.
+func (t *turn) seed(s Seed) error {
+	for k, v := range s.Fields {
+		if v == nil {
+			delete(t.c.Fields, k)
+		} else {
+			t.c.Fields[k] = v
+		}
+		t.contactDirty = true
+	}
+	if len(s.Tags) > 0 {
+		t.c.Tags = interpreter.WithTags(t.c.Tags, s.Tags)
+		t.contactDirty = true
+	}
+	if s.Channel != "" {
+		t.channel(s.Channel)
+	}
+	for _, flow := range s.Enrolled {
+		t.fail(t.tx.AddEnrolment(t.c.ID, flow, t.now))
+	}
+	if s.Past > 0 && t.conv != nil && t.conv.Open {
+		return errors.New("seed: earlier conversations while one is open")
+	}
+	for i := 0; i < s.Past && t.err == nil; i++ {
+		t.open("contact")
+		t.conv.Open, t.conv.ClosedBy, t.conv.ClosedAt = false, "user", t.now
+	}
+	if s.Close && t.conv != nil && t.conv.Open {
+		t.conv.Open, t.conv.ClosedBy, t.conv.ClosedAt, t.convDirty = false, "user", t.now, true
+		t.freed = t.freed || t.conv.Assignee != ""
+		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
+	}
+	if s.Open {
+		by := s.OpenedBy
+		if by == "" {
+			by = "contact"
+		}
+		t.open(by)
+	}
+	if s.Assignee != "" {
+		if t.conv == nil || !t.conv.Open {
+			return errors.New("seed: an assignee with no open conversation")
+		}
+		if t.user(s.Assignee) == nil {
+			return fmt.Errorf("seed: assignee %q: %w", s.Assignee, store.ErrNotFound)
+		}
+		t.conv.Assignee, t.convDirty = s.Assignee, true
+	}
+	return t.err
 }
 
 // timerDue fires a stored timer: a run's, a watchdog's, or auto-close.

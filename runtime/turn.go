@@ -100,7 +100,7 @@ type firing struct {
 // creates reports whether an event for a contact the store lacks creates it.
 func creates(ev Event) bool {
 	switch ev.(type) {
-	case Message, AdClick, Webhook:
+	case Message, AdClick, Webhook, Seed:
 		return true
 	}
 	return false
@@ -303,11 +303,45 @@ func (t *turn) settle(r *liveRun, out interpreter.Outcome) {
 		r.dirty = true
 	case interpreter.Done:
 		t.end(r, store.RunDone, "")
+		r.rec.Vars = finalVars(r, out.Vars)
 		t.note(r, KindFlow, fmt.Sprintf("end %q", r.rec.Flow), nil)
 	case interpreter.Failed:
 		t.end(r, store.RunFailed, out.Err.Error())
+		r.rec.Vars = finalVars(r, out.Vars)
 		t.note(r, KindError, "failed: "+out.Err.Error(), nil)
 	}
+}
+
+// finalVars keeps an ended run's variables, encoded as a continuation's
+// are: its history shows what it collected, and a flow test asserts on it.
+func finalVars(r *liveRun, vars map[string]any) []byte {
+	if len(vars) == 0 {
+		return nil
+	}
+	b, err := (&interpreter.Continuation{Program: r.prog.Hash, Vars: vars}).Encode(nil)
+	if err != nil {
+		return nil // over the continuation's size limit: the run's end is what matters
+	}
+	return b
+}
+
+// RunVars are a stored run's variables: where it waits, or where it ended.
+func RunVars(r *store.Run) (map[string]any, error) {
+	b := r.Cont
+	if b == nil {
+		b = r.Vars
+	}
+	if b == nil {
+		return map[string]any{}, nil
+	}
+	c, err := interpreter.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if c.Vars == nil {
+		return map[string]any{}, nil
+	}
+	return c.Vars, nil
 }
 
 func (t *turn) watchdog(r *liveRun, after time.Duration) {
@@ -471,6 +505,10 @@ func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, p
 		t.note(parent, KindFlow, fmt.Sprintf("not started: %q: stopped by an agent for this conversation", p.Flow), nil)
 		return
 	}
+	if max := t.e.cfg.MaxRuns; max > 0 && t.e.started+t.e.starting >= max {
+		t.note(parent, KindError, fmt.Sprintf("not started: %q: a world may have %d runs in all", p.Flow, max), nil)
+		return
+	}
 	if byFlow {
 		n, err := t.tx.Enrolments(t.c.ID, t.now.Add(-t.e.cfg.FiringWindow))
 		if t.fail(err); err != nil {
@@ -494,6 +532,7 @@ func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, p
 	}
 	t.fail(t.tx.AddEnrolment(t.c.ID, p.Flow, t.now))
 	t.fail(t.tx.InsertRun(rec))
+	t.e.starting++
 	r := &liveRun{rec: rec, prog: p, trigger: data}
 	t.runs = append(t.runs, r)
 	t.sprints = append(t.sprints, &sprint{r: r, start: true})

@@ -64,6 +64,9 @@ type Tx interface {
 	// InsertRun stores a new run and sets its ID and Seq.
 	InsertRun(r *Run) error
 	Run(id int64) (*Run, error)
+	// Runs are the contact's runs after the given ID, whatever their
+	// status, oldest first, at most limit.
+	Runs(contactID string, after int64, limit int) ([]*Run, error)
 	// ActiveRuns are the contact's waiting runs, oldest first.
 	ActiveRuns(contactID string) ([]*Run, error)
 	// UpdateRun saves r if it is still at the Seq it was loaded with, and
@@ -107,6 +110,9 @@ type Tx interface {
 	// lane only the oldest undelivered item, so that a contact's messages
 	// go in order, retries included.
 	DueOutbound(now time.Time, limit int) ([]Outbound, error)
+	// NextOutbound is when the next item DueOutbound would return falls
+	// due after now; ok is false when none will.
+	NextOutbound(now time.Time) (at time.Time, ok bool, err error)
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error.
 	UpdateOutbound(o *Outbound) error
@@ -184,6 +190,7 @@ type Run struct {
 	Program   string // hash of the program it runs
 	Status    string
 	Cont      []byte // the encoded continuation while waiting
+	Vars      []byte // once it ended: its variables, as an encoded continuation
 	Wait      string // what it waits for: reply, timer, ...
 	WaitSeq   uint32 // the continuation's seq: answers carry it
 	Deadline  time.Time

@@ -37,13 +37,14 @@ var queries = map[string]string{
 	"save_user":   `INSERT OR REPLACE INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
 
-	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-	"run":         `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
-	"active_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
+	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+	"contact_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"run":          `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
+	"active_runs":  `SELECT ` + runCols + ` FROM runs INDEXED BY runs_active WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
 	"update_waiting_run": `UPDATE runs SET program = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, updated = ?, seq = seq + 1
 		WHERE id = ? AND seq = ? AND status = 'waiting'`,
-	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1
+	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, vars = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1
 		WHERE id = ? AND seq = ?`,
 
 	"save_program": `INSERT OR IGNORE INTO programs (hash, flow, file, source, added) VALUES (?, ?, ?, ?, ?)`,
@@ -65,6 +66,7 @@ var queries = map[string]string{
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
 	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane = ? AND status IN ('pending', 'queued')`,
 	"queued":             `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
+	"next_outbound":      `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
 	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
 
@@ -79,7 +81,7 @@ const (
 		coalesce(v.category, ''), coalesce(v.summary, ''), coalesce(v.assignee, ''), coalesce(v.team, ''),
 		coalesce(v.last_incoming, ''), coalesce(v.last_incoming_at, 0), coalesce(v.last_outgoing, ''),
 		coalesce(v.last_outgoing_at, 0), coalesce(v.last_outgoing_source, ''), coalesce(v.held, '')`
-	runCols    = `id, contact_id, flow, program, status, cont, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
+	runCols    = `id, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
 	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
 )
 

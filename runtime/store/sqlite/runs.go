@@ -12,7 +12,7 @@ import (
 func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
 	r := &store.Run{}
 	var deadline, started, updated int64
-	err := row.Scan(&r.ID, &r.ContactID, &r.Flow, &r.Program, &r.Status, &r.Cont, &r.Wait, &r.WaitSeq, &deadline,
+	err := row.Scan(&r.ID, &r.ContactID, &r.Flow, &r.Program, &r.Status, &r.Cont, &r.Vars, &r.Wait, &r.WaitSeq, &deadline,
 		&r.Trigger, &r.Parent, &r.Err, &started, &updated, &r.Seq)
 	if err != nil {
 		return nil, err
@@ -23,7 +23,7 @@ func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
 
 // InsertRun implements store.Tx.
 func (t *Tx) InsertRun(r *store.Run) error {
-	res, err := t.exec("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline),
+	res, err := t.exec("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, nanos(r.Deadline),
 		r.Trigger, r.Parent, r.Err, nanos(r.Started), nanos(r.Updated))
 	if err != nil {
 		return err
@@ -48,6 +48,12 @@ func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
 }
 
+// Runs implements store.Tx.
+func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
+	rows, err := t.stmt("contact_runs").Query(contactID, after, limit)
+	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
+}
+
 // UpdateRun implements store.Tx.
 func (t *Tx) UpdateRun(r *store.Run) error {
 	var res sql.Result
@@ -55,7 +61,7 @@ func (t *Tx) UpdateRun(r *store.Run) error {
 	if r.Status == store.RunWaiting { // a waiting run only ever waits again or ends: its status stays, and so does runs_active
 		res, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), nanos(r.Updated), r.ID, r.Seq)
 	} else {
-		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
+		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
 	}
 	if err != nil {
 		return err
@@ -217,6 +223,21 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	}
 	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
 	return collect(rows, err, scanOutbound)
+}
+
+// NextOutbound implements store.Tx.
+func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
+	if err := t.flush(&t.outbox); err != nil {
+		return time.Time{}, false, err
+	}
+	var at sql.NullInt64
+	if err := t.stmt("next_outbound").QueryRow(nanos(now)).Scan(&at); err != nil {
+		return time.Time{}, false, err
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(at.Int64), true, nil
 }
 
 // Queued implements store.Tx.

@@ -221,8 +221,16 @@ func runs(t *testing.T, open Open) {
 		if string(got.Cont) != "FLC2" || got.Status != store.RunWaiting || got.Seq != a.Seq {
 			t.Errorf("after a stale update the run is %+v, want the first save's", got)
 		}
-		a.Status, a.Cont = store.RunDone, nil
+		a.Status, a.Cont, a.Vars = store.RunDone, nil, []byte("FLCvars")
 		must(t, tx.UpdateRun(a))
+		all, err := tx.Runs("1", 0, 10)
+		must(t, err)
+		if len(all) != 2 || all[0].ID != a.ID || all[0].Status != store.RunDone || string(all[0].Vars) != "FLCvars" || all[1].ID != other.ID {
+			t.Errorf("Runs of contact 1 = %+v", all)
+		}
+		if page, _ := tx.Runs("1", a.ID, 1); len(page) != 1 || page[0].ID != other.ID {
+			t.Errorf("Runs after the first, limit 1 = %+v", page)
+		}
 		active, _ = tx.ActiveRuns("1")
 		if len(active) != 1 || active[0].ID != other.ID {
 			t.Errorf("ActiveRuns after the run ended = %v", active)
@@ -371,6 +379,9 @@ func outbox(t *testing.T, open Open) {
 		b1.Status, b1.Attempts = store.OutDelivered, 1
 		must(t, tx.UpdateOutbound(b1))
 		same(t, "a retry holds back its contact's lane", []string{`"h1"`}, heads())
+		if next, ok, err := tx.NextOutbound(t0); err != nil || !ok || !next.Equal(a1.NextAt) {
+			t.Errorf("NextOutbound = %v %v %v, want the retry at %v", next, ok, err, a1.NextAt)
+		}
 		due, _ := tx.DueOutbound(t0.Add(time.Minute), 10)
 		if len(due) != 2 || due[0].ID != h1.ID || due[1].ID != a1.ID || due[1].Attempts != 1 || due[1].Err != "503" {
 			t.Errorf("at the retry: %+v", due)
@@ -382,6 +393,9 @@ func outbox(t *testing.T, open Open) {
 		due, _ = tx.DueOutbound(t0, 10)
 		if len(due) != 1 || due[0].ID != a2.ID {
 			t.Errorf("after a1 is delivered: %+v, want a2", due)
+		}
+		if _, ok, err := tx.NextOutbound(t0); err != nil || ok {
+			t.Errorf("NextOutbound with only a2, due now: %v %v, want none later", ok, err)
 		}
 	})
 }
