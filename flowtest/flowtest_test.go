@@ -13,7 +13,7 @@ import (
 func TestPassingFiles(t *testing.T) {
 	for file, cases := range map[string]int{
 		"testdata/consent.flowtest": 3, "testdata/askfail.flowtest": 2,
-		"testdata/when.flowtest": 3, "testdata/fields.flowtest": 3,
+		"testdata/when.flowtest": 3, "testdata/fields.flowtest": 3, "testdata/post.flowtest": 2, "testdata/broken.flowtest": 1,
 	} {
 		results, err := RunFile(file)
 		if err != nil {
@@ -95,10 +95,26 @@ func TestParseStub(t *testing.T) {
 			t.Errorf("ParseStub(%q) = %+v", tc.in, s)
 		}
 	}
-	for _, bad := range []string{"GET https://x", "GET https://x -> 99", "a b c -> 200"} {
+	for _, bad := range []string{"GET https://x", "GET https://x -> 99", "a b c -> 200", `GET https://x header "A" -> 200`,
+		`GET https://x body "a" body "b" -> 200`, `GET https://x body "unclosed -> 200`} {
 		if _, err := ParseStub(bad); err == nil {
 			t.Errorf("ParseStub(%q) succeeded", bad)
 		}
+	}
+	// header and body patterns, an arrow inside quotes; FormatStub writes
+	// what ParseStub reads
+	in := `POST https://x/* header "X-Sig": "a -> b" header "Accept": "*json" body "{\"k\": \"*\"}" -> 201 {"id": 1}`
+	s, err := ParseStub(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.WantHeaders) != 2 || s.WantHeaders[0] != [2]string{"X-Sig", "a -> b"} || s.WantBody == nil || *s.WantBody != `{"k": "*"}` || s.Status != 201 {
+		t.Errorf("ParseStub(%q) = %+v", in, s)
+	}
+	out := FormatStub(s)
+	again, err := ParseStub(strings.TrimPrefix(out, "http "))
+	if err != nil || FormatStub(again) != out {
+		t.Errorf("FormatStub = %s; read again: %+v, %v", out, again, err)
 	}
 }
 
@@ -364,4 +380,21 @@ func writeFile(t *testing.T, dir, name, src string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// A case that shows a runtime error passes from any working directory:
+// the error names the flow's file relative to the .flowtest's folder.
+func TestFailedLineFromAnotherDirectory(t *testing.T) {
+	abs, err := filepath.Abs("testdata/broken.flowtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	results, err := RunFile(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || !results[0].Passed() {
+		t.Errorf("from another directory: %+v", results[0].Failures)
+	}
 }

@@ -2,6 +2,8 @@ package flowtest
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +50,7 @@ func RunFile(path string) ([]*Result, error) {
 		flowPath = strings.TrimSuffix(filepath.Base(path), ".flowtest") + ".flow"
 	}
 	flowPath = filepath.Join(filepath.Dir(path), flowPath)
-	main, flows, err := LoadFlows(flowPath)
+	main, flows, err := LoadFlows(flowPath, filepath.Dir(path))
 	if err != nil {
 		return nil, err
 	}
@@ -74,19 +76,22 @@ func RunFile(path string) ([]*Result, error) {
 // directory, by name, that start steps can reach. Only the main flow must
 // compile. A sibling is compiled when a start step first names it, not
 // before: a directory of large flows would otherwise be compiled, and held
-// in memory, for each .flowtest beside it.
-func LoadFlows(path string) (*interpreter.Program, *Flows, error) {
+// in memory, for each .flowtest beside it. The flows' files are named, in
+// their runtime errors, relative to the folder base (the .flowtest's), so
+// that a case passes from whatever directory it is run.
+func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 	src, err := dsl.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	main, ds, err := interpreter.CompileSource(path, src)
-	if err != nil {
+	main, _, err := interpreter.CompileSource(relativeTo(base, path), src)
+	if err != nil { // diagnostics name the file as the user gave it
+		_, ds, _ := interpreter.CompileSource(path, src)
 		var b strings.Builder
 		dsl.Render(&b, src, ds)
 		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 	}
-	fs := &Flows{compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
+	fs := &Flows{base: base, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
 	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
 	for _, s := range siblings {
 		if filepath.Clean(s) == filepath.Clean(path) {
@@ -101,6 +106,7 @@ func LoadFlows(path string) (*interpreter.Program, *Flows, error) {
 
 // Flows are a .flowtest's main flow and the flows of its directory, by name.
 type Flows struct {
+	base     string                          // the folder the files are named relative to
 	compiled map[string]*interpreter.Program // nil: the file does not compile
 	files    map[string]string               // the file of each sibling, by flow name
 }
@@ -113,13 +119,21 @@ func (fs *Flows) Find(name string) *interpreter.Program {
 	var p *interpreter.Program
 	if path := fs.files[name]; path != "" {
 		if src, err := dsl.ReadFile(path); err == nil {
-			if q, _, err := interpreter.CompileSource(path, src); err == nil && q.Flow == name {
+			if q, _, err := interpreter.CompileSource(relativeTo(fs.base, path), src); err == nil && q.Flow == name {
 				p = q
 			}
 		}
 	}
 	fs.compiled[name] = p
 	return p
+}
+
+// relativeTo names path relative to the folder base, when it can.
+func relativeTo(base, path string) string {
+	if rel, err := filepath.Rel(base, path); err == nil {
+		return filepath.ToSlash(rel)
+	}
+	return path
 }
 
 // fileFlowName reads the name of the flow in the file at path from the
@@ -382,21 +396,41 @@ func splitQuoted(s string) ([]string, error) {
 	return words, nil
 }
 
-// ParseStub reads `METHOD URL -> STATUS [BODY]` or `METHOD URL -> error TEXT`.
+// stubUsage is how a stub line is written.
+const stubUsage = `want: http METHOD URL [header "NAME": "VALUE"]... [body "BODY"] -> STATUS [BODY]`
+
+// ParseStub reads `METHOD URL [header "NAME": "VALUE"]... [body "BODY"] ->
+// STATUS [BODY]` or `... -> error TEXT`. The header values and the body to
+// match are quoted as in a flow, and may hold *.
 func ParseStub(s string) (*sandbox.Stub, error) {
-	req, resp, ok := strings.Cut(s, "->")
+	req, resp, ok := cutArrow(s)
 	if !ok {
-		return nil, fmt.Errorf("want: http METHOD URL -> STATUS [BODY]")
+		return nil, errors.New(stubUsage)
 	}
-	fields := strings.Fields(req)
-	stub := &sandbox.Stub{}
-	switch len(fields) {
-	case 1:
-		stub.Method, stub.URL = "*", fields[0]
-	case 2:
-		stub.Method, stub.URL = fields[0], fields[1]
+	words, err := stubWords(req)
+	if err != nil {
+		return nil, err
+	}
+	stub := &sandbox.Stub{Method: "*"}
+	switch {
+	case len(words) == 0:
+		return nil, errors.New(stubUsage)
+	case len(words) == 1 || words[1] == "header" || words[1] == "body":
+		stub.URL, words = words[0], words[1:]
 	default:
-		return nil, fmt.Errorf("want: http METHOD URL -> STATUS [BODY]")
+		stub.Method, stub.URL, words = words[0], words[1], words[2:]
+	}
+	for len(words) > 0 {
+		switch {
+		case words[0] == "header" && len(words) >= 3 && strings.HasSuffix(words[1], ":"):
+			stub.WantHeaders = append(stub.WantHeaders, [2]string{strings.TrimSuffix(words[1], ":"), words[2]})
+			words = words[3:]
+		case words[0] == "body" && len(words) >= 2 && stub.WantBody == nil:
+			body := words[1]
+			stub.WantBody, words = &body, words[2:]
+		default:
+			return nil, fmt.Errorf("%q: %s", words[0], stubUsage)
+		}
 	}
 	resp = strings.TrimSpace(resp)
 	word, rest, _ := strings.Cut(resp, " ")
@@ -413,6 +447,82 @@ func ParseStub(s string) (*sandbox.Stub, error) {
 	}
 	stub.Status, stub.Body = status, strings.TrimSpace(rest)
 	return stub, nil
+}
+
+// FormatStub writes a stub as ParseStub reads it; a body is kept on one
+// line as compact JSON, or with its runs of white space as one space.
+func FormatStub(st *sandbox.Stub) string {
+	var b strings.Builder
+	method := st.Method
+	if method == "" {
+		method = "*"
+	}
+	fmt.Fprintf(&b, "http %s %s", method, st.URL)
+	for _, h := range st.WantHeaders {
+		fmt.Fprintf(&b, " header %q: %q", h[0], h[1])
+	}
+	if st.WantBody != nil {
+		fmt.Fprintf(&b, " body %q", *st.WantBody)
+	}
+	if st.Err != "" {
+		fmt.Fprintf(&b, " -> error %s", oneLine(st.Err))
+	} else {
+		fmt.Fprintf(&b, " -> %d %s", st.Status, oneLine(st.Body))
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// oneLine fits a body on one line: compact JSON, or white space as spaces.
+func oneLine(s string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) == nil {
+		return b.String()
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cutArrow cuts s at the first -> outside quotes.
+func cutArrow(s string) (before, after string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			q, err := strconv.QuotedPrefix(s[i:])
+			if err != nil {
+				return "", "", false
+			}
+			i += len(q) - 1
+		case strings.HasPrefix(s[i:], "->"):
+			return s[:i], s[i+2:], true
+		}
+	}
+	return "", "", false
+}
+
+// stubWords splits a stub's request into words; a quoted word is unquoted,
+// and a quoted header name keeps the colon that follows it.
+func stubWords(s string) ([]string, error) {
+	var words []string
+	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
+		if s[0] != '"' {
+			end := strings.IndexAny(s, " \t")
+			if end < 0 {
+				end = len(s)
+			}
+			words, s = append(words, s[:end]), s[end:]
+			continue
+		}
+		q, err := strconv.QuotedPrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("bad quoted text at %s", s)
+		}
+		w, _ := strconv.Unquote(q)
+		s = s[len(q):]
+		if strings.HasPrefix(s, ":") {
+			w, s = w+":", s[1:]
+		}
+		words = append(words, w)
+	}
+	return words, nil
 }
 
 func (cr *caseRun) event(l Line) error {

@@ -310,10 +310,10 @@ func cmdHTTP(s *session, arg string) error {
 	case "stub":
 		st, err := flowtest.ParseStub(rest)
 		if err != nil {
-			return fmt.Errorf("%v (:http stub METHOD URL -> STATUS [BODY])", err)
+			return fmt.Errorf("%v (after :http stub)", err)
 		}
 		s.world.Stubs = append(s.world.Stubs, st)
-		s.rec.addStub(stubLine(st.Method, st.URL, st.Status, st.Body, st.Err))
+		s.rec.addStub(flowtest.FormatStub(st))
 	case "error":
 		if rest == "" {
 			rest = "error"

@@ -229,12 +229,13 @@ func TestHTTPHold(t *testing.T) {
 		":state\n:http 200 {\"type\": \"VIP\"}\n:start\n:http error connection refused\n"+
 			":http stub GET https://crm.example.com/* -> 404\n:start\n:http stub nonsense\n")
 	wantIn(t, out,
-		"* http GET https://crm.example.com/customers/1 is waiting: answer with :http STATUS [BODY]\n",
+		"* http GET https://crm.example.com/customers/1\n# the http step waits for its answer: :http STATUS [BODY], or :http error TEXT\n",
 		"waiting for http",
-		":http 200 {\"type\": \"VIP\"}\n* http GET https://crm.example.com/customers/1 -> 200\nbot: type VIP\n* end\n",
-		":http error connection refused\n* http GET https://crm.example.com/customers/1 -> error: connection refused\nbot: lookup failed\n",
-		":start\n* http GET https://crm.example.com/customers/1 -> 404\nbot: lookup failed\n",
-		":http stub nonsense\nerror: want: http METHOD URL -> STATUS [BODY]")
+		":http 200 {\"type\": \"VIP\"}\n* http -> 200\nbot: type VIP\n* end\n",
+		":start\n* http GET https://crm.example.com/customers/1\n# the http step waits",
+		":http error connection refused\n* http -> error: connection refused\nbot: lookup failed\n",
+		":start\n* http GET https://crm.example.com/customers/1\n* http -> 404\nbot: lookup failed\n",
+		":http stub nonsense\nerror: want: http METHOD URL [header \"NAME\": \"VALUE\"]... [body \"BODY\"] -> STATUS [BODY] (after :http stub)")
 }
 
 func TestHTTPLiveAndHold(t *testing.T) {
@@ -247,9 +248,9 @@ func TestHTTPLiveAndHold(t *testing.T) {
 	src = bytes.ReplaceAll(src, []byte("https://crm.example.com"), []byte(srv.URL))
 	os.WriteFile(filepath.Join(dir, "lookup.flow"), src, 0o644)
 	out := runSession(t, Options{Path: filepath.Join(dir, "lookup.flow")}, ":http live\n:start\n:http hold\n:start\n")
-	wantIn(t, out, "is waiting", ":http live\n# http steps that no stub matches now call the real URL\n",
-		":start\n* stopped \"Lookup\"\n* http GET "+srv.URL+"/customers/1 -> 200\nbot: type live\n* end\n",
-		":http hold\n", ":start\n* http GET "+srv.URL+"/customers/1 is waiting")
+	wantIn(t, out, "# the http step waits for its answer", ":http live\n# http steps that no stub matches now call the real URL\n",
+		":start\n* stopped \"Lookup\"\n* http GET "+srv.URL+"/customers/1\n* http -> 200\nbot: type live\n* end\n",
+		":http hold\n", ":start\n* http GET "+srv.URL+"/customers/1\n# the http step waits")
 }
 
 // dumped runs a session ending in :dump and returns the .flowtest it printed.

@@ -1,8 +1,6 @@
 package repl
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -104,7 +102,7 @@ func (s *session) settle(i int) {
 	for _, h := range s.world.HeldHTTP() {
 		if _, told := s.heldAt[h.Request]; !told {
 			s.heldAt[h.Request] = i
-			s.printf("* http %s %s is waiting: answer with :http STATUS [BODY]", h.Request.Method, h.Request.URL)
+			s.printf("# the http step waits for its answer: :http STATUS [BODY], or :http error TEXT")
 		}
 	}
 }
@@ -171,7 +169,7 @@ func newRecording(flow string, w *sandbox.World, trigger map[string]any) *record
 		r.setup = append(r.setup, "deliveries fail")
 	}
 	for _, st := range w.Stubs {
-		r.addStub(stubLine(st.Method, st.URL, st.Status, st.Body, st.Err))
+		r.addStub(flowtest.FormatStub(st))
 	}
 	return r
 }
@@ -227,26 +225,6 @@ func tagsLine(tags []string) string {
 	return strings.TrimSpace("tags " + strings.Join(q, ", "))
 }
 
-// stubLine is the .flowtest line of an http answer.
-func stubLine(method, url string, status int, body, errText string) string {
-	if method == "" {
-		method = "*"
-	}
-	if errText != "" {
-		return fmt.Sprintf("http %s %s -> error %s", method, url, oneLine(errText))
-	}
-	return strings.TrimSpace(fmt.Sprintf("http %s %s -> %d %s", method, url, status, oneLine(body)))
-}
-
-// oneLine fits a body on one line: compact JSON, or newlines as spaces.
-func oneLine(s string) string {
-	var b bytes.Buffer
-	if json.Compact(&b, []byte(s)) == nil {
-		return b.String()
-	}
-	return strings.Join(strings.Fields(s), " ")
-}
-
 // grow counts n more bytes for the record, and reports whether they fit.
 func (r *recording) grow(n int) bool {
 	if r.size += n; r.size > flowtest.MaxFileSize {
@@ -262,7 +240,8 @@ func (r *recording) answer(x sandbox.Exchange) {
 	if resp.Status == 0 {
 		errText = resp.Err // no response; otherwise the status and body replay it
 	}
-	r.addStub(stubLine(x.Request.Method, x.Request.URL, resp.Status, string(resp.Body), errText))
+	r.addStub(flowtest.FormatStub(&sandbox.Stub{Method: x.Request.Method, URL: x.Request.URL, Status: resp.Status,
+		Body: string(resp.Body), Err: errText}))
 }
 
 // addStub adds a stub line, noting when an earlier stub for the same request

@@ -2,27 +2,44 @@ package sandbox
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/flowd/flowd/interpreter"
 )
 
-// A Stub answers the http steps whose method and URL match. URL may contain *
+// A Stub answers the http steps whose request matches: its method, URL,
+// headers and body. URL, the header values and the body may contain *
 // wildcards, each matching any run of characters; every other character
 // matches itself.
 type Stub struct {
 	Method string // "" or "*" matches any method
 	URL    string
-	Status int
-	Body   string
-	Err    string // answer with no response: "timeout", "connection refused"
+	// WantHeaders must each be sent: a name, in any case, and a value
+	// pattern.
+	WantHeaders [][2]string
+	// WantBody, when set, is the pattern the request's body must match.
+	WantBody *string
+	Status   int
+	Body     string // the answer's
+	Err      string // answer with no response: "timeout", "connection refused"
 }
 
-func (s *Stub) matches(method, url string) bool {
-	if s.Method != "" && s.Method != "*" && !strings.EqualFold(s.Method, method) {
+func (s *Stub) matches(req *interpreter.HTTPRequest) bool {
+	if s.Method != "" && s.Method != "*" && !strings.EqualFold(s.Method, req.Method) {
 		return false
 	}
-	return globMatch(s.URL, url)
+	if !globMatch(s.URL, req.URL) || s.WantBody != nil && !globMatch(*s.WantBody, req.Body) {
+		return false
+	}
+	for _, want := range s.WantHeaders {
+		if !slices.ContainsFunc(req.Headers, func(h [2]string) bool {
+			return strings.EqualFold(h[0], want[0]) && globMatch(want[1], h[1])
+		}) {
+			return false
+		}
+	}
+	return true
 }
 
 // globMatch reports whether s matches pattern, whose * match any run of
@@ -102,7 +119,7 @@ func (w *World) AnswerHTTP(h *HeldRequest, resp interpreter.HTTPResponse) bool {
 // respond writes the answer to the transcript and the exchanges, and queues it
 // for the run.
 func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.HTTPResponse, stub *Stub) {
-	w.logf("* http %s %s -> %s", req.Method, req.URL, resp.Result())
+	w.logf("* http -> %s", resp.Result())
 	w.Exchanges = append(w.Exchanges, Exchange{Request: req, Response: resp, Stub: stub})
 	w.queue = append(w.queue, pending{r, resp})
 }
@@ -111,7 +128,7 @@ func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.H
 // is false when the request is to be held.
 func (w *World) http(req *interpreter.HTTPRequest) (resp interpreter.HTTPResponse, stub *Stub, ok bool) {
 	for _, s := range w.Stubs {
-		if s.matches(req.Method, req.URL) {
+		if s.matches(req) {
 			if s.Err != "" {
 				return interpreter.HTTPResponse{Seq: req.Seq, Err: s.Err}, s, true
 			}

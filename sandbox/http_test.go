@@ -48,7 +48,7 @@ func TestHoldHTTP(t *testing.T) {
 	w := sandbox.New(now)
 	w.HoldHTTP = true
 	r := w.Start(compile(t, lookup), nil)
-	wantLines(t, w) // nothing yet: the request is held
+	wantLines(t, w, "* http GET https://crm.example.com/customers/1") // the request, held: no answer yet
 	if r.Status != interpreter.Waiting || r.Wait != interpreter.WaitHTTP {
 		t.Fatalf("run is %v waiting for %v, want waiting for http", r.Status, r.Wait)
 	}
@@ -59,7 +59,7 @@ func TestHoldHTTP(t *testing.T) {
 	if !w.AnswerHTTP(held[0], interpreter.HTTPResponse{Status: 200, Body: []byte(`{"type": "VIP"}`)}) {
 		t.Fatal("AnswerHTTP: the request is not held")
 	}
-	wantLines(t, w, "* http GET https://crm.example.com/customers/1 -> 200", "bot: type VIP", "* end")
+	wantLines(t, w, "* http -> 200", "bot: type VIP", "* end")
 	if len(w.HeldHTTP()) != 0 {
 		t.Error("the request is still held after its answer")
 	}
@@ -76,7 +76,7 @@ func TestHoldHTTPErrorAnswer(t *testing.T) {
 	w.HoldHTTP = true
 	w.Start(compile(t, lookup), nil)
 	w.AnswerHTTP(w.HeldHTTP()[0], interpreter.HTTPResponse{Err: "connection refused"})
-	wantLines(t, w, "* http GET https://crm.example.com/customers/1 -> error: connection refused", "bot: lookup failed", "* end")
+	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> error: connection refused", "bot: lookup failed", "* end")
 }
 
 func TestStubsComeBeforeHolding(t *testing.T) {
@@ -85,7 +85,7 @@ func TestStubsComeBeforeHolding(t *testing.T) {
 	stub := &sandbox.Stub{Method: "GET", URL: "https://crm.example.com/*", Status: 200, Body: `{"type": "new"}`}
 	w.Stubs = append(w.Stubs, stub)
 	w.Start(compile(t, lookup), nil)
-	wantLines(t, w, "* http GET https://crm.example.com/customers/1 -> 200", "bot: type new", "* end")
+	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> 200", "bot: type new", "* end")
 	if len(w.HeldHTTP()) != 0 || len(w.Exchanges) != 1 || w.Exchanges[0].Stub != stub {
 		t.Errorf("held %d, exchanges %+v", len(w.HeldHTTP()), w.Exchanges)
 	}
@@ -94,7 +94,7 @@ func TestStubsComeBeforeHolding(t *testing.T) {
 func TestUnmatchedHTTPFailsWithoutHold(t *testing.T) {
 	w := sandbox.New(now)
 	w.Start(compile(t, lookup), nil)
-	wantLines(t, w, "* http GET https://crm.example.com/customers/1 -> error: no stub for GET https://crm.example.com/customers/1", "bot: lookup failed", "* end")
+	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> error: no stub for GET https://crm.example.com/customers/1", "bot: lookup failed", "* end")
 }
 
 func TestLiveHTTPComesBeforeHolding(t *testing.T) {
@@ -107,7 +107,7 @@ func TestLiveHTTPComesBeforeHolding(t *testing.T) {
 	w.HoldHTTP = true
 	w.LiveHTTP = &runtime.HTTPClient{Transport: srv.Client().Transport}
 	w.Start(compile(t, src), nil)
-	wantLines(t, w, "* http GET "+srv.URL+"/customers/1 -> 200", "bot: type live", "* end")
+	wantLines(t, w, "* http GET "+srv.URL+"/customers/1", "* http -> 200", "bot: type live", "* end")
 	if len(w.Exchanges) != 1 || string(w.Exchanges[0].Response.Body) != `{"type": "live"}` {
 		t.Errorf("exchanges = %+v", w.Exchanges)
 	}

@@ -695,6 +695,7 @@ func (w *World) apply(r *Run, e interpreter.Effect) {
 		}
 		w.newRun(p, map[string]any{"type": "manual", "parent": r.Program.Flow}, true)
 	case *interpreter.HTTPRequest:
+		w.logf("* http %s", e.Describe())
 		resp, stub, ok := w.http(e)
 		if !ok {
 			w.held = append(w.held, &HeldRequest{Run: r, Request: e})
