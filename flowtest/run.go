@@ -17,6 +17,7 @@ import (
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/internal/textfile"
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/sandbox"
 )
 
@@ -36,7 +37,26 @@ func (r *Result) Passed() bool { return len(r.Failures) == 0 }
 
 // RunFile runs every case of a .flowtest file. The error reports a file that
 // cannot be read or a flow that does not compile; failing cases are results.
-func RunFile(path string) ([]*Result, error) {
+func RunFile(path string) ([]*Result, error) { return RunFileOn(path, InMemory) }
+
+// A World makes the simulated world of one case, on the flows of its file.
+type World func(main *interpreter.Program, flows *Flows) (sandbox.Sim, error)
+
+// InMemory is sandbox.World, the in-memory simulation.
+func InMemory(main *interpreter.Program, flows *Flows) (sandbox.Sim, error) {
+	w := sandbox.New(DefaultNow)
+	w.Find = flows.Find
+	return w, nil
+}
+
+// OnEngine is sandbox.EngineWorld: the engine of runtime/ on a store of
+// the case's own, with every flow of the .flowtest's folder.
+func OnEngine(main *interpreter.Program, flows *Flows) (sandbox.Sim, error) {
+	return sandbox.NewEngineWorld(DefaultNow, main, flows.All())
+}
+
+// RunFileOn is RunFile with each case in a world new made.
+func RunFileOn(path string, newWorld World) ([]*Result, error) {
 	src, err := textfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, err
@@ -64,7 +84,7 @@ func RunFile(path string) ([]*Result, error) {
 			continue
 		}
 		left := interpreter.Work{Instructions: MaxFileInstructions - work.Instructions, ExprSteps: MaxFileExprSteps - work.ExprSteps}
-		r, w := runCase(path, c, main, flows, left)
+		r, w := runCase(path, c, main, flows, left, newWorld)
 		results = append(results, r)
 		work.Instructions += w.Instructions
 		work.ExprSteps += w.ExprSteps
@@ -91,7 +111,8 @@ func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 		dsl.Render(&b, src, ds)
 		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 	}
-	fs := &Flows{base: base, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{}}
+	fs := &Flows{base: base, main: main, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{},
+		sources: map[string][]byte{main.Flow: src}}
 	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
 	for _, s := range siblings {
 		if filepath.Clean(s) == filepath.Clean(path) {
@@ -106,9 +127,33 @@ func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 
 // Flows are a .flowtest's main flow and the flows of its directory, by name.
 type Flows struct {
-	base     string                          // the folder the files are named relative to
+	base     string // the folder the files are named relative to
+	main     *interpreter.Program
 	compiled map[string]*interpreter.Program // nil: the file does not compile
 	files    map[string]string               // the file of each sibling, by flow name
+	sources  map[string][]byte               // of the flows compiled, by name
+	all      []runtime.Flow                  // once All has compiled them
+}
+
+// All returns the main flow and every sibling that compiles, the main
+// flow first, each with its source: the flows an engine runs, where any
+// of them may fire on an event.
+func (fs *Flows) All() []runtime.Flow {
+	if fs.all != nil {
+		return fs.all
+	}
+	fs.all = []runtime.Flow{{Program: fs.main, Source: fs.sources[fs.main.Flow]}}
+	names := make([]string, 0, len(fs.files))
+	for name := range fs.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if p := fs.Find(name); p != nil {
+			fs.all = append(fs.all, runtime.Flow{Program: p, Source: fs.sources[name]})
+		}
+	}
+	return fs.all
 }
 
 // Find returns the flow named name, compiling it the first time, or nil.
@@ -121,6 +166,7 @@ func (fs *Flows) Find(name string) *interpreter.Program {
 		if src, err := dsl.ReadFile(path); err == nil {
 			if q, _, err := interpreter.CompileSource(relativeTo(fs.base, path), src); err == nil && q.Flow == name {
 				p = q
+				fs.sources[name] = src
 			}
 		}
 	}
@@ -180,19 +226,23 @@ func flowName(src []byte) (string, bool) {
 // caseRun is the state of one running case.
 type caseRun struct {
 	file    string
-	world   *sandbox.World
+	world   sandbox.Sim
 	main    *interpreter.Program
-	run     *sandbox.Run
 	trigger map[string]any
 	res     *Result
 }
 
 // runCase runs one case and returns its result and the work its runs did,
 // stopping it once they have done the work left to the file.
-func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work) (*Result, interpreter.Work) {
-	w := sandbox.New(DefaultNow)
-	w.Find = flows.Find // the main flow first
-	w.Limit = left
+func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work, newWorld World) (*Result, interpreter.Work) {
+	cr0 := &caseRun{file: file, res: &Result{File: file, Case: c}}
+	w, err := newWorld(main, flows)
+	if err != nil {
+		cr0.failf(c.Line, "%v", err)
+		return cr0.res, interpreter.Work{}
+	}
+	defer w.Close()
+	w.SetLimit(left)
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
 	lines := c.Lines
 	for i := 0; i < len(lines); {
@@ -249,16 +299,13 @@ func (cr *caseRun) setup(l Line) error {
 		value = strings.TrimSpace(value)
 		switch l.Verb {
 		case "contact":
-			w.Contact[name] = ContactValue(cr.main, name, value)
+			return w.SetField(name, ContactValue(cr.main, name, value))
 		case "conversation":
-			w.Conversation[name] = ParseValue(value)
+			return w.SetConversation(name, ParseValue(value))
 		case "trigger":
 			cr.trigger[name] = ParseValue(value)
 		case "assignee":
-			if w.Assignee == nil {
-				w.Assignee = map[string]any{}
-			}
-			w.Assignee[name] = ParseValue(value)
+			return w.SetAssignee(name, ParseValue(value))
 		}
 	case "tags":
 		var tags []string
@@ -267,40 +314,40 @@ func (cr *caseRun) setup(l Line) error {
 				tags = append(tags, Unquote(t))
 			}
 		}
-		w.Contact["tags"] = tags
+		return w.SetTags(tags)
 	case "timezone":
 		loc, err := time.LoadLocation(l.Arg)
 		if err != nil {
 			return err
 		}
-		w.SetTimezone(loc)
+		return w.SetTimezone(loc)
 	case "now":
-		t, err := ParseNow(l.Arg, w.Location)
+		t, err := ParseNow(l.Arg, w.Timezone())
 		if err != nil {
 			return err
 		}
-		w.Now = t
+		return w.SetNow(t)
 	case "http":
 		s, err := ParseStub(l.Arg)
 		if err != nil {
 			return err
 		}
-		w.Stubs = append(w.Stubs, s)
+		w.AddStub(s)
 	case "agents":
 		switch l.Arg {
 		case "online":
-			w.SetAgentsOnline(true)
+			return w.SetAgentsOnline(true)
 		case "offline":
-			w.SetAgentsOnline(false)
+			return w.SetAgentsOnline(false)
 		default:
 			return fmt.Errorf("want: agents online, or agents offline")
 		}
 	case "deliveries":
 		switch l.Arg {
 		case "fail":
-			w.FailDelivery = true
+			w.SetDeliveriesFail(true)
 		case "ok":
-			w.FailDelivery = false
+			w.SetDeliveriesFail(false)
 		default:
 			return fmt.Errorf("want: deliveries fail, or deliveries ok")
 		}
@@ -529,45 +576,34 @@ func (cr *caseRun) event(l Line) error {
 	w := cr.world
 	switch l.Verb {
 	case "start":
-		if cr.run != nil && cr.run.Status == interpreter.Waiting {
-			return fmt.Errorf("the flow is already running")
-		}
-		r, err := w.Enroll(cr.main, cr.triggerData())
-		if err != nil {
-			return err
-		}
-		cr.run = r // nil when the trigger's condition is false
+		return w.StartFlow(cr.main, cr.triggerData())
 	case "user:":
-		w.Say(l.Arg)
+		return w.Say(l.Arg)
 	case "location:":
 		lat, long, err := ParseLocation(l.Arg)
 		if err != nil {
 			return err
 		}
-		w.SendLocation(lat, long)
+		return w.SendLocation(lat, long)
 	case "agent:":
-		w.AgentSays(l.Arg)
+		return w.AgentSays(l.Arg)
 	case "assign":
 		if l.Arg == "" {
 			return fmt.Errorf("want: assign USER (an agent assigns the conversation by hand)")
 		}
-		w.ManualAssign(Unquote(l.Arg))
+		return w.ManualAssign(Unquote(l.Arg))
 	case "wait":
 		d, err := dsl.ParseDuration(l.Arg)
 		if err != nil {
 			return err
 		}
-		w.Advance(time.Duration(d))
+		return w.Advance(time.Duration(d))
 	case "ai":
 		outcome, vars, err := ParseAI(l.Arg)
 		if err != nil {
 			return err
 		}
-		r := w.Waiting(interpreter.WaitAI)
-		if r == nil {
-			return fmt.Errorf("no run is waiting for AI")
-		}
-		w.Answer(r, interpreter.AIOutcome{Seq: r.Seq(), Outcome: outcome, Vars: vars})
+		return w.AnswerAI(outcome, vars)
 	}
 	return nil
 }
@@ -584,7 +620,10 @@ func (cr *caseRun) triggerData() map[string]any {
 // conversation, assignee, trigger, the main run's variables, and run.status
 // (waiting, done, failed) and run.wait.
 func (cr *caseRun) assert(l Line) error {
-	env := cr.env()
+	env, err := cr.env()
+	if err != nil {
+		return err
+	}
 	prog, err := interpreter.CompileCondition(l.Arg)
 	if err != nil {
 		return err
@@ -599,19 +638,22 @@ func (cr *caseRun) assert(l Line) error {
 	return nil
 }
 
-func (cr *caseRun) env() map[string]any {
-	w := cr.world
+func (cr *caseRun) env() (map[string]any, error) {
+	contact, conversation, assignee, err := cr.world.Namespaces(cr.main)
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]any{
-		"contact": w.Contact, "conversation": w.Conversation, "assignee": w.Assignee,
+		"contact": contact, "conversation": conversation, "assignee": assignee,
 		"trigger": cr.trigger, "run": map[string]any{"status": "not started", "wait": ""},
 	}
-	if r := cr.run; r != nil {
-		for k, v := range r.Vars {
+	if status, wait, vars, ok := cr.world.MainRun(); ok {
+		for k, v := range vars {
 			env[k] = v
 		}
-		env["run"] = map[string]any{"status": r.Status.String(), "wait": r.Wait.String()}
+		env["run"] = map[string]any{"status": status, "wait": wait}
 	}
-	return env
+	return env, nil
 }
 
 // describe prints the world's state for a failed assertion.

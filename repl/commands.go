@@ -127,7 +127,7 @@ func cmdNow(s *session, arg string) error {
 	if err != nil {
 		return errUsage
 	}
-	s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.Now = t })
+	s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.SetNow(t) })
 	s.nextTimer()
 	return nil
 }
@@ -159,30 +159,22 @@ func cmdTimezone(s *session, arg string) error {
 	return nil
 }
 
-// field splits `contact.NAME` into the map it names and the field name.
-func (s *session) field(ref string) (verb string, m map[string]any, name string, err error) {
+// field splits `contact.NAME` into the namespace it names and the field
+// name.
+func (s *session) field(ref string) (verb string, name string, err error) {
 	verb, name, ok := strings.Cut(ref, ".")
 	if !ok || name == "" || strings.ContainsAny(name, " =") {
-		return "", nil, "", errUsage
+		return "", "", errUsage
 	}
-	w := s.world
 	switch verb {
-	case "contact":
-		m = w.Contact
-	case "conversation":
-		m = w.Conversation
-	case "assignee":
-		if w.Assignee == nil {
-			w.Assignee = map[string]any{}
-		}
-		m = w.Assignee
+	case "contact", "conversation", "assignee":
 	default:
-		return "", nil, "", errUsage
+		return "", "", errUsage
 	}
 	if verb == "contact" && name == "tags" {
-		return "", nil, "", errors.New("tags are not a field: use :tag and :untag")
+		return "", "", errors.New("tags are not a field: use :tag and :untag")
 	}
-	return verb, m, name, nil
+	return verb, name, nil
 }
 
 func cmdSet(s *session, arg string) error {
@@ -191,25 +183,30 @@ func cmdSet(s *session, arg string) error {
 	if !ok || value == "" {
 		return errUsage
 	}
-	verb, m, name, err := s.field(ref)
+	verb, name, err := s.field(ref)
 	if err != nil {
 		return err
 	}
 	v := flowtest.ParseValue(value)
-	if verb == "contact" {
+	set := s.world.SetConversation
+	switch verb {
+	case "contact":
 		v = flowtest.ContactValue(s.mainFile().prog, name, value)
+		set = s.world.SetField
+	case "assignee":
+		set = s.world.SetAssignee
 	}
 	text, _ := formatValue(v)
-	s.do(fmt.Sprintf("%s %s = %s", verb, name, text), func() { m[name] = v })
+	s.do(fmt.Sprintf("%s %s = %s", verb, name, text), func() { s.report(set(name, v)) })
 	return nil
 }
 
 func cmdUnset(s *session, arg string) error {
-	_, m, name, err := s.field(arg)
+	verb, name, err := s.field(arg)
 	if err != nil {
 		return err
 	}
-	s.do("# :unset "+arg+" (a .flowtest cannot unset a field)", func() { delete(m, name) })
+	s.do("# :unset "+arg+" (a .flowtest cannot unset a field)", func() { s.world.Unset(verb, name) })
 	return nil
 }
 
@@ -236,7 +233,7 @@ func (s *session) tag(arg string, add bool) error {
 	if len(tags) > interpreter.MaxContactTags {
 		return fmt.Errorf("a contact has at most %d tags", interpreter.MaxContactTags)
 	}
-	s.do(tagsLine(tags), func() { s.world.Contact["tags"] = tags })
+	s.do(tagsLine(tags), func() { s.report(s.world.SetTags(tags)) })
 	return nil
 }
 
@@ -302,17 +299,17 @@ func cmdHTTP(s *session, arg string) error {
 	rest = strings.TrimSpace(rest)
 	switch word {
 	case "live":
-		s.world.LiveHTTP = &runtime.HTTPClient{}
+		s.world.SetLiveHTTP(&runtime.HTTPClient{})
 		s.printf("# http steps that no stub matches now call the real URL")
 	case "hold":
-		s.world.LiveHTTP = nil
+		s.world.SetLiveHTTP(nil)
 		s.printf("# http steps that no stub matches now wait for :http STATUS [BODY]")
 	case "stub":
 		st, err := flowtest.ParseStub(rest)
 		if err != nil {
 			return fmt.Errorf("%v (after :http stub)", err)
 		}
-		s.world.Stubs = append(s.world.Stubs, st)
+		s.world.AddStub(st)
 		s.rec.addStub(flowtest.FormatStub(st))
 	case "error":
 		if rest == "" {
@@ -397,7 +394,7 @@ func cmdReload(s *session, _ string) error {
 	if err != nil {
 		return err
 	}
-	s.world.Flows = s.proj.flows()
+	s.world.SetFlows(s.proj.flows())
 	for _, path := range failed {
 		if ff := s.proj.files[path]; ff != nil {
 			s.printf("# %s has errors: keeping the version that compiled (program %s)", path, ff.prog.Hash)

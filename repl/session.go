@@ -29,9 +29,16 @@ type session struct {
 
 func newSession(proj *project, out io.Writer, piped bool) *session {
 	w := sandbox.New(flowtest.DefaultNow)
-	w.Flows = proj.flows()
-	w.HoldHTTP = true
+	w.SetFlows(proj.flows())
+	w.SetHoldHTTP(true)
 	return &session{out: out, piped: piped, proj: proj, world: w}
+}
+
+// report prints an action's error, if any.
+func (s *session) report(err error) {
+	if err != nil {
+		s.printf("error: %v", err)
+	}
 }
 
 func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format+"\n", args...) }
@@ -67,10 +74,10 @@ func (s *session) do(line string, action func()) {
 	// a line may make the runs do what one .flowtest file may: a :wait of
 	// a year over flows that wait a second and loop stops there
 	done := s.world.Work()
-	s.world.Limit = interpreter.Work{
+	s.world.SetLimit(interpreter.Work{
 		Instructions: done.Instructions + flowtest.MaxFileInstructions,
 		ExprSteps:    done.ExprSteps + flowtest.MaxFileExprSteps,
-	}
+	})
 	action()
 	if !s.rec.grow(len(line)) {
 		s.settle(-1)

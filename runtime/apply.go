@@ -78,8 +78,8 @@ func (t *turn) apply(r *liveRun, e interpreter.Effect) {
 		t.startFlow(r, e.Flow)
 	case *interpreter.HTTPRequest:
 		r.httpWait = e.Timeout
-		payload := t.enqueue(r, laneHTTP, e, e.Seq, e)
-		t.note(r, KindStep, "http "+e.Method+" "+e.URL, payload)
+		t.enqueue(r, laneHTTP, e, e.Seq, e)
+		t.note(r, KindStep, "http "+e.Describe(), nil) // secrets masked: the outbox alone keeps them
 	case *interpreter.SheetRow:
 		var cols []string
 		for _, c := range e.Columns {

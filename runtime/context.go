@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"strings"
 
 	"github.com/flowd/flowd/interpreter"
@@ -19,6 +20,20 @@ func (t *turn) context(r *liveRun) *interpreter.Context {
 		Now:          t.now,
 		Location:     t.e.cfg.Location,
 	}
+}
+
+// Namespaces are the contact, conversation and assignee of a contact as a
+// run of p would read them now: what a flow test asserts on.
+func (e *Engine) Namespaces(ctx context.Context, contactID string, p *interpreter.Program) (contact, conversation, assignee map[string]any, err error) {
+	err = e.inTx(ctx, func(tx store.Tx) error {
+		t, err := e.newTurn(tx, contactID, nil)
+		if err != nil {
+			return err
+		}
+		contact, conversation, assignee = t.contactValues(p), t.conversationValues(), t.assigneeValues()
+		return nil
+	})
+	return contact, conversation, assignee, err
 }
 
 // contactValues is the contact namespace: its fields, typed as p declares

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"slices"
 
@@ -72,4 +73,10 @@ func seedNew(tx store.Tx, users []store.User) error {
 		}
 	}
 	return nil
+}
+
+// SeedUsers adds users to the store as a directory's (see Directory): a
+// simulation's agents, made up as a test names them.
+func (e *Engine) SeedUsers(ctx context.Context, users []store.User) error {
+	return e.inTx(ctx, func(tx store.Tx) error { return seedUsers(tx, users) })
 }

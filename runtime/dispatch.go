@@ -192,7 +192,7 @@ func (d *Dispatcher) do(ctx context.Context, o *store.Outbound) Event {
 		}
 		resp.Seq = req.Seq
 		ev := answer(resp).(Result)
-		ev.Note = fmt.Sprintf("http %s %s -> %s", req.Method, req.URL, resp.Result())
+		ev.Note = "http -> " + resp.Result()
 		return ev
 	case laneAI:
 		var req interpreter.AIReply

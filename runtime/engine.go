@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime/store"
 )
@@ -175,6 +176,15 @@ func (e *Engine) Work() interpreter.Work {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.machine.Work()
+}
+
+// EvalCondition evaluates a condition of interpreter.CompileCondition on
+// the engine's machine, so that its work counts as the runs' do (a flow
+// test's assert).
+func (e *Engine) EvalCondition(prog *vm.Program, env map[string]any) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.machine.EvalCondition(prog, env)
 }
 
 // Handle handles one event in a transaction of its own.

@@ -302,7 +302,7 @@ func TestBundledGroups(t *testing.T) {
 	}
 	h.do(msg("c1", "ana@example.com"))
 	got = h.lines("c1")
-	if !slices.Contains(got, `* set contact.email = "ana@example.com"`) || !slices.Contains(got, "* http GET https://crm.example.com/api/customers?email=ana%40example.com") {
+	if !slices.Contains(got, `* set contact.email = "ana@example.com"`) || !slices.Contains(got, `* http GET https://crm.example.com/api/customers?email=ana%40example.com header "Authorization": "Bearer ****" header "Accept": "application/json"`) {
 		t.Errorf("after the email: %q", got)
 	}
 	// the CRM never answers: the watchdog fails the step after its timeout

@@ -113,7 +113,7 @@ type StopBot struct {
 type Seed struct {
 	Contact string
 	Fields  map[string]any // a nil value clears the field
-	Tags    []string       // added
+	Tags    []string       // when not nil, the contact's tags
 	Channel string         // the channel the contact last wrote on
 	// Past is how many earlier conversations the contact had, each
 	// opened by the contact and closed, before what follows.
@@ -121,11 +121,11 @@ type Seed struct {
 	// Enrolled are the flows the contact entered before: once per
 	// contact flows do not start again.
 	Enrolled []string
-	// Open opens a conversation (OpenedBy: contact, when "") unless one is
-	// open; Close closes the open one.
+	// Close closes the open conversation, before Past is added; Open
+	// then opens one (OpenedBy: contact, when "") unless one is open.
 	Open, Close bool
 	OpenedBy    string
-	Assignee    string // a user id: the open conversation's assignee
+	Assignee    string // a user id: the latest conversation's assignee
 }
 
 // Result is the outcome of work done outside for a run: an HTTP response, a

@@ -35,12 +35,12 @@ func (t *turn) event(ev Event) error {
 		}
 	case OpenConversation:
 		if t.open(ev.By) {
-			t.note(nil, KindConversation, "conversation opened by "+ev.By, nil)
+			t.note(nil, KindEvent, "conversation opened by "+ev.By, nil)
 			t.fireOpened(ev.By, false)
 		}
 	case CloseConversation:
 		if t.conv != nil && t.conv.Open {
-			t.note(nil, KindConversation, "conversation closed by "+ev.By, nil)
+			t.note(nil, KindEvent, "conversation closed by "+ev.By, nil)
 			t.close(ev.By, ev.Category, ev.Summary, false)
 		}
 	case TagChange:
@@ -62,7 +62,7 @@ func (t *turn) event(ev Event) error {
 		}
 		t.freed = t.freed || t.conv.Assignee != ""
 		t.conv.Assignee, t.conv.Team, t.convDirty = u.ID, "", true
-		t.note(nil, KindAssign, fmt.Sprintf("assigned %q by hand", u.Email), nil)
+		t.note(nil, KindEvent, fmt.Sprintf("assigned %q by hand", u.Email), nil)
 		t.exit(interpreter.ExitManualAssignment, nil)
 	case Webhook:
 		p := t.e.byName[ev.Flow]
@@ -271,8 +271,8 @@ func (t *turn) seed(s Seed) error {
 		}
 		t.contactDirty = true
 	}
-	if len(s.Tags) > 0 {
-		t.c.Tags = interpreter.WithTags(t.c.Tags, s.Tags)
+	if s.Tags != nil {
+		t.c.Tags = interpreter.WithTags(nil, s.Tags)
 		t.contactDirty = true
 	}
 	if s.Channel != "" {
@@ -281,17 +281,17 @@ func (t *turn) seed(s Seed) error {
 	for _, flow := range s.Enrolled {
 		t.fail(t.tx.AddEnrolment(t.c.ID, flow, t.now))
 	}
+	if s.Close && t.conv != nil && t.conv.Open {
+		t.conv.Open, t.conv.ClosedBy, t.conv.ClosedAt, t.convDirty = false, "user", t.now, true
+		t.freed = t.freed || t.conv.Assignee != ""
+		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
+	}
 	if s.Past > 0 && t.conv != nil && t.conv.Open {
 		return errors.New("seed: earlier conversations while one is open")
 	}
 	for i := 0; i < s.Past && t.err == nil; i++ {
 		t.open("contact")
 		t.conv.Open, t.conv.ClosedBy, t.conv.ClosedAt = false, "user", t.now
-	}
-	if s.Close && t.conv != nil && t.conv.Open {
-		t.conv.Open, t.conv.ClosedBy, t.conv.ClosedAt, t.convDirty = false, "user", t.now, true
-		t.freed = t.freed || t.conv.Assignee != ""
-		t.fail(t.tx.DeleteContactTimers(t.c.ID, store.TimerAutoClose))
 	}
 	if s.Open {
 		by := s.OpenedBy
@@ -301,8 +301,8 @@ func (t *turn) seed(s Seed) error {
 		t.open(by)
 	}
 	if s.Assignee != "" {
-		if t.conv == nil || !t.conv.Open {
-			return errors.New("seed: an assignee with no open conversation")
+		if t.conv == nil {
+			return errors.New("seed: an assignee with no conversation")
 		}
 		if t.user(s.Assignee) == nil {
 			return fmt.Errorf("seed: assignee %q: %w", s.Assignee, store.ErrNotFound)

@@ -21,8 +21,9 @@ const (
 	KindField        = "field"
 	KindAssign       = "assign"
 	KindConversation = "conversation"
-	KindStep         = "step" // comment, http, sheet, ai
-	KindFlow         = "flow" // a run started, ended, stopped or not started
+	KindStep         = "step"  // comment, http, sheet, ai
+	KindEvent        = "event" // a change from outside: a conversation opened or closed, an assignment by hand
+	KindFlow         = "flow"  // a run started, ended, stopped or not started
 	KindError        = "error"
 )
 

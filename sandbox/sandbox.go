@@ -52,6 +52,7 @@ type World struct {
 	Limit interpreter.Work
 
 	Runs []*Run // every run, in the order they started
+	main *Run   // the run StartFlow started last
 
 	waiting []*Run // the runs that were Waiting when last looked at: see live
 
@@ -253,11 +254,15 @@ func (w *World) active(flow string) bool {
 // Say delivers a message from the contact. It answers the run that most
 // recently asked a question; runs with `exit on contact message` stop. The
 // text is cleaned first, as any text from outside (interpreter.CleanText).
-func (w *World) Say(text string) { w.inbound(interpreter.Message{Text: interpreter.CleanText(text)}) }
+func (w *World) Say(text string) error {
+	w.inbound(interpreter.Message{Text: interpreter.CleanText(text)})
+	return nil
+}
 
 // SendLocation delivers a location message from the contact.
-func (w *World) SendLocation(lat, long float64) {
+func (w *World) SendLocation(lat, long float64) error {
 	w.inbound(interpreter.Message{Location: &interpreter.Location{Lat: lat, Long: long}})
+	return nil
 }
 
 func (w *World) inbound(msg interpreter.Message) {
@@ -289,19 +294,21 @@ func (w *World) Stop(r *Run) {
 
 // AgentSays records a message from an agent: runs with `exit on agent
 // message` stop, as respond.io's exit conditions do.
-func (w *World) AgentSays(text string) {
+func (w *World) AgentSays(text string) error {
 	text = interpreter.CleanText(text)
 	w.Conversation["last_outgoing"] = text
 	w.Conversation["last_outgoing_source"] = "user"
 	w.exit(interpreter.ExitAgentMessage, nil)
+	return nil
 }
 
 // ManualAssign assigns the conversation by hand: runs with `exit on manual
 // assignment` stop.
-func (w *World) ManualAssign(user string) {
+func (w *World) ManualAssign(user string) error {
 	user = interpreter.CleanText(user)
 	w.Assignee = interpreter.Agent{ID: user, Name: user, Email: user, Status: "online"}.Values()
 	w.exit(interpreter.ExitManualAssignment, nil)
+	return nil
 }
 
 // exit stops the waiting runs that have the exit condition, except keep.
@@ -337,10 +344,10 @@ func (w *World) Waiting(kind interpreter.WaitKind) *Run {
 
 // SetAgentsOnline brings agents online (true) or takes them offline. Coming
 // online answers the assign steps that were queued.
-func (w *World) SetAgentsOnline(online bool) {
+func (w *World) SetAgentsOnline(online bool) error {
 	w.AgentsOffline = !online
 	if !online {
-		return
+		return nil
 	}
 	for _, r := range w.live() {
 		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitAssign {
@@ -348,6 +355,7 @@ func (w *World) SetAgentsOnline(online bool) {
 		}
 	}
 	w.drain()
+	return nil
 }
 
 // assignNow gives a waiting assign step its agent.
@@ -364,7 +372,7 @@ func (r *Run) Seq() uint32 { return r.waitSeq }
 // Advance moves the clock forward, firing due timers in time order. A timer
 // that was already due (the clock was set past it) fires at the current
 // time: the clock never moves back.
-func (w *World) Advance(d time.Duration) {
+func (w *World) Advance(d time.Duration) error {
 	end := w.Now.Add(d)
 	for {
 		sort.SliceStable(w.timers, func(i, j int) bool { return w.timers[i].at.Before(w.timers[j].at) })
@@ -373,7 +381,7 @@ func (w *World) Advance(d time.Duration) {
 		}
 		if w.Spent() {
 			w.logf("* timers stopped at %s: the runs did all the work they may", w.Now.In(w.Location).Format(time.RFC3339))
-			return // the clock stays where the work ran out
+			return nil // the clock stays where the work ran out
 		}
 		t := w.timers[0]
 		w.timers = w.timers[1:]
@@ -386,14 +394,16 @@ func (w *World) Advance(d time.Duration) {
 	if end.After(w.Now) {
 		w.Now = end
 	}
+	return nil
 }
 
 // SetTimezone changes the workspace timezone, keeping the clock's
 // wall-clock reading: 10:00 UTC becomes 10:00 in loc.
-func (w *World) SetTimezone(loc *time.Location) {
+func (w *World) SetTimezone(loc *time.Location) error {
 	n := w.Now.In(w.Location)
 	w.Location = loc
 	w.Now = time.Date(n.Year(), n.Month(), n.Day(), n.Hour(), n.Minute(), n.Second(), n.Nanosecond(), loc)
+	return nil
 }
 
 // NextTimer returns when the next timer fires, if any; a time before Now
