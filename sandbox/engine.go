@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -26,7 +27,7 @@ const ContactID = "1"
 // the engine recorded.
 type EngineWorld struct {
 	ctx   context.Context
-	st    store.Store
+	st    *sqlite.DB
 	e     *runtime.Engine
 	clock *runtime.FakeClock
 	d     *runtime.Dispatcher
@@ -48,7 +49,7 @@ type EngineWorld struct {
 // flow among them: the contact has an open conversation, opened by the
 // contact on whatsapp.
 func NewEngineWorld(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*EngineWorld, error) {
-	st, err := sqlite.Open(":memory:")
+	st, err := stores.get()
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +57,13 @@ func NewEngineWorld(now time.Time, main *interpreter.Program, flows []runtime.Fl
 		agents: &simAgents{made: map[string]bool{}}, http: &simHTTP{}, channel: &simChannel{}}
 	w.e, err = runtime.New(w.ctx, st, flows, runtime.Config{Now: w.clock.Now, Directory: w.agents, MaxRuns: MaxRuns})
 	if err != nil {
-		st.Close()
+		stores.put(st)
 		return nil, err
 	}
 	// one try a delivery: a simulated failure is final at once
 	w.d = &runtime.Dispatcher{Engine: w.e, Channel: w.channel, HTTP: w.http, AI: simAI{}, Sheets: simSheets{w.channel}, MaxAttempts: 1}
 	if err := w.handle(runtime.Seed{Contact: ContactID, Channel: "whatsapp", Tags: []string{}, Open: true}); err != nil {
-		st.Close()
+		stores.put(st)
 		return nil, err
 	}
 	return w, nil
@@ -80,8 +81,49 @@ func (w *EngineWorld) handle(ev runtime.Event) error {
 	return w.d.Drain(w.ctx)
 }
 
-// Close implements Sim.
-func (w *EngineWorld) Close() error { return w.st.Close() }
+// Close implements Sim: the world's store is emptied for the next world.
+func (w *EngineWorld) Close() error {
+	stores.put(w.st)
+	return nil
+}
+
+// stores keeps emptied in-memory stores for the next worlds: a case gets a
+// fresh store without the cost of opening one.
+var stores storePool
+
+type storePool struct {
+	mu   sync.Mutex
+	free []*sqlite.DB
+}
+
+// maxFreeStores bounds the stores kept: one per case run at once.
+const maxFreeStores = 8
+
+func (p *storePool) get() (*sqlite.DB, error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 {
+		st := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return st, nil
+	}
+	p.mu.Unlock()
+	return sqlite.Open(":memory:")
+}
+
+func (p *storePool) put(st *sqlite.DB) {
+	if st.Reset() != nil {
+		st.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.free) == maxFreeStores {
+		st.Close()
+		return
+	}
+	p.free = append(p.free, st)
+}
 
 // SetField implements Sim.
 func (w *EngineWorld) SetField(name string, value any) error {

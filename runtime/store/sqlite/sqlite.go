@@ -225,3 +225,30 @@ func (t *Tx) Release(name string) error {
 	}
 	return t.savepoint("RELEASE", name)
 }
+
+// Reset empties the database: every row of every table goes, and the
+// schema and the prepared statements stay. A simulation that needs a fresh
+// store for each case resets one instead of opening another, which costs
+// migrating and preparing again (7 ms).
+func (s *DB) Reset() error {
+	var tables []string
+	err := s.db.Select(&tables, `SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_migrations' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.Beginx()
+	if err != nil {
+		return err
+	}
+	for _, table := range tables {
+		if _, err := tx.Exec(`DELETE FROM "` + table + `"`); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("reset %s: %w", table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	clear(s.next)
+	return nil
+}

@@ -33,3 +33,24 @@ func TestMemory(t *testing.T) {
 		return db, nil
 	})
 }
+
+// TestReset: a store that was used and then reset passes the contract as
+// a new one does.
+func TestReset(t *testing.T) {
+	db, err := sqlite.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.Exercise(t, func(t *testing.T) (store.Store, func() store.Store) {
+		if err := db.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		return noClose{db}, nil
+	})
+}
+
+// noClose keeps the store open when a subtest closes it, for the next.
+type noClose struct{ *sqlite.DB }
+
+func (noClose) Close() error { return nil }

@@ -1,0 +1,25 @@
+package sandbox_test
+
+import (
+	"testing"
+
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/sandbox"
+)
+
+// BenchmarkNewEngineWorld is what each case of flowd test pays before its
+// first line: a fresh in-memory store, migrated, and an engine on it.
+//
+//	go test -run '^$' -bench NewEngineWorld ./sandbox/
+func BenchmarkNewEngineWorld(b *testing.B) {
+	src := "flow \"Hi\"\ntrigger manual\nsend \"hi\"\n"
+	p := compile(&testing.T{}, src)
+	flows := []runtime.Flow{{Program: p, Source: []byte(src)}}
+	for b.Loop() {
+		w, err := sandbox.NewEngineWorld(now, p, flows)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Close()
+	}
+}
