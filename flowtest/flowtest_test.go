@@ -398,3 +398,58 @@ func TestFailedLineFromAnotherDirectory(t *testing.T) {
 		t.Errorf("from another directory: %+v", results[0].Failures)
 	}
 }
+
+// The flow and the asserts see the trigger data the flow started with,
+// its type included; a flow triggered by a close starts with the
+// conversation closed.
+func TestTriggerSeenAsInProduction(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "vip.flow", "flow \"VIP\"\ntrigger tag added \"VIP\"\nsend \"type=${trigger.type} tag=${trigger.tag}\"\n")
+	writeFile(t, dir, "csat.flow", "flow \"CSAT\"\ntrigger conversation closed\nsend \"open=${conversation.open} source=${trigger.source}\"\n")
+	writeFile(t, dir, "vip.flowtest", "=== tag\ntrigger tag = VIP\nstart\nbot: type=tag added tag=VIP\n* end\n"+
+		"assert trigger.type == \"tag added\" && trigger.tag == \"VIP\"\n")
+	writeFile(t, dir, "csat.flowtest", "=== closed\ntrigger source = user\nstart\nbot: open=false source=user\n* end\n"+
+		"assert conversation.open == false && trigger.type == \"conversation closed\"\n")
+	for _, f := range []string{"vip.flowtest", "csat.flowtest"} {
+		results, err := RunFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if !r.Passed() {
+				t.Errorf("%s: %s", f, strings.Join(r.Failures, "\n"))
+			}
+		}
+	}
+}
+
+// A name that does not exist fails the case at its line, in an assert or
+// a setup line, with a hint: misspelled, it would read as nil and pass.
+func TestUnknownNamesFail(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.flow", "flow \"A\"\ntrigger manual\nfield score number\nask \"Score?\" save Score\n")
+	for _, c := range []struct{ line, want string }{
+		{"assert Scroe == nil", `unknown name "Scroe" (did you mean "Score"?)`},
+		{`assert "x" not in contact.tagz`, `contact has no field "tagz" (did you mean "tags"?)`},
+		{"assert contact.emial == nil", `contact has no field "emial" (did you mean "email"?)`},
+		{"assert conversation.opn", `conversation has no field "opn" (did you mean "open"?)`},
+		{"assert run.stauts == \"done\"", `run has no field "stauts" (did you mean "status"?)`},
+		{"contact firstnme = Ana", `contact has no field "firstnme" (did you mean "firstname"?)`},
+		{"assignee emial = bob@example.com", `assignee has no field "emial" (did you mean "email"?)`},
+	} {
+		path := writeFile(t, dir, "a.flowtest", "flow a.flow\n=== case\nstart\nbot: Score?\n"+c.line+"\n")
+		results, err := RunFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := results[0].Failures; len(f) != 1 || !strings.Contains(f[0], "a.flowtest:5: "+c.line+": "+c.want) {
+			t.Errorf("%s: failures %q, want one at line 5 with %q", c.line, f, c.want)
+		}
+	}
+	// names that exist pass: declared fields, variables, lets
+	path := writeFile(t, dir, "a.flowtest", "flow a.flow\n=== case\ncontact score = 3\nstart\nbot: Score?\n"+
+		"assert contact.score == 3 && Score == nil && run.wait == \"reply\" && (let x = 1; x == 1) && len(contact.tags) == 0\n")
+	if results, err := RunFile(path); err != nil || !results[0].Passed() {
+		t.Errorf("known names: %v %v", err, results[0].Failures)
+	}
+}

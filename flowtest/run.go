@@ -37,26 +37,7 @@ func (r *Result) Passed() bool { return len(r.Failures) == 0 }
 
 // RunFile runs every case of a .flowtest file. The error reports a file that
 // cannot be read or a flow that does not compile; failing cases are results.
-func RunFile(path string) ([]*Result, error) { return RunFileOn(path, InMemory) }
-
-// A World makes the simulated world of one case, on the flows of its file.
-type World func(main *interpreter.Program, flows *Flows) (sandbox.Sim, error)
-
-// InMemory is sandbox.World, the in-memory simulation.
-func InMemory(main *interpreter.Program, flows *Flows) (sandbox.Sim, error) {
-	w := sandbox.New(DefaultNow)
-	w.Find = flows.Find
-	return w, nil
-}
-
-// OnEngine is sandbox.EngineWorld: the engine of runtime/ on a store of
-// the case's own, with every flow of the .flowtest's folder.
-func OnEngine(main *interpreter.Program, flows *Flows) (sandbox.Sim, error) {
-	return sandbox.NewEngineWorld(DefaultNow, main, flows.All())
-}
-
-// RunFileOn is RunFile with each case in a world new made.
-func RunFileOn(path string, newWorld World) ([]*Result, error) {
+func RunFile(path string) ([]*Result, error) {
 	src, err := textfile.Read(path, MaxFileSize)
 	if err != nil {
 		return nil, err
@@ -84,7 +65,7 @@ func RunFileOn(path string, newWorld World) ([]*Result, error) {
 			continue
 		}
 		left := interpreter.Work{Instructions: MaxFileInstructions - work.Instructions, ExprSteps: MaxFileExprSteps - work.ExprSteps}
-		r, w := runCase(path, c, main, flows, left, newWorld)
+		r, w := runCase(path, c, main, flows, left)
 		results = append(results, r)
 		work.Instructions += w.Instructions
 		work.ExprSteps += w.ExprSteps
@@ -112,14 +93,17 @@ func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 		return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 	}
 	fs := &Flows{base: base, main: main, compiled: map[string]*interpreter.Program{main.Flow: main}, files: map[string]string{},
-		sources: map[string][]byte{main.Flow: src}}
+		sources: map[string][]byte{main.Flow: src}, idle: map[string]bool{}}
 	siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*.flow"))
 	for _, s := range siblings {
 		if filepath.Clean(s) == filepath.Clean(path) {
 			continue
 		}
-		if name, ok := fileFlowName(s); ok && fs.files[name] == "" && name != main.Flow {
+		if name, idle, ok := fileHead(s); ok && fs.files[name] == "" && name != main.Flow {
 			fs.files[name] = s
+			if idle {
+				fs.idle[name] = true
+			}
 		}
 	}
 	return main, fs, nil
@@ -132,25 +116,58 @@ type Flows struct {
 	compiled map[string]*interpreter.Program // nil: the file does not compile
 	files    map[string]string               // the file of each sibling, by flow name
 	sources  map[string][]byte               // of the flows compiled, by name
+	idle     map[string]bool                 // siblings no event starts: drafts, manual triggers
 	all      []runtime.Flow                  // once All has compiled them
 }
 
-// All returns the main flow and every sibling that compiles, the main
-// flow first, each with its source: the flows an engine runs, where any
-// of them may fire on an event.
+// All returns the flows an engine runs for the .flowtest: the main flow
+// first, then the siblings an event may start (published, with a trigger
+// other than manual) and those a start step of these names, transitively,
+// each with its source. Siblings that nothing can start are not compiled:
+// a folder of large flows would cost each .flowtest their compiling.
 func (fs *Flows) All() []runtime.Flow {
 	if fs.all != nil {
 		return fs.all
 	}
-	fs.all = []runtime.Flow{{Program: fs.main, Source: fs.sources[fs.main.Flow]}}
 	names := make([]string, 0, len(fs.files))
 	for name := range fs.files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	want := map[string]bool{}
+	var queue []string
+	need := func(name string) {
+		if _, ok := fs.files[name]; ok && !want[name] {
+			want[name] = true
+			queue = append(queue, name)
+		}
+	}
 	for _, name := range names {
-		if p := fs.Find(name); p != nil {
-			fs.all = append(fs.all, runtime.Flow{Program: p, Source: fs.sources[name]})
+		if !fs.idle[name] {
+			need(name)
+		}
+	}
+	for p := fs.main; p != nil; {
+		starts, any := p.Starts()
+		if any {
+			for _, name := range names {
+				need(name)
+			}
+		}
+		for _, name := range starts {
+			need(name)
+		}
+		p = nil
+		for p == nil && len(queue) > 0 {
+			p, queue = fs.Find(queue[0]), queue[1:]
+		}
+	}
+	fs.all = []runtime.Flow{{Program: fs.main, Source: fs.sources[fs.main.Flow]}}
+	for _, name := range names {
+		if want[name] {
+			if p := fs.Find(name); p != nil {
+				fs.all = append(fs.all, runtime.Flow{Program: p, Source: fs.sources[name]})
+			}
 		}
 	}
 	return fs.all
@@ -182,21 +199,28 @@ func relativeTo(base, path string) string {
 	return path
 }
 
-// fileFlowName reads the name of the flow in the file at path from the
-// file's start, or the whole file when a long comment comes first.
-func fileFlowName(path string) (string, bool) {
+// fileHead reads, from the head of the file at path (the whole file when a
+// long comment comes first), the name of its flow and whether no event can
+// start it: a draft, or a flow whose trigger is manual.
+func fileHead(path string) (name string, idle, ok bool) {
 	const head = 4 << 10
 	src, err := textfile.Head(path, head)
 	if err != nil {
-		return "", false
+		return "", false, false
 	}
-	if name, ok := flowName(src); ok || len(src) < head {
-		return name, ok
+	if name, ok = flowName(src); !ok && len(src) == head {
+		if src, err = dsl.ReadFile(path); err != nil {
+			return "", false, false
+		}
+		name, ok = flowName(src)
 	}
-	if src, err = dsl.ReadFile(path); err != nil {
-		return "", false
+	for _, line := range strings.Split(string(src), "\n") {
+		switch l := strings.TrimSpace(line); {
+		case l == "draft", l == "trigger manual", strings.HasPrefix(l, "trigger manual "):
+			idle = true
+		}
 	}
-	return flowName(src)
+	return name, idle, ok
 }
 
 // flowName reads a flow's name from its first line that is not blank or a
@@ -226,7 +250,7 @@ func flowName(src []byte) (string, bool) {
 // caseRun is the state of one running case.
 type caseRun struct {
 	file    string
-	world   sandbox.Sim
+	world   *sandbox.World
 	main    *interpreter.Program
 	trigger map[string]any
 	res     *Result
@@ -234,9 +258,9 @@ type caseRun struct {
 
 // runCase runs one case and returns its result and the work its runs did,
 // stopping it once they have done the work left to the file.
-func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work, newWorld World) (*Result, interpreter.Work) {
+func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left interpreter.Work) (*Result, interpreter.Work) {
 	cr0 := &caseRun{file: file, res: &Result{File: file, Case: c}}
-	w, err := newWorld(main, flows)
+	w, err := sandbox.New(DefaultNow, main, flows.All())
 	if err != nil {
 		cr0.failf(c.Line, "%v", err)
 		return cr0.res, interpreter.Work{}
@@ -297,6 +321,9 @@ func (cr *caseRun) setup(l Line) error {
 			return fmt.Errorf("want: %s NAME = VALUE", l.Verb)
 		}
 		value = strings.TrimSpace(value)
+		if err := CheckField(cr.main, l.Verb, name); err != nil {
+			return err
+		}
 		switch l.Verb {
 		case "contact":
 			return w.SetField(name, ContactValue(cr.main, name, value))
@@ -339,8 +366,10 @@ func (cr *caseRun) setup(l Line) error {
 			return w.SetAgentsOnline(true)
 		case "offline":
 			return w.SetAgentsOnline(false)
+		case "none":
+			w.SetNoAgents()
 		default:
-			return fmt.Errorf("want: agents online, or agents offline")
+			return fmt.Errorf("want: agents online, agents offline, or agents none")
 		}
 	case "deliveries":
 		switch l.Arg {
@@ -620,6 +649,9 @@ func (cr *caseRun) triggerData() map[string]any {
 // conversation, assignee, trigger, the main run's variables, and run.status
 // (waiting, done, failed) and run.wait.
 func (cr *caseRun) assert(l Line) error {
+	if err := checkNames(cr.main, l.Arg); err != nil {
+		return err
+	}
 	env, err := cr.env()
 	if err != nil {
 		return err
@@ -647,11 +679,14 @@ func (cr *caseRun) env() (map[string]any, error) {
 		"contact": contact, "conversation": conversation, "assignee": assignee,
 		"trigger": cr.trigger, "run": map[string]any{"status": "not started", "wait": ""},
 	}
-	if status, wait, vars, ok := cr.world.MainRun(); ok {
-		for k, v := range vars {
+	if r, ok := cr.world.MainRun(); ok {
+		for k, v := range r.Vars {
 			env[k] = v
 		}
-		env["run"] = map[string]any{"status": status, "wait": wait}
+		env["run"] = map[string]any{"status": r.Status, "wait": r.Wait}
+		if r.Trigger != nil {
+			env["trigger"] = r.Trigger // what the flow saw
+		}
 	}
 	return env, nil
 }

@@ -49,7 +49,7 @@ func init() {
 		{"http", "STATUS [BODY] | error TEXT | stub METHOD URL -> STATUS [BODY] | live | hold", "answer the waiting http step, add a stub, or say how unmatched requests are answered", cmdHTTP},
 		{"agent", "TEXT", "an agent writes to the contact (exit on agent message)", cmdAgent},
 		{"assign", "USER", "an agent assigns the conversation by hand (exit on manual assignment)", cmdAssign},
-		{"agents", "online|offline", "offline: assign steps wait; online: they get an agent", cmdAgents},
+		{"agents", "online|offline|none", "the simulated agents' status; none: no agent, so assign steps wait", cmdAgents},
 		{"ai", "success|human|unable|failure [Name=Value ...]", "answer the waiting ai reply step", cmdAI},
 		{"location", "LAT, LONG", "the contact sends a location", cmdLocation},
 		{"start", "[NAME]", "stop the waiting runs and start the flow (or the flow NAME) again", cmdStart},
@@ -112,22 +112,22 @@ func cmdWait(s *session, arg string) error {
 	if arg == "" || err != nil {
 		return errUsage
 	}
-	s.do("wait "+d.String(), func() { s.world.Advance(time.Duration(d)) })
+	s.do("wait "+d.String(), func() { s.report(s.world.Advance(time.Duration(d))) })
 	return nil
 }
 
 func cmdNow(s *session, arg string) error {
 	w := s.world
 	if arg == "" {
-		s.printf("%s", w.Now.In(w.Location).Format("2006-01-02 15:04:05 MST (Monday)"))
+		s.printf("%s", w.Now().In(w.Timezone()).Format("2006-01-02 15:04:05 MST (Monday)"))
 		s.nextTimer()
 		return nil
 	}
-	t, err := flowtest.ParseNow(arg, w.Location)
+	t, err := flowtest.ParseNow(arg, w.Timezone())
 	if err != nil {
 		return errUsage
 	}
-	s.do("now "+t.Format("2006-01-02 15:04:05"), func() { w.SetNow(t) })
+	s.do("now "+t.Format("2006-01-02 15:04:05"), func() { s.report(w.SetNow(t)) })
 	s.nextTimer()
 	return nil
 }
@@ -135,27 +135,30 @@ func cmdNow(s *session, arg string) error {
 // nextTimer says when the next timer fires, or that one is due.
 func (s *session) nextTimer() {
 	w := s.world
-	next, ok := w.NextTimer()
+	next, ok, err := w.NextTimer()
+	now, loc := w.Now(), w.Timezone()
 	switch {
+	case err != nil:
+		s.report(err)
 	case !ok:
-	case next.After(w.Now):
-		s.printf("# next timer: %s (in %s)", next.In(w.Location).Format("2006-01-02 15:04:05"), dsl.Duration(next.Sub(w.Now)))
+	case next.After(now):
+		s.printf("# next timer: %s (in %s)", next.In(loc).Format("2006-01-02 15:04:05"), dsl.Duration(next.Sub(now)))
 	default:
-		s.printf("# a timer was due at %s: it fires at the next :wait", next.In(w.Location).Format("2006-01-02 15:04:05"))
+		s.printf("# a timer was due at %s: it fires at the next :wait", next.In(loc).Format("2006-01-02 15:04:05"))
 	}
 }
 
 func cmdTimezone(s *session, arg string) error {
 	w := s.world
 	if arg == "" {
-		s.printf("%s", w.Location)
+		s.printf("%s", w.Timezone())
 		return nil
 	}
 	loc, err := time.LoadLocation(arg)
 	if err != nil {
 		return err
 	}
-	s.do("timezone "+arg, func() { w.SetTimezone(loc) })
+	s.do("timezone "+arg, func() { s.report(w.SetTimezone(loc)) })
 	return nil
 }
 
@@ -187,6 +190,9 @@ func cmdSet(s *session, arg string) error {
 	if err != nil {
 		return err
 	}
+	if err := flowtest.CheckField(s.mainFile().prog, verb, name); err != nil {
+		return err
+	}
 	v := flowtest.ParseValue(value)
 	set := s.world.SetConversation
 	switch verb {
@@ -206,7 +212,7 @@ func cmdUnset(s *session, arg string) error {
 	if err != nil {
 		return err
 	}
-	s.do("# :unset "+arg+" (a .flowtest cannot unset a field)", func() { s.world.Unset(verb, name) })
+	s.do("# :unset "+arg+" (a .flowtest cannot unset a field)", func() { s.report(s.world.Unset(verb, name)) })
 	return nil
 }
 
@@ -237,15 +243,22 @@ func (s *session) tag(arg string, add bool) error {
 	return nil
 }
 
+func (s *session) contact() map[string]any {
+	contact, _, _, err := s.world.Namespaces(s.mainFile().prog)
+	s.report(err)
+	return contact
+}
+
 func (s *session) contactTags() []string {
-	tags, _ := s.world.Contact["tags"].([]string)
+	tags, _ := s.contact()["tags"].([]string)
 	return tags
 }
 
 func cmdContact(s *session, _ string) error {
-	for _, k := range sortedKeys(s.world.Contact) {
+	contact := s.contact()
+	for _, k := range sortedKeys(contact) {
 		if k != "tags" {
-			s.printf("contact.%s = %s", k, show(s.world.Contact[k]))
+			s.printf("contact.%s = %s", k, show(contact[k]))
 		}
 	}
 	if tags := s.contactTags(); len(tags) > 0 {
@@ -257,8 +270,12 @@ func cmdContact(s *session, _ string) error {
 }
 
 func cmdVars(s *session, _ string) error {
-	for i, r := range s.world.Runs {
-		s.printf("run %d %q (%s):", i+1, r.Program.Flow, r.Status)
+	runs, err := s.world.Runs()
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		s.printf("run %d %q (%s):", i+1, r.Flow, r.Status)
 		if len(r.Vars) == 0 {
 			s.printf("  no variables")
 		}
@@ -270,20 +287,27 @@ func cmdVars(s *session, _ string) error {
 }
 
 func cmdState(s *session, _ string) error {
-	for i, r := range s.world.Runs {
-		s.printf("run %d %q program %s: %s", i+1, r.Program.Flow, r.Program.Hash, r.Status)
-		if r.Err != nil {
-			s.printf("  %v", r.Err)
+	runs, err := s.world.Runs()
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		s.printf("run %d %q program %s: %s", i+1, r.Flow, r.Hash, r.Status)
+		if r.Err != "" {
+			s.printf("  %s", r.Err)
 		}
-		if r.Status != interpreter.Waiting {
+		if r.Cont == nil {
 			continue
 		}
 		c, err := interpreter.Decode(r.Cont)
 		if err != nil {
 			return err
 		}
-		p := r.Program
-		s.printf("  waiting for %s, seq %d, at pc %d (%s, step %s)", r.Wait, r.Seq(), c.PC, p.Position(c.PC), p.StepID(c.PC))
+		where := ""
+		if p := r.Program; p != nil {
+			where = fmt.Sprintf(" (%s, step %s)", p.Position(c.PC), p.StepID(c.PC))
+		}
+		s.printf("  waiting for %s, seq %d, at pc %d%s", r.Wait, r.Seq, c.PC, where)
 		s.printf("  continuation (%d bytes): %s", len(r.Cont), c)
 	}
 	return nil
@@ -330,7 +354,7 @@ func cmdAgent(s *session, arg string) error {
 	if arg == "" {
 		return errUsage
 	}
-	s.do("agent: "+arg, func() { s.world.AgentSays(arg) })
+	s.do("agent: "+arg, func() { s.report(s.world.AgentSays(arg)) })
 	return nil
 }
 
@@ -338,15 +362,21 @@ func cmdAssign(s *session, arg string) error {
 	if arg == "" {
 		return errUsage
 	}
-	s.do("assign "+arg, func() { s.world.ManualAssign(flowtest.Unquote(arg)) })
+	s.do("assign "+arg, func() { s.report(s.world.ManualAssign(flowtest.Unquote(arg))) })
 	return nil
 }
 
 func cmdAgents(s *session, arg string) error {
-	if arg != "online" && arg != "offline" {
+	if arg != "online" && arg != "offline" && arg != "none" {
 		return errUsage
 	}
-	s.do("agents "+arg, func() { s.world.SetAgentsOnline(arg == "online") })
+	s.do("agents "+arg, func() {
+		if arg == "none" {
+			s.world.SetNoAgents()
+			return
+		}
+		s.report(s.world.SetAgentsOnline(arg == "online"))
+	})
 	return nil
 }
 
@@ -358,12 +388,10 @@ func cmdAI(s *session, arg string) error {
 	if err != nil {
 		return err
 	}
-	r := s.world.Waiting(interpreter.WaitAI)
-	if r == nil {
-		return errors.New("no run is waiting for an ai reply")
+	if waiting, err := s.world.WaitingFor(interpreter.WaitAI); err != nil || !waiting {
+		return errors.Join(err, errors.New("no run is waiting for an ai reply"))
 	}
-	out := interpreter.AIOutcome{Seq: r.Seq(), Outcome: outcome, Vars: vars}
-	s.do("ai "+arg, func() { s.world.Answer(r, out) })
+	s.do("ai "+arg, func() { s.report(s.world.AnswerAI(outcome, vars)) })
 	return nil
 }
 
@@ -373,7 +401,7 @@ func cmdLocation(s *session, arg string) error {
 		return errUsage
 	}
 	line := fmt.Sprintf("location: %s, %s", strconv.FormatFloat(lat, 'f', -1, 64), strconv.FormatFloat(long, 'f', -1, 64))
-	s.do(line, func() { s.world.SendLocation(lat, long) })
+	s.do(line, func() { s.report(s.world.SendLocation(lat, long)) })
 	return nil
 }
 
@@ -394,7 +422,9 @@ func cmdReload(s *session, _ string) error {
 	if err != nil {
 		return err
 	}
-	s.world.SetFlows(s.proj.flows())
+	if err := s.world.SetFlows(s.proj.runtimeFlows()); err != nil {
+		return err
+	}
 	for _, path := range failed {
 		if ff := s.proj.files[path]; ff != nil {
 			s.printf("# %s has errors: keeping the version that compiled (program %s)", path, ff.prog.Hash)
@@ -406,9 +436,16 @@ func cmdReload(s *session, _ string) error {
 	if len(changed) == 0 && len(failed) == 0 {
 		s.printf("# no changes")
 	}
-	for i, r := range s.world.Runs {
-		if ff := s.proj.files[r.Program.File]; r.Status == interpreter.Waiting && ff != nil && ff.prog.Hash != r.Program.Hash {
-			s.printf("# run %d keeps program %s until it ends; :start runs the new version", i+1, r.Program.Hash)
+	runs, err := s.world.Runs()
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		if r.Program == nil || r.Cont == nil {
+			continue
+		}
+		if ff := s.proj.files[r.Program.File]; ff != nil && ff.prog.Hash != r.Hash {
+			s.printf("# run %d keeps program %s until it ends; :start runs the new version", i+1, r.Hash)
 		}
 	}
 	return nil
@@ -421,13 +458,14 @@ func cmdDump(s *session, arg string) error {
 		return fmt.Errorf("the session since the flow started is too long for a .flowtest file (over %s); :start begins a new one", textfile.Size(flowtest.MaxFileSize))
 	}
 	status := "not started"
-	if s.main != nil {
-		status = s.main.Status.String()
+	main, started := s.world.MainRun()
+	if started {
+		status = main.Status
 	}
 	var notes []string
 	if s.proj.stale[s.rec.flow] {
 		notes = append(notes, s.rec.flow+" does not compile now: the case fails until it does")
-	} else if s.main != nil && s.main.Program.Hash != s.mainFile().prog.Hash {
+	} else if started && main.Program != s.mainFile().prog.Hash {
 		notes = append(notes, "the run began in an older version of the flow; the case runs the file as it is now")
 	}
 	if arg == "" {

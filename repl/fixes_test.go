@@ -45,10 +45,10 @@ const vipFlow = "flow \"VIP\"\ntrigger conversation opened by contact when \"VIP
 func TestStartHonoursCondition(t *testing.T) {
 	path := writeFlow(t, "vip.flow", vipFlow)
 	out := runSession(t, Options{Path: path}, ":tag VIP\n:start\n")
-	wantIn(t, out, "* not started: trigger condition is false\n", ":start\nbot: Hi VIP!\n* end\n")
+	wantIn(t, out, "* not started: \"VIP\": trigger condition is false\n", ":start\nbot: Hi VIP!\n* end\n")
 
 	dump := dumped(t, Options{Path: path}, "")
-	wantIn(t, dump, "start\n* not started: trigger condition is false\nassert run.status == \"not started\"\n")
+	wantIn(t, dump, "start\n* not started: \"VIP\": trigger condition is false\nassert run.status == \"not started\"\n")
 	replayIn(t, filepath.Dir(path), dump)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 )
 
 // errCompile is wrapped by loadProject's error when the given file does not compile.
@@ -20,6 +21,7 @@ type flowFile struct {
 	path string
 	file *dsl.File // the header: trigger, group, draft
 	prog *interpreter.Program
+	src  []byte
 }
 
 // A project is the flows the REPL knows: the file it was given and its
@@ -132,16 +134,18 @@ func compile(path string, loud bool, errOut io.Writer) (*flowFile, error) {
 		}
 		return nil, err
 	}
-	return &flowFile{path: path, file: f, prog: prog}, nil
+	return &flowFile{path: path, file: f, prog: prog, src: src}, nil
 }
 
-// flows returns the programs by flow name, for start steps. A name defined
-// twice goes to the first file by path.
-func (p *project) flows() map[string]*interpreter.Program {
-	out := map[string]*interpreter.Program{}
+// runtimeFlows are the flows the engine runs, with their sources. A name
+// defined twice goes to the first file by path.
+func (p *project) runtimeFlows() []runtime.Flow {
+	var out []runtime.Flow
+	seen := map[string]bool{}
 	for _, ff := range p.sorted() {
-		if _, dup := out[ff.prog.Flow]; !dup {
-			out[ff.prog.Flow] = ff.prog
+		if !seen[ff.prog.Flow] {
+			seen[ff.prog.Flow] = true
+			out = append(out, runtime.Flow{Program: ff.prog, Source: ff.src})
 		}
 	}
 	return out

@@ -47,7 +47,12 @@ func Run(opts Options, in io.Reader, out, errOut io.Writer) int {
 	}
 	lines, out, terminal, restore := openInput(in, out)
 	defer restore()
-	s := newSession(proj, out, !terminal)
+	s, err := newSession(proj, ff, out, !terminal)
+	if err != nil {
+		fmt.Fprintf(errOut, "flowd repl: %v\n", err)
+		return 1
+	}
+	defer s.world.Close()
 	s.banner(ff, opts.Flow)
 	s.start(ff)
 	for !s.quit {
@@ -121,8 +126,9 @@ func (s *session) say(text string) {
 	if s.piped {
 		s.printf("user: %s", sandbox.Escape(text))
 	}
-	waiting := s.world.Waiting(interpreter.WaitReply) != nil
-	s.do("user: "+text, func() { s.world.Say(text) })
+	waiting, err := s.world.WaitingFor(interpreter.WaitReply)
+	s.report(err)
+	s.do("user: "+text, func() { s.report(s.world.Say(text)) })
 	if !waiting {
 		s.printf("# no run is waiting for a reply (:state shows the runs; :start starts the flow again)")
 	}

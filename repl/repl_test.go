@@ -197,8 +197,8 @@ func TestContactCommands(t *testing.T) {
 func TestVarsStateDisasm(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir}, ":start Helper\n:ai success Email=ana@example.com\n:vars\n:state\n:disasm\n")
 	wantIn(t, out,
-		":vars\nrun 1 \"Consent\" (done):\n  no variables\nrun 2 \"Helper\" (waiting):\n  Email = \"ana@example.com\"\n",
-		":state\nrun 1 \"Consent\" program ", ": done\n",
+		":vars\nrun 1 \"Consent\" (stopped):\n  no variables\nrun 2 \"Helper\" (waiting):\n  Email = \"ana@example.com\"\n",
+		":state\nrun 1 \"Consent\" program ", ": stopped\n  stopped by hand\n",
 		"run 2 \"Helper\" program ", ": waiting\n  waiting for reply, seq ",
 		"testdata/flows/helper.flow:15:1, step #6)\n  continuation (",
 		" bytes): program ", " wait reply ", `vars {"Email":"ana@example.com"}`,
@@ -210,7 +210,7 @@ func TestVarsStateDisasm(t *testing.T) {
 
 func TestAgentsAIAndLocation(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir, Flow: "Helper"},
-		":agents offline\n:ai success Email=x\n:agents online\n:location 3.1, 101.6\n"+
+		":agents none\n:ai success Email=x\n:agents online\n:location 3.1, 101.6\n"+
 			":start\n:ai human\n"+
 			":start\n:ai success\n:agent hello\n"+
 			":start\n:assign bob@example.com\n:vars\n")
@@ -277,7 +277,7 @@ func replay(t *testing.T, dump string) {
 
 func TestDump(t *testing.T) {
 	dump := dumped(t, Options{Path: consent},
-		":set contact.firstname Ana\n:tag VIP\n:timezone Europe/Paris\n:now 2026-02-02 09:00\n:start\nhello\n:set contact.city Paris\n:tag Gold\n:wait 5m\n")
+		":set contact.firstname Ana\n:tag VIP\n:timezone Europe/Paris\n:now 2026-02-02 09:00\n:start\nhello\n:set contact.lastname Lee\n:set contact.city Paris\n:tag Gold\n:wait 5m\n")
 	want := `# a flowd repl session, written by :dump
 flow consent.flow
 
@@ -288,14 +288,12 @@ timezone Europe/Paris
 now 2026-02-02 09:00:00
 contact firstname = "Ana"
 tags "VIP"
-conversation last_outgoing = "Do you accept?"
-conversation last_outgoing_source = "flow"
 start
 bot: Hi Ana! Please read our privacy policy: https://example.com/privacy
 bot: Do you accept? [ACCEPT AND CONTINUE]
 user: hello
 bot: Do you accept? [ACCEPT AND CONTINUE]
-contact city = "Paris"
+contact lastname = "Lee"
 tags "VIP", "Gold"
 wait 5m
 bot: We did not receive your consent.
@@ -357,7 +355,11 @@ func started(t *testing.T, opts Options) (*session, *bytes.Buffer) {
 	if proj == nil {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
-	s := newSession(proj, &out, true)
+	s, err := newSession(proj, ff, &out, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.world.Close() })
 	s.start(ff)
 	return s, &out
 }
@@ -367,7 +369,8 @@ func TestReload(t *testing.T) {
 	src, _ := os.ReadFile(consent)
 	os.WriteFile(path, src, 0o644)
 	s, out := started(t, Options{Path: path})
-	old := s.main.Program.Hash
+	main, _ := s.world.MainRun()
+	old := main.Program
 	s.handle(":reload")
 	wantIn(t, out.String(), ":reload\n# no changes\n")
 

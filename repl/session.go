@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flowd/flowd/flowtest"
 	"github.com/flowd/flowd/interpreter"
@@ -19,19 +20,22 @@ type session struct {
 	piped    bool // input is not a terminal: echo the input lines
 	proj     *project
 	world    *sandbox.World
-	mainPath string       // the file of the flow started last
-	main     *sandbox.Run // its run; nil when its trigger's condition was false
+	mainPath string // the file of the flow started last
 	rec      *recording
 	heldAt   map[*interpreter.HTTPRequest]int // the step during which each held request was made
 	answered int                              // exchanges already recorded
 	quit     bool
 }
 
-func newSession(proj *project, out io.Writer, piped bool) *session {
-	w := sandbox.New(flowtest.DefaultNow)
-	w.SetFlows(proj.flows())
+// newSession returns a session whose world runs the project's flows, main
+// first.
+func newSession(proj *project, main *flowFile, out io.Writer, piped bool) (*session, error) {
+	w, err := sandbox.New(flowtest.DefaultNow, main.prog, proj.runtimeFlows())
+	if err != nil {
+		return nil, err
+	}
 	w.SetHoldHTTP(true)
-	return &session{out: out, piped: piped, proj: proj, world: w}
+	return &session{out: out, piped: piped, proj: proj, world: w}, nil
 }
 
 // report prints an action's error, if any.
@@ -50,22 +54,16 @@ func (s *session) mainFile() *flowFile { return s.proj.files[s.mainPath] }
 // contact had just opened a conversation: when its trigger's condition holds.
 // The record starts over with it.
 func (s *session) start(ff *flowFile) {
-	for _, r := range s.world.Runs {
-		s.world.Stop(r)
-	}
+	s.report(s.world.StopAll())
 	for _, line := range s.world.Transcript() {
 		s.printf("%s", line)
 	}
 	trigger := triggerData(ff.file)
 	s.mainPath = ff.path
-	s.rec = newRecording(ff.path, s.world, trigger)
+	s.rec = newRecording(ff.path, s.world, ff.prog, trigger)
 	s.heldAt = map[*interpreter.HTTPRequest]int{}
-	s.answered = len(s.world.Exchanges)
-	var err error
-	s.do("start", func() { s.main, err = s.world.Enroll(ff.prog, trigger) })
-	if err != nil {
-		s.printf("error: %v", err)
-	}
+	s.answered = len(s.world.Exchanges())
+	s.do("start", func() { s.report(s.world.StartFlow(ff.prog, trigger)) })
 }
 
 // do runs an action that the dump records as line (a .flowtest event or setup
@@ -100,13 +98,15 @@ func (s *session) settle(i int) {
 	if i >= 0 && s.rec.grow(size) {
 		s.rec.steps[i].out = append(s.rec.steps[i].out, lines...)
 	}
-	for _, x := range s.world.Exchanges[s.answered:] {
+	for _, x := range s.world.Exchanges()[s.answered:] {
 		if x.Stub == nil && s.rec.grow(len(x.Response.Body)) {
 			s.rec.answer(x)
 		}
 	}
-	s.answered = len(s.world.Exchanges)
-	for _, h := range s.world.HeldHTTP() {
+	s.answered = len(s.world.Exchanges())
+	held, err := s.world.HeldHTTP()
+	s.report(err)
+	for _, h := range held {
 		if _, told := s.heldAt[h.Request]; !told {
 			s.heldAt[h.Request] = i
 			s.printf("# the http step waits for its answer: :http STATUS [BODY], or :http error TEXT")
@@ -117,7 +117,10 @@ func (s *session) settle(i int) {
 // answerHTTP answers the oldest held request. In the dump its stub answers
 // at once, so what follows the answer belongs to the step that made the request.
 func (s *session) answerHTTP(resp interpreter.HTTPResponse) error {
-	held := s.world.HeldHTTP()
+	held, err := s.world.HeldHTTP()
+	if err != nil {
+		return err
+	}
 	if len(held) == 0 {
 		return fmt.Errorf("no http step is waiting for an answer")
 	}
@@ -126,7 +129,7 @@ func (s *session) answerHTTP(resp interpreter.HTTPResponse) error {
 		s.rec.notes = append(s.rec.notes, fmt.Sprintf("%s %s was answered after later events; the replay answers it at once",
 			held[0].Request.Method, held[0].Request.URL))
 	}
-	s.world.AnswerHTTP(held[0], resp)
+	s.report(s.world.AnswerHTTP(held[0], resp))
 	s.settle(i)
 	return nil
 }
@@ -151,31 +154,47 @@ type step struct {
 	out  []string
 }
 
+// The world as it is when a case starts, which setup lines need not say.
+var (
+	baseContact      = map[string]any{"id": sandbox.ContactID, "channel": "whatsapp"}
+	baseConversation = map[string]any{"open": true, "previous": 0}
+)
+
 // newRecording starts a record with setup lines that rebuild the world as it
 // is now: trigger data, clock, contact, conversation, assignee, agents, stubs.
-func newRecording(flow string, w *sandbox.World, trigger map[string]any) *recording {
-	base := sandbox.New(flowtest.DefaultNow)
+func newRecording(flow string, w *sandbox.World, main *interpreter.Program, trigger map[string]any) *recording {
 	r := &recording{flow: flow}
 	r.setup = append(r.setup, fieldLines("trigger", trigger, nil)...)
-	if w.Location.String() != base.Location.String() {
-		r.setup = append(r.setup, "timezone "+w.Location.String())
+	loc, now := w.Timezone(), w.Now()
+	if loc.String() != time.UTC.String() {
+		r.setup = append(r.setup, "timezone "+loc.String())
 	}
-	if !w.Now.Equal(base.Now) || w.Location.String() != base.Location.String() {
-		r.setup = append(r.setup, "now "+w.Now.In(w.Location).Format("2006-01-02 15:04:05"))
+	if !now.Equal(flowtest.DefaultNow) || loc.String() != time.UTC.String() {
+		r.setup = append(r.setup, "now "+now.In(loc).Format("2006-01-02 15:04:05"))
 	}
-	r.setup = append(r.setup, fieldLines("contact", w.Contact, base.Contact)...)
-	if tags, _ := w.Contact["tags"].([]string); len(tags) > 0 {
+	contact, conv, assignee, err := w.Namespaces(main)
+	if err != nil {
+		r.notes = append(r.notes, "the contact could not be read: "+err.Error())
+	}
+	r.setup = append(r.setup, fieldLines("contact", contact, baseContact)...)
+	if tags, _ := contact["tags"].([]string); len(tags) > 0 {
 		r.setup = append(r.setup, tagsLine(tags))
 	}
-	r.setup = append(r.setup, fieldLines("conversation", w.Conversation, base.Conversation)...)
-	r.setup = append(r.setup, fieldLines("assignee", w.Assignee, nil)...)
-	if w.AgentsOffline {
-		r.setup = append(r.setup, "agents offline")
+	// of the conversation, a test sets whether it is open and how many came
+	// before; the engine keeps the rest
+	conv = map[string]any{"open": conv["open"], "previous": conv["previous"]}
+	r.setup = append(r.setup, fieldLines("conversation", conv, baseConversation)...)
+	if assignee != nil {
+		a := map[string]any{"email": assignee["email"], "name": assignee["name"], "status": assignee["status"]}
+		r.setup = append(r.setup, fieldLines("assignee", a, map[string]any{"status": "online"})...)
 	}
-	if w.FailDelivery {
+	if agents := w.Agents(); agents != "online" {
+		r.setup = append(r.setup, "agents "+agents)
+	}
+	if w.DeliveriesFail() {
 		r.setup = append(r.setup, "deliveries fail")
 	}
-	for _, st := range w.Stubs {
+	for _, st := range w.Stubs() {
 		r.addStub(flowtest.FormatStub(st))
 	}
 	return r

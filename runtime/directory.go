@@ -75,8 +75,14 @@ func seedNew(tx store.Tx, users []store.User) error {
 	return nil
 }
 
-// SeedUsers adds users to the store as a directory's (see Directory): a
-// simulation's agents, made up as a test names them.
+// SeedUsers adds users to the store as a directory's (see Directory), and
+// gives the queued assignments to those who can take them now: users
+// joined the workspace, or a simulation's directory makes them up again.
 func (e *Engine) SeedUsers(ctx context.Context, users []store.User) error {
-	return e.inTx(ctx, func(tx store.Tx) error { return seedUsers(tx, users) })
+	return e.inTx(ctx, func(tx store.Tx) error {
+		if err := seedUsers(tx, users); err != nil {
+			return err
+		}
+		return e.retryAssignments(tx)
+	})
 }

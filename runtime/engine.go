@@ -339,33 +339,43 @@ func (e *Engine) retryAssignments(tx store.Tx) error {
 const maxDue = 1000
 
 // Tick fires the timers due by now, each as an event of its own, in one
-// transaction that deletes them as it fires them: a timer fires once. It
-// returns how many fired, and the events' errors joined.
+// transaction as HandleAll handles events; each deletes its timer as it
+// fires, so a timer fires once. A timer whose event fails is deleted too,
+// with the failure in the contact's activity: it is not fired again at
+// every tick. Tick returns how many fired, and the events' errors joined.
 func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
-	err := e.inTx(ctx, func(tx store.Tx) error {
-		due, err := tx.DueTimers(e.cfg.Now(), maxDue)
-		if err != nil {
-			return err
-		}
-		var errs []error
-		for _, tm := range due {
-			f, err := e.atomic(tx, timerDue{tm})
-			if err != nil {
-				return err
-			}
-			if f != nil { // undone, but not to be fired again at every tick
-				errs = append(errs, f)
-				err = errors.Join(tx.DeleteTimer(tm.ID), tx.AddActivity(&store.Activity{ContactID: tm.ContactID,
-					At: e.cfg.Now(), Kind: KindError, RunID: tm.RunID, Text: "failed: timer: " + f.Error()}))
-				if err != nil {
-					return err
-				}
-			}
-		}
-		fired, failed = len(due), errors.Join(errs...)
-		return nil
+	var due []store.Timer
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		due, err = tx.DueTimers(e.cfg.Now(), maxDue)
+		return err
 	})
-	return fired, errors.Join(failed, err)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	evs := make([]Event, len(due))
+	for i, tm := range due {
+		evs[i] = timerDue{tm}
+	}
+	errs, err := e.HandleAll(ctx, evs)
+	if err != nil {
+		return 0, err
+	}
+	var failures []error
+	for i, f := range errs {
+		if f == nil {
+			continue
+		}
+		failures = append(failures, f)
+		tm := due[i]
+		err := e.inTx(ctx, func(tx store.Tx) error {
+			return errors.Join(tx.DeleteTimer(tm.ID), tx.AddActivity(&store.Activity{ContactID: tm.ContactID,
+				At: e.cfg.Now(), Kind: KindError, RunID: tm.RunID, Text: "failed: timer: " + f.Error()}))
+		})
+		if err != nil {
+			return len(due), errors.Join(append(failures, err)...)
+		}
+	}
+	return len(due), errors.Join(failures...)
 }
 
 // NextTimer is when the next timer falls due.
@@ -390,6 +400,17 @@ func (e *Engine) Flows() []*interpreter.Program {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.flows
+}
+
+// Program is the version of a flow with the hash: one this engine runs or
+// ran, or one the store keeps the source of, compiled again.
+func (e *Engine) Program(ctx context.Context, hash string) (*interpreter.Program, error) {
+	var p *interpreter.Program
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		p, err = e.program(tx, hash)
+		return err
+	})
+	return p, err
 }
 
 // program is the version of a flow a run paused in: one compiled already,

@@ -128,6 +128,14 @@ type Seed struct {
 	Assignee    string // a user id: the latest conversation's assignee
 }
 
+// StopRun ends one of the contact's runs by hand, whatever its exit
+// conditions: an admin stopping it, a test tool starting over. Nothing is
+// held back for the conversation, as StopBot holds.
+type StopRun struct {
+	Contact string
+	Run     int64
+}
+
 // Result is the outcome of work done outside for a run: an HTTP response, a
 // delivery report, an AI outcome. A result the run no longer waits for
 // changes nothing.
@@ -165,6 +173,7 @@ func (e ManualStart) contact() string       { return e.Contact }
 func (e StopBot) contact() string           { return e.Contact }
 func (e Result) contact() string            { return e.Contact }
 func (e Seed) contact() string              { return e.Contact }
+func (e StopRun) contact() string           { return e.Contact }
 func (e timerDue) contact() string          { return e.timer.ContactID }
 func (e assignDue) contact() string         { return e.out.ContactID }
 

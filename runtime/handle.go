@@ -91,6 +91,11 @@ func (t *turn) event(ev Event) error {
 		t.stopBot(ev.Flow)
 	case Seed:
 		return t.seed(ev)
+	case StopRun:
+		if r := t.runByID(ev.Run); r != nil && !r.busy {
+			t.end(r, store.RunStopped, "stopped by hand")
+			t.note(r, KindFlow, fmt.Sprintf("stopped %q", r.rec.Flow), nil)
+		}
 	case Result:
 		if ev.Note != "" {
 			t.note(t.runByID(ev.Run), KindStep, ev.Note, nil)
@@ -228,9 +233,8 @@ func (t *turn) manualStart(ev ManualStart) error {
 		data[k] = v
 	}
 	ok, err := candidates{t, data}.Matches(p)
-	if err != nil {
-		t.note(nil, KindError, "failed: "+err.Error(), nil)
-		return t.err
+	if err != nil { // the start is refused, with the reason, to whoever asked
+		return fmt.Errorf("start %q: %w", p.Flow, err)
 	}
 	if !ok {
 		t.note(nil, KindFlow, fmt.Sprintf("not started: %q: trigger condition is false", p.Flow), nil)

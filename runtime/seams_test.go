@@ -286,3 +286,45 @@ send "hi"
 	h.do(msg("c1", "a"), msg("c2", "a"), msg("c3", "a"))
 	h.want("c3", "> a", `* not started: "Hi": a world may have 2 runs in all`)
 }
+
+// StopRun ends one run by hand, whatever its exits, with its timers; the
+// engine still has the version it ran.
+func TestStopRun(t *testing.T) {
+	h := newHarness(t, compile(t, askFlow))
+	h.do(msg("c1", "hi"))
+	run := h.runs("c1")[0]
+	h.lines("c1")
+	h.do(runtime.StopRun{Contact: "c1", Run: run.ID})
+	h.want("c1", `* stopped "Ask"`)
+	if runs := h.runs("c1"); len(runs) != 0 {
+		t.Errorf("still waiting: %+v", runs)
+	}
+	h.advance(2 * time.Hour)
+	h.want("c1")
+	if p, err := h.e.Program(context.Background(), run.Program); err != nil || p.Flow != "Ask" {
+		t.Errorf("Program(%s) = %v, %v", run.Program, p, err)
+	}
+}
+
+// Two runs that ask in one event: the contact's answer goes to the one
+// that asked last, though the clock has not moved.
+func TestReplyGoesToTheLastAsker(t *testing.T) {
+	h := newHarness(t, compile(t, `flow "A"
+trigger conversation opened
+
+start "B"
+ask "A asks" save X
+send "A got $X"
+`, `flow "B"
+trigger manual
+
+ask "B asks" save Y
+send "B got $Y"
+`))
+	h.do(msg("c1", "hi"))
+	h.want("c1", "> hi", `* start "B"`, "< B asks", "< A asks")
+	h.do(msg("c1", "one"))
+	h.want("c1", "> one", "< A got one", `* end "A"`)
+	h.do(msg("c1", "two"))
+	h.want("c1", "> two", "< B got two", `* end "B"`)
+}

@@ -197,7 +197,9 @@ func (t *turn) flush() error {
 	active := t.runs[:0:0]
 	for _, r := range t.runs {
 		if r.dirty {
-			r.rec.Updated = t.now
+			if r.rec.Updated.Before(t.now) { // a pause stamp may be later
+				r.rec.Updated = t.now
+			}
 			t.fail(t.tx.UpdateRun(r.rec))
 			r.dirty = false
 		}
@@ -301,6 +303,7 @@ func (t *turn) settle(r *liveRun, out interpreter.Outcome) {
 			t.watchdog(r, DeliveryWatchdog)
 		}
 		r.rec.Deadline = r.deadline
+		r.rec.Updated = t.pauseStamp()
 		r.dirty = true
 	case interpreter.Done:
 		t.end(r, store.RunDone, "")
@@ -400,6 +403,19 @@ func (t *turn) runByID(id int64) *liveRun {
 		}
 	}
 	return nil
+}
+
+// pauseStamp is the time a run pauses at: now, or just after the latest
+// pause of the contact's runs, so that the one that paused last is known
+// when two pause in one event, or the clock has not moved (a test's).
+func (t *turn) pauseStamp() time.Time {
+	at := t.now
+	for _, r := range t.runs {
+		if !r.rec.Updated.Before(at) {
+			at = r.rec.Updated.Add(time.Nanosecond)
+		}
+	}
+	return at
 }
 
 // replyTarget is the run that gets the contact's message: of the runs

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"slices"
 	"strings"
 
@@ -74,72 +73,10 @@ type Exchange struct {
 	Stub     *Stub // the stub that answered; nil for a live call or AnswerHTTP
 }
 
-// A HeldRequest is an http step's request that no stub matched while HoldHTTP
-// was set (and LiveHTTP was not): its run waits until AnswerHTTP answers it.
+// A HeldRequest is an http step's request that no stub matched while
+// holding was on (and live calls were off): its run waits until
+// World.AnswerHTTP answers it.
 type HeldRequest struct {
-	Run     *Run
+	RunID   int64
 	Request *interpreter.HTTPRequest
-}
-
-// HeldHTTP returns the held requests whose runs still wait for them, oldest
-// first.
-func (w *World) HeldHTTP() []*HeldRequest {
-	kept := w.held[:0]
-	for _, h := range w.held {
-		r := h.Run
-		if r.Status == interpreter.Waiting && r.Wait == interpreter.WaitHTTP && r.waitSeq == h.Request.Seq {
-			kept = append(kept, h)
-		}
-	}
-	w.held = kept
-	return append([]*HeldRequest(nil), kept...)
-}
-
-// AnswerHTTP answers a held request with resp and runs the flow on from
-// there: a status and body are answered as a server's would be (see
-// interpreter.HTTPRequest.Answer), a status of 0 as a call that got no
-// response, with resp.Err. It reports false when the request is no longer
-// held.
-func (w *World) AnswerHTTP(h *HeldRequest, resp interpreter.HTTPResponse) bool {
-	for i, x := range w.HeldHTTP() {
-		if x == h {
-			w.held = append(w.held[:i], w.held[i+1:]...)
-			if resp.Status != 0 {
-				resp = h.Request.Answer(resp.Status, resp.Redirects, resp.Body)
-			}
-			resp.Seq = h.Request.Seq
-			w.respond(h.Run, h.Request, resp, nil)
-			w.drain()
-			return true
-		}
-	}
-	return false
-}
-
-// respond writes the answer to the transcript and the exchanges, and queues it
-// for the run.
-func (w *World) respond(r *Run, req *interpreter.HTTPRequest, resp interpreter.HTTPResponse, stub *Stub) {
-	w.logf("* http -> %s", resp.Result())
-	w.Exchanges = append(w.Exchanges, Exchange{Request: req, Response: resp, Stub: stub})
-	w.queue = append(w.queue, pending{r, resp})
-}
-
-// http answers a request from the stubs, or for real when LiveHTTP is set. ok
-// is false when the request is to be held.
-func (w *World) http(req *interpreter.HTTPRequest) (resp interpreter.HTTPResponse, stub *Stub, ok bool) {
-	for _, s := range w.Stubs {
-		if s.matches(req) {
-			if s.Err != "" {
-				return interpreter.HTTPResponse{Seq: req.Seq, Err: s.Err}, s, true
-			}
-			return req.Answer(s.Status, nil, []byte(s.Body)), s, true
-		}
-	}
-	switch {
-	case w.LiveHTTP != nil:
-		return w.LiveHTTP.Do(context.Background(), req), nil, true
-	case w.HoldHTTP:
-		return interpreter.HTTPResponse{}, nil, false
-	}
-	return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}, nil, true
 }

@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,53 @@ func compile(t *testing.T, src string) *interpreter.Program {
 	return p
 }
 
+// newWorld returns a world running the flows of srcs, and the first flow.
+func newWorld(t *testing.T, srcs ...string) (*sandbox.World, *interpreter.Program) {
+	t.Helper()
+	var flows []runtime.Flow
+	for i, src := range srcs {
+		p, ds, err := interpreter.CompileSource(fmt.Sprintf("f%d.flow", i), []byte(src))
+		if err != nil {
+			t.Fatalf("compile: %v %v", err, ds)
+		}
+		flows = append(flows, runtime.Flow{Program: p, Source: []byte(src)})
+	}
+	w, err := sandbox.New(now, flows[0].Program, flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, flows[0].Program
+}
+
+// start starts p on w, which must not fail.
+func start(t *testing.T, w *sandbox.World, p *interpreter.Program) {
+	t.Helper()
+	if err := w.StartFlow(p, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mainRun is the state of w's main run.
+func mainRun(t *testing.T, w *sandbox.World) sandbox.RunState {
+	t.Helper()
+	r, ok := w.MainRun()
+	if !ok {
+		t.Fatal("no main run")
+	}
+	return r
+}
+
+// held is w's held requests, which must be readable.
+func held(t *testing.T, w *sandbox.World) []*sandbox.HeldRequest {
+	t.Helper()
+	h, err := w.HeldHTTP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func wantLines(t *testing.T, w *sandbox.World, want ...string) {
 	t.Helper()
 	got := w.Transcript()
@@ -45,55 +93,57 @@ func wantLines(t *testing.T, w *sandbox.World, want ...string) {
 }
 
 func TestHoldHTTP(t *testing.T) {
-	w := sandbox.New(now)
-	w.HoldHTTP = true
-	r := w.Start(compile(t, lookup), nil)
+	w, p := newWorld(t, lookup)
+	w.SetHoldHTTP(true)
+	start(t, w, p)
 	wantLines(t, w, "* http GET https://crm.example.com/customers/1") // the request, held: no answer yet
-	if r.Status != interpreter.Waiting || r.Wait != interpreter.WaitHTTP {
-		t.Fatalf("run is %v waiting for %v, want waiting for http", r.Status, r.Wait)
+	if r := mainRun(t, w); r.Status != "waiting" || r.Wait != "http" {
+		t.Fatalf("run is %s waiting for %s, want waiting for http", r.Status, r.Wait)
 	}
-	held := w.HeldHTTP()
-	if len(held) != 1 || held[0].Run != r || held[0].Request.URL != "https://crm.example.com/customers/1" {
-		t.Fatalf("held = %+v", held)
+	h := held(t, w)
+	if len(h) != 1 || h[0].Request.URL != "https://crm.example.com/customers/1" {
+		t.Fatalf("held = %+v", h)
 	}
-	if !w.AnswerHTTP(held[0], interpreter.HTTPResponse{Status: 200, Body: []byte(`{"type": "VIP"}`)}) {
-		t.Fatal("AnswerHTTP: the request is not held")
+	if err := w.AnswerHTTP(h[0], interpreter.HTTPResponse{Status: 200, Body: []byte(`{"type": "VIP"}`)}); err != nil {
+		t.Fatal(err)
 	}
 	wantLines(t, w, "* http -> 200", "bot: type VIP", "* end")
-	if len(w.HeldHTTP()) != 0 {
+	if len(held(t, w)) != 0 {
 		t.Error("the request is still held after its answer")
 	}
-	if w.AnswerHTTP(held[0], interpreter.HTTPResponse{Status: 200}) {
+	if w.AnswerHTTP(h[0], interpreter.HTTPResponse{Status: 200}) == nil {
 		t.Error("AnswerHTTP answered a request twice")
 	}
-	if len(w.Exchanges) != 1 || w.Exchanges[0].Stub != nil || w.Exchanges[0].Response.Status != 200 {
-		t.Errorf("exchanges = %+v", w.Exchanges)
+	if x := w.Exchanges(); len(x) != 1 || x[0].Stub != nil || x[0].Response.Status != 200 {
+		t.Errorf("exchanges = %+v", x)
 	}
 }
 
 func TestHoldHTTPErrorAnswer(t *testing.T) {
-	w := sandbox.New(now)
-	w.HoldHTTP = true
-	w.Start(compile(t, lookup), nil)
-	w.AnswerHTTP(w.HeldHTTP()[0], interpreter.HTTPResponse{Err: "connection refused"})
+	w, p := newWorld(t, lookup)
+	w.SetHoldHTTP(true)
+	start(t, w, p)
+	if err := w.AnswerHTTP(held(t, w)[0], interpreter.HTTPResponse{Err: "connection refused"}); err != nil {
+		t.Fatal(err)
+	}
 	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> error: connection refused", "bot: lookup failed", "* end")
 }
 
 func TestStubsComeBeforeHolding(t *testing.T) {
-	w := sandbox.New(now)
-	w.HoldHTTP = true
+	w, p := newWorld(t, lookup)
+	w.SetHoldHTTP(true)
 	stub := &sandbox.Stub{Method: "GET", URL: "https://crm.example.com/*", Status: 200, Body: `{"type": "new"}`}
-	w.Stubs = append(w.Stubs, stub)
-	w.Start(compile(t, lookup), nil)
+	w.AddStub(stub)
+	start(t, w, p)
 	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> 200", "bot: type new", "* end")
-	if len(w.HeldHTTP()) != 0 || len(w.Exchanges) != 1 || w.Exchanges[0].Stub != stub {
-		t.Errorf("held %d, exchanges %+v", len(w.HeldHTTP()), w.Exchanges)
+	if x := w.Exchanges(); len(held(t, w)) != 0 || len(x) != 1 || x[0].Stub != stub {
+		t.Errorf("held %d, exchanges %+v", len(held(t, w)), x)
 	}
 }
 
 func TestUnmatchedHTTPFailsWithoutHold(t *testing.T) {
-	w := sandbox.New(now)
-	w.Start(compile(t, lookup), nil)
+	w, p := newWorld(t, lookup)
+	start(t, w, p)
 	wantLines(t, w, "* http GET https://crm.example.com/customers/1", "* http -> error: no stub for GET https://crm.example.com/customers/1", "bot: lookup failed", "* end")
 }
 
@@ -102,42 +152,42 @@ func TestLiveHTTPComesBeforeHolding(t *testing.T) {
 		rw.Write([]byte(`{"type": "live"}`))
 	}))
 	defer srv.Close()
-	src := strings.Replace(lookup, "https://crm.example.com/customers/1", srv.URL+"/customers/1", 1)
-	w := sandbox.New(now)
-	w.HoldHTTP = true
-	w.LiveHTTP = &runtime.HTTPClient{Transport: srv.Client().Transport}
-	w.Start(compile(t, src), nil)
+	w, p := newWorld(t, strings.Replace(lookup, "https://crm.example.com/customers/1", srv.URL+"/customers/1", 1))
+	w.SetHoldHTTP(true)
+	w.SetLiveHTTP(&runtime.HTTPClient{Transport: srv.Client().Transport})
+	start(t, w, p)
 	wantLines(t, w, "* http GET "+srv.URL+"/customers/1", "* http -> 200", "bot: type live", "* end")
-	if len(w.Exchanges) != 1 || string(w.Exchanges[0].Response.Body) != `{"type": "live"}` {
-		t.Errorf("exchanges = %+v", w.Exchanges)
+	if x := w.Exchanges(); len(x) != 1 || string(x[0].Response.Body) != `{"type": "live"}` {
+		t.Errorf("exchanges = %+v", x)
 	}
 }
 
 func TestStop(t *testing.T) {
-	w := sandbox.New(now)
-	src := "flow \"Ask\"\ntrigger manual\nask text \"name?\" timeout 5m {\n  on timeout {\n    send \"too late\"\n  }\n}\n"
-	r := w.Start(compile(t, src), nil)
+	w, p := newWorld(t, "flow \"Ask\"\ntrigger manual\nask text \"name?\" timeout 5m {\n  on timeout {\n    send \"too late\"\n  }\n}\n")
+	start(t, w, p)
 	wantLines(t, w, "bot: name?")
-	w.Stop(r)
-	wantLines(t, w, `* stopped "Ask"`)
-	if r.Status != interpreter.Done || r.Cont != nil {
-		t.Errorf("run is %v after Stop", r.Status)
+	if err := w.StopAll(); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := w.NextTimer(); ok {
-		t.Error("the ask's timer survived Stop")
+	wantLines(t, w, `* stopped "Ask"`)
+	if r := mainRun(t, w); r.Status != "stopped" {
+		t.Errorf("run is %s after StopAll", r.Status)
+	}
+	if _, ok, _ := w.NextTimer(); ok {
+		t.Error("the ask's timer survived the stop")
 	}
 	w.Advance(10 * time.Minute)
-	w.Stop(r) // a run that ended is left alone
+	w.StopAll() // a run that ended is left alone
 	wantLines(t, w)
 }
 
 func TestStopDropsHeldRequest(t *testing.T) {
-	w := sandbox.New(now)
-	w.HoldHTTP = true
-	r := w.Start(compile(t, lookup), nil)
-	held := w.HeldHTTP()
-	w.Stop(r)
-	if len(w.HeldHTTP()) != 0 || w.AnswerHTTP(held[0], interpreter.HTTPResponse{Status: 200}) {
+	w, p := newWorld(t, lookup)
+	w.SetHoldHTTP(true)
+	start(t, w, p)
+	h := held(t, w)
+	w.StopAll()
+	if len(held(t, w)) != 0 || w.AnswerHTTP(h[0], interpreter.HTTPResponse{Status: 200}) == nil {
 		t.Error("a stopped run's request is still held")
 	}
 }

@@ -3,47 +3,7 @@ package sandbox
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/flowd/flowd/interpreter"
 )
-
-func compileFlow(t *testing.T, src string) *interpreter.Program {
-	t.Helper()
-	p, ds, err := interpreter.CompileSource("test.flow", []byte(src))
-	if err != nil {
-		t.Fatalf("compile: %v %v", err, ds)
-	}
-	return p
-}
-
-// TestAssignTimeoutForgetsRequest: an assign that times out withdraws its
-// request (CancelAssign), and the world forgets it; so do runs that end while
-// their assign waits.
-func TestAssignTimeoutForgetsRequest(t *testing.T) {
-	p := compileFlow(t, "flow \"A\"\ntrigger manual\nexit on agent message\nassign team \"Support\" timeout 1h {\n  on timeout {\n    send \"nobody\"\n  }\n}\nask text \"more?\"\nassign user \"bob\"\n")
-	w := New(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
-	w.AgentsOffline = true
-	r := w.Start(p, nil)
-	if len(w.pendingAssigns) != 1 {
-		t.Fatalf("%d pending assigns, want 1", len(w.pendingAssigns))
-	}
-	w.Advance(time.Hour)
-	if got := w.Transcript(); len(got) != 4 || got[2] != "bot: nobody" {
-		t.Fatalf("transcript %q", got)
-	}
-	if len(w.pendingAssigns) != 0 {
-		t.Errorf("%d pending assigns after the timeout, want 0", len(w.pendingAssigns))
-	}
-	w.Say("yes")
-	if r.Wait != interpreter.WaitAssign || len(w.pendingAssigns) != 1 {
-		t.Fatalf("run waits for %v with %d pending assigns", r.Wait, len(w.pendingAssigns))
-	}
-	w.AgentSays("hello") // exit on agent message
-	if r.Status != interpreter.Done || len(w.pendingAssigns) != 0 {
-		t.Errorf("run %v, %d pending assigns after the exit, want done and 0", r.Status, len(w.pendingAssigns))
-	}
-}
 
 // TestGlobMatch: a stub's * matches any run of characters, / and ? included,
 // in time linear in the URL, whatever the pattern.

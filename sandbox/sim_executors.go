@@ -10,7 +10,7 @@ import (
 	"github.com/flowd/flowd/runtime/store"
 )
 
-// The executors of an EngineWorld: what the outside world answers in a
+// The executors of an World: what the outside world answers in a
 // simulation.
 
 // simAgents is the directory of a simulation: the user an assign step
@@ -18,12 +18,16 @@ import (
 // with the world's agents' status.
 type simAgents struct {
 	status string // of agents made up from now on: "" is online
+	none   bool   // the workspace has no agents: none is made up
 	made   map[string]bool
 }
 
 func (a *simAgents) Users() []store.User { return nil }
 
 func (a *simAgents) Named(as *interpreter.Assign) []store.User {
+	if a.none {
+		return nil
+	}
 	status := a.status
 	if status == "" {
 		status = "online"
@@ -70,10 +74,11 @@ type simHTTP struct {
 	stubs     []*Stub
 	live      *runtime.HTTPClient
 	hold      bool
+	held      []*HeldRequest
 	exchanges []Exchange
 }
 
-func (h *simHTTP) Call(ctx context.Context, _ string, _ int64, req *interpreter.HTTPRequest) (interpreter.HTTPResponse, bool) {
+func (h *simHTTP) Call(ctx context.Context, _ string, run int64, req *interpreter.HTTPRequest) (interpreter.HTTPResponse, bool) {
 	for _, s := range h.stubs {
 		if s.matches(req) {
 			resp := req.Answer(s.Status, nil, []byte(s.Body))
@@ -90,6 +95,7 @@ func (h *simHTTP) Call(ctx context.Context, _ string, _ int64, req *interpreter.
 		h.exchanges = append(h.exchanges, Exchange{Request: req, Response: resp})
 		return resp, false
 	case h.hold:
+		h.held = append(h.held, &HeldRequest{RunID: run, Request: req})
 		return interpreter.HTTPResponse{}, true
 	}
 	return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}, false

@@ -12,19 +12,20 @@ import (
 	"github.com/flowd/flowd/sandbox"
 )
 
-// world returns a world that knows the flows of srcs, and the first flow.
+// world returns a world that runs the flows of srcs, and the first flow.
 func world(t *testing.T, srcs ...string) (*sandbox.World, *interpreter.Program) {
 	t.Helper()
-	w := sandbox.New(now)
-	var first *interpreter.Program
-	for _, src := range srcs {
-		p := compile(t, src)
-		w.Flows[p.Flow] = p
-		if first == nil {
-			first = p
-		}
+	return newWorld(t, srcs...)
+}
+
+// runs counts the contact's runs.
+func runs(t *testing.T, w *sandbox.World) []sandbox.RunInfo {
+	t.Helper()
+	rs, err := w.Runs()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return w, first
+	return rs
 }
 
 // TestStartItself is the reproducer of a flow that starts itself: it used to
@@ -32,10 +33,10 @@ func world(t *testing.T, srcs ...string) (*sandbox.World, *interpreter.Program) 
 // while a run of it is active.
 func TestStartItself(t *testing.T) {
 	w, a := world(t, "flow \"A\"\ntrigger manual\nstart \"A\"\n")
-	r := w.Start(a, nil)
+	start(t, w, a)
 	wantLines(t, w, `* start "A"`, `* not started: "A" is already running`, "* end")
-	if r.Status != interpreter.Done || len(w.Runs) != 1 {
-		t.Errorf("run is %v, %d runs", r.Status, len(w.Runs))
+	if r, n := mainRun(t, w), len(runs(t, w)); r.Status != "done" || n != 1 {
+		t.Errorf("run is %s, %d runs", r.Status, n)
 	}
 }
 
@@ -43,7 +44,7 @@ func TestStartCycle(t *testing.T) {
 	w, a := world(t,
 		"flow \"A\"\ntrigger manual\nstart \"B\"\n",
 		"flow \"B\"\ntrigger manual\nstart \"A\"\n")
-	w.Start(a, nil)
+	start(t, w, a)
 	wantLines(t, w, `* start "B"`, `* start "A"`, `* not started: "A" is already running`, `* end "B"`, "* end")
 }
 
@@ -60,7 +61,7 @@ func TestStartFanOut(t *testing.T) {
 		srcs = append(srcs, "flow \""+name+"\"\ntrigger manual\n"+strings.Repeat(next, 9))
 	}
 	w, a := world(t, srcs...)
-	w.Start(a, nil)
+	start(t, w, a)
 	lines := w.Transcript()
 	refused := 0
 	for _, l := range lines {
@@ -68,12 +69,12 @@ func TestStartFanOut(t *testing.T) {
 			refused++
 		}
 	}
-	if len(w.Runs) != 1+interpreter.MaxEventStarts || refused == 0 {
-		t.Errorf("%d runs, %d starts refused; want %d runs", len(w.Runs), refused, 1+interpreter.MaxEventStarts)
+	if n := len(runs(t, w)); n != 1+interpreter.MaxEventStarts || refused == 0 {
+		t.Errorf("%d runs, %d starts refused; want %d runs", n, refused, 1+interpreter.MaxEventStarts)
 	}
 	// the next event starts afresh
-	w.Start(a, nil)
-	if got := len(w.Runs); got != 2*(1+interpreter.MaxEventStarts) {
+	start(t, w, a)
+	if got := len(runs(t, w)); got != 2*(1+interpreter.MaxEventStarts) {
 		t.Errorf("after a second event: %d runs", got)
 	}
 }
@@ -83,7 +84,7 @@ func TestStartWhileWaiting(t *testing.T) {
 	w, a := world(t,
 		"flow \"A\"\ntrigger manual\nstart \"B\"\nstart \"B\"\nask text \"name?\"\nstart \"B\"\n",
 		"flow \"B\"\ntrigger manual\nask text \"B?\"\n")
-	w.Start(a, nil)
+	start(t, w, a)
 	wantLines(t, w, `* start "B"`, "bot: B?", `* start "B"`, `* not started: "B" is already running`, "bot: name?")
 	w.Say("Ana") // answers A, which asked last; B still waits
 	wantLines(t, w, `* start "B"`, `* not started: "B" is already running`, "* end")
@@ -98,7 +99,7 @@ func TestChildLinesFollowStart(t *testing.T) {
 		"flow \"A\"\ntrigger manual\nsend \"one\"\nstart \"B\"\nsend \"two\"\n",
 		"flow \"B\"\ntrigger manual\nsend \"b\"\nstart \"C\"\nsend \"b again\"\n",
 		"flow \"C\"\ntrigger manual\nsend \"c\"\n")
-	w.Start(a, nil)
+	start(t, w, a)
 	wantLines(t, w, "bot: one", `* start "B"`, "bot: b", `* start "C"`, "bot: c", `* end "C"`,
 		"bot: b again", `* end "B"`, "bot: two", "* end")
 }
@@ -128,8 +129,8 @@ func TestStartsDoNotNest(t *testing.T) {
 	}
 	w, f1 := world(t, srcs...)
 	d := &depthTransport{}
-	w.LiveHTTP = &flowdruntime.HTTPClient{Transport: d}
-	w.Start(f1, nil)
+	w.SetLiveHTTP(&flowdruntime.HTTPClient{Transport: d})
+	start(t, w, f1)
 	if got := strings.Join(w.Transcript(), "\n"); !strings.Contains(got, `* end "F4"`) {
 		t.Fatalf("the chain did not run:\n%s", got)
 	}
@@ -147,26 +148,26 @@ func TestStartsDoNotNest(t *testing.T) {
 // clock was set past a pending timer, which then fired at its own time.
 func TestTimerAlreadyDue(t *testing.T) {
 	w, p := world(t, "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\n")
-	w.Start(p, nil)
-	w.Now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	if next, ok := w.NextTimer(); !ok || !next.Before(w.Now) {
+	start(t, w, p)
+	w.SetNow(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	if next, ok, _ := w.NextTimer(); !ok || !next.Before(w.Now()) {
 		t.Fatalf("NextTimer = %v %v, want the due timer", next, ok)
 	}
 	w.Advance(time.Second)
 	wantLines(t, w, "bot: 2026-03-01 12:00:00", "* end")
-	if want := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC); !w.Now.Equal(want) {
-		t.Errorf("clock at %v, want %v", w.Now, want)
+	if want := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC); !w.Now().Equal(want) {
+		t.Errorf("clock at %v, want %v", w.Now(), want)
 	}
 }
 
 // TestTimersFireInOrder: a timer within the advance fires at its own time.
 func TestTimersFireInOrder(t *testing.T) {
 	w, p := world(t, "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\nwait 1h\nsend \"$system.current_datetime\"\n")
-	w.Start(p, nil)
+	start(t, w, p)
 	w.Advance(2 * time.Hour)
 	wantLines(t, w, "bot: 2026-01-05 10:05:00", "bot: 2026-01-05 11:05:00", "* end")
-	if !w.Now.Equal(now.Add(2 * time.Hour)) {
-		t.Errorf("clock at %v", w.Now)
+	if !w.Now().Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("clock at %v", w.Now())
 	}
 }
 
@@ -174,27 +175,23 @@ func TestTimersFireInOrder(t *testing.T) {
 // a draft starts (it is being tried); a flow that is active is not started.
 func TestEnroll(t *testing.T) {
 	w, p := world(t, "flow \"VIP\"\ntrigger conversation opened by contact when \"VIP\" in contact.tags\ndraft\nask text \"hi VIP\"\n")
-	r, err := w.Enroll(p, nil)
-	if r != nil || err != nil {
-		t.Fatalf("Enroll = %v, %v; want nil, nil", r, err)
+	start(t, w, p)
+	if _, ok := w.MainRun(); ok {
+		t.Fatal("started though the condition is false")
 	}
-	wantLines(t, w, "* not started: trigger condition is false")
-	w.Contact["tags"] = []string{"VIP"}
-	if r, err = w.Enroll(p, nil); r == nil || err != nil {
-		t.Fatalf("Enroll = %v, %v; want a run", r, err)
-	}
+	wantLines(t, w, `* not started: "VIP": trigger condition is false`)
+	w.SetTags([]string{"VIP"})
+	start(t, w, p)
 	wantLines(t, w, "bot: hi VIP")
-	if r, err = w.Enroll(p, nil); r != nil || err != nil {
-		t.Fatalf("Enroll = %v, %v; want nil, nil", r, err)
-	}
+	start(t, w, p)
 	wantLines(t, w, `* not started: "VIP" is already running`)
 }
 
 func TestEnrollConditionError(t *testing.T) {
 	w, p := world(t, "flow \"E\"\ntrigger manual when contact.score > 2\nfield score number\nsend \"hi\"\n")
-	w.Contact["score"] = "many"
-	if _, err := w.Enroll(p, nil); err == nil || !strings.Contains(err.Error(), "trigger condition") {
-		t.Errorf("Enroll error = %v, want the condition's", err)
+	w.SetField("score", "many")
+	if err := w.StartFlow(p, nil); err == nil || !strings.Contains(err.Error(), "trigger condition") {
+		t.Errorf("StartFlow error = %v, want the condition's", err)
 	}
 	wantLines(t, w)
 }
@@ -203,7 +200,7 @@ func TestEnrollConditionError(t *testing.T) {
 // line cannot end with it.
 func TestTrailingSpaces(t *testing.T) {
 	w, p := world(t, "flow \"S\"\ntrigger manual\nsend \"hi  \"\nsend \"a\\nb \\n\"\nsend \"tab\\t\" choices \"x\"\nsend \"  lead\"\n")
-	w.Start(p, nil)
+	start(t, w, p)
 	wantLines(t, w, `bot: hi\x20\x20`, `bot: a\nb \n`, `bot: tab\t [x]`, "bot:   lead", "* end")
 }
 
@@ -211,17 +208,17 @@ func TestTrailingSpaces(t *testing.T) {
 // (StopAI): no transcript line, and no run waits for AI any more.
 func TestAIIdle(t *testing.T) {
 	w, p := world(t, "flow \"AI\"\ntrigger manual\nai reply \"help\" idle 10m {\n  on idle {\n    send \"bye\"\n  }\n}\n")
-	w.Start(p, nil)
+	start(t, w, p)
 	wantLines(t, w, `* ai reply "help"`)
-	if w.Waiting(interpreter.WaitAI) == nil {
+	if waiting, _ := w.WaitingFor(interpreter.WaitAI); !waiting {
 		t.Fatal("no run waits for AI")
 	}
 	w.Advance(10 * time.Minute)
 	wantLines(t, w, "bot: bye", "* end")
-	if r := w.Waiting(interpreter.WaitAI); r != nil {
-		t.Errorf("a run still waits for AI: %+v", r)
+	if waiting, _ := w.WaitingFor(interpreter.WaitAI); waiting {
+		t.Error("a run still waits for AI")
 	}
-	if _, ok := w.NextTimer(); ok {
+	if _, ok, _ := w.NextTimer(); ok {
 		t.Error("a timer is left")
 	}
 }
@@ -232,12 +229,12 @@ func TestAIIdle(t *testing.T) {
 func TestContactText(t *testing.T) {
 	src := "flow \"Name\"\ntrigger manual\nask \"Name?\" save contact.firstname\ntag add \"Name: $contact.firstname\"\nask \"More?\" save More\n"
 	w, p := world(t, src)
-	w.Start(p, nil)
+	start(t, w, p)
 	w.Transcript()
 	w.Say("An\x00a\x1b[31m\r")
 	wantLines(t, w, `* set contact.firstname = "Ana[31m"`, `* tag add "Name: Ana[31m"`, "bot: More?")
 	w.Say(strings.Repeat("x", interpreter.MaxMessageLen+1))
-	if got := w.Runs[0].Vars["More"]; got != strings.Repeat("x", interpreter.MaxMessageLen) {
+	if got := mainRun(t, w).Vars["More"]; got != strings.Repeat("x", interpreter.MaxMessageLen) {
 		t.Errorf("a long message is kept as %d characters", len(got.(string)))
 	}
 }
@@ -270,7 +267,7 @@ func TestEventWork(t *testing.T) {
 		"flow \"A\"\ntrigger manual\n"+heavy+"start \"B\"\n",
 		"flow \"B\"\ntrigger manual\n"+heavy+"start \"C\"\n",
 		"flow \"C\"\ntrigger manual\ncomment \"never\"\n")
-	w.Start(a, nil)
+	start(t, w, a)
 	lines := strings.Join(w.Transcript(), "\n")
 	want := `* failed: "C": this event did all the work one event may (50000 instructions, 10000000 expression steps); a loop between flows?`
 	if !strings.Contains(lines, want) || strings.Contains(lines, "never") {
@@ -287,13 +284,13 @@ func TestTimersWithoutEnd(t *testing.T) {
 	w, tick := world(t,
 		"flow \"Tick\"\ntrigger manual\nwait 1s\nstart \"Tock\"\n",
 		"flow \"Tock\"\ntrigger manual\nwait 1s\nstart \"Tick\"\n")
-	w.Start(tick, nil)
+	start(t, w, tick)
 	w.Advance(365 * 24 * time.Hour)
 	lines := w.Transcript()
-	if len(w.Runs) != sandbox.MaxRuns {
-		t.Errorf("%d runs, want %d", len(w.Runs), sandbox.MaxRuns)
+	if n := len(runs(t, w)); n != sandbox.MaxRuns {
+		t.Errorf("%d runs, want %d", n, sandbox.MaxRuns)
 	}
-	if last := lines[len(lines)-2]; last != `* not started: "Tock": a world may have 10000 runs in all` && last != `* not started: "Tick": a world may have 10000 runs in all` {
+	if last := lines[len(lines)-2]; last != `* not started: "Tock": a world may have 1000 runs in all` && last != `* not started: "Tick": a world may have 1000 runs in all` {
 		t.Errorf("transcript ends %q", lines[len(lines)-2:])
 	}
 
@@ -303,23 +300,23 @@ func TestTimersWithoutEnd(t *testing.T) {
 		loops = l + ": wait 1s\n" + loops + "jump to " + l + " max 9\n"
 	}
 	w, nest := world(t, "flow \"Nest\"\ntrigger manual\n"+loops)
-	w.Limit = interpreter.Work{Instructions: 50}
-	w.Start(nest, nil)
+	w.SetLimit(interpreter.Work{Instructions: 50})
+	start(t, w, nest)
 	w.Advance(365 * 24 * time.Hour)
 	lines = w.Transcript()
 	last := lines[len(lines)-1]
 	if !w.Spent() || !strings.HasPrefix(last, "* timers stopped at 20") || !strings.HasSuffix(last, ": the runs did all the work they may") {
 		t.Errorf("spent %v, transcript ends %q", w.Spent(), last)
 	}
-	if _, pending := w.NextTimer(); !pending {
+	if _, pending, _ := w.NextTimer(); !pending {
 		t.Error("the timers past the limit are dropped, not kept")
 	}
 
 	// the transcript keeps MaxTranscript lines between reads
 	w, tick = world(t,
-		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 10)+"start \"Tock\"\n",
-		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 10)+"start \"Tick\"\n")
-	w.Start(tick, nil)
+		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 120)+"start \"Tock\"\n",
+		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat("comment \"c\"\n", 120)+"start \"Tick\"\n")
+	start(t, w, tick)
 	w.Advance(365 * 24 * time.Hour)
 	lines = w.Transcript()
 	if len(lines) != sandbox.MaxTranscript+1 || lines[len(lines)-1] != "* transcript cut: more than 100000 lines or 16 MiB since the last look" {
@@ -328,9 +325,9 @@ func TestTimersWithoutEnd(t *testing.T) {
 	// and 16 MiB
 	long := "comment \"" + strings.Repeat("x", 1000) + "\"\n"
 	w2, tick2 := world(t,
-		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 10)+"start \"Tock\"\n",
-		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 10)+"start \"Tick\"\n")
-	w2.Start(tick2, nil)
+		"flow \"Tick\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 20)+"start \"Tock\"\n",
+		"flow \"Tock\"\ntrigger manual\nwait 1s\n"+strings.Repeat(long, 20)+"start \"Tick\"\n")
+	start(t, w2, tick2)
 	w2.Advance(365 * 24 * time.Hour)
 	lines2 := w2.Transcript()
 	size := 0
@@ -340,10 +337,8 @@ func TestTimersWithoutEnd(t *testing.T) {
 	if size > sandbox.MaxTranscriptBytes+200 || lines2[len(lines2)-1] != "* transcript cut: more than 100000 lines or 16 MiB since the last look" {
 		t.Errorf("%d lines of %d bytes, the last %q", len(lines2), size, lines2[len(lines2)-1])
 	}
-	if _, err := w.Enroll(tick, nil); err != nil {
-		t.Fatal(err)
-	}
-	if lines = w.Transcript(); len(lines) != 1 || lines[0] != `* not started: "Tick": a world may have 10000 runs in all` {
+	start(t, w, tick)
+	if lines = w.Transcript(); len(lines) != 1 || lines[0] != `* not started: "Tick": a world may have 1000 runs in all` {
 		t.Errorf("after a read: %q", lines)
 	}
 }

@@ -1,3 +1,13 @@
+// Package sandbox runs flows in a simulated world: the engine of runtime/
+// on an in-memory store, with a fake clock, stubbed or held HTTP, and
+// simulated agents, deliveries and AI outcomes. flowd test and the REPL
+// are built on it. What it owns is the simulation (the executors' fake
+// answers, the clock) and the transcript, rendered from the engine's
+// activity log in the form flow tests expect:
+//
+//	bot: Do you accept? [ACCEPT AND CONTINUE]
+//	* tag add "Consent: Privacy"
+//	* end
 package sandbox
 
 import (
@@ -20,12 +30,13 @@ import (
 // ContactID is the simulated contact's id.
 const ContactID = "1"
 
-// An EngineWorld is a Sim that runs the engine of runtime/, the one that
-// serves, on an embedded store of its own held in memory: a fake clock,
-// stubbed, held or live HTTP, simulated agents, deliveries and AI
-// outcomes. Its transcript is rendered from the contact's activity, which
-// the engine recorded.
-type EngineWorld struct {
+// A World is a simulated world that flow tests and the REPL drive: one
+// contact (id 1, on whatsapp, with an open conversation) and the engine of
+// runtime/, the one that serves, on an embedded store of its own held in
+// memory, with a fake clock, stubbed, held or live HTTP, simulated agents,
+// deliveries and AI outcomes. Its transcript is rendered from the
+// contact's activity, which the engine recorded.
+type World struct {
 	ctx   context.Context
 	st    *sqlite.DB
 	e     *runtime.Engine
@@ -45,15 +56,15 @@ type EngineWorld struct {
 	notes    []string             // transcript lines of the world's own
 }
 
-// NewEngineWorld returns a world at now whose engine runs flows, the main
+// New returns a world at now whose engine runs flows, the main
 // flow among them: the contact has an open conversation, opened by the
 // contact on whatsapp.
-func NewEngineWorld(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*EngineWorld, error) {
+func New(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*World, error) {
 	st, err := stores.get()
 	if err != nil {
 		return nil, err
 	}
-	w := &EngineWorld{ctx: context.Background(), st: st, clock: runtime.NewFakeClock(now), loc: time.UTC, main: main,
+	w := &World{ctx: context.Background(), st: st, clock: runtime.NewFakeClock(now), loc: time.UTC, main: main,
 		agents: &simAgents{made: map[string]bool{}}, http: &simHTTP{}, channel: &simChannel{}}
 	w.e, err = runtime.New(w.ctx, st, flows, runtime.Config{Now: w.clock.Now, Directory: w.agents, MaxRuns: MaxRuns})
 	if err != nil {
@@ -70,19 +81,19 @@ func NewEngineWorld(now time.Time, main *interpreter.Program, flows []runtime.Fl
 }
 
 // Engine is the world's engine.
-func (w *EngineWorld) Engine() *runtime.Engine { return w.e }
+func (w *World) Engine() *runtime.Engine { return w.e }
 
 // handle hands an event to the engine, then has the dispatcher do what it
 // queued, as production would right after the commit.
-func (w *EngineWorld) handle(ev runtime.Event) error {
+func (w *World) handle(ev runtime.Event) error {
 	if err := w.e.Handle(w.ctx, ev); err != nil {
 		return err
 	}
 	return w.d.Drain(w.ctx)
 }
 
-// Close implements Sim: the world's store is emptied for the next world.
-func (w *EngineWorld) Close() error {
+// Close: the world's store is emptied for the next world.
+func (w *World) Close() error {
 	stores.put(w.st)
 	return nil
 }
@@ -125,8 +136,9 @@ func (p *storePool) put(st *sqlite.DB) {
 	p.free = append(p.free, st)
 }
 
-// SetField implements Sim.
-func (w *EngineWorld) SetField(name string, value any) error {
+// SetField sets a contact field, typed as the flow declares it;
+// channel is the contact's channel.
+func (w *World) SetField(name string, value any) error {
 	if name == "channel" {
 		s, _ := value.(string)
 		return w.handle(runtime.Seed{Contact: ContactID, Channel: s})
@@ -137,17 +149,17 @@ func (w *EngineWorld) SetField(name string, value any) error {
 	return w.handle(runtime.Seed{Contact: ContactID, Fields: map[string]any{name: value}})
 }
 
-// SetTags implements Sim.
-func (w *EngineWorld) SetTags(tags []string) error {
+// SetTags sets the contact's tags.
+func (w *World) SetTags(tags []string) error {
 	if tags == nil {
 		tags = []string{}
 	}
 	return w.handle(runtime.Seed{Contact: ContactID, Tags: tags})
 }
 
-// SetConversation implements Sim: open (true or false) and previous (the
+// SetConversation: open (true or false) and previous (the
 // conversations before the open one) are the engine's.
-func (w *EngineWorld) SetConversation(name string, value any) error {
+func (w *World) SetConversation(name string, value any) error {
 	switch name {
 	case "open":
 		open, ok := value.(bool)
@@ -186,9 +198,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// SetAssignee implements Sim: the conversation is assigned to a user
+// SetAssignee: the conversation is assigned to a user
 // with the data the assignee lines give (email, name, status).
-func (w *EngineWorld) SetAssignee(name string, value any) error {
+func (w *World) SetAssignee(name string, value any) error {
 	s := fmt.Sprint(value)
 	u := &w.assignee
 	u.ID = "assignee"
@@ -214,9 +226,9 @@ func (w *EngineWorld) SetAssignee(name string, value any) error {
 	return w.handle(runtime.Seed{Contact: ContactID, Assignee: u.ID})
 }
 
-// SetTimezone implements Sim: the clock keeps its wall-clock reading, so
+// SetTimezone: the clock keeps its wall-clock reading, so
 // 10:00 UTC becomes 10:00 in loc.
-func (w *EngineWorld) SetTimezone(loc *time.Location) error {
+func (w *World) SetTimezone(loc *time.Location) error {
 	n := w.clock.Now().In(w.loc)
 	w.loc = loc
 	w.e.SetLocation(loc)
@@ -224,45 +236,70 @@ func (w *EngineWorld) SetTimezone(loc *time.Location) error {
 	return nil
 }
 
-// Timezone implements Sim.
-func (w *EngineWorld) Timezone() *time.Location { return w.loc }
+// Timezone is the workspace timezone.
+func (w *World) Timezone() *time.Location { return w.loc }
 
-// SetNow implements Sim.
-func (w *EngineWorld) SetNow(t time.Time) error {
+// SetNow sets the clock, back or forth; a timer it is set past fires at
+// the next Advance.
+func (w *World) SetNow(t time.Time) error {
 	w.clock.Reset(t)
 	return nil
 }
 
-// AddStub implements Sim.
-func (w *EngineWorld) AddStub(s *Stub) { w.http.stubs = append(w.http.stubs, s) }
+// AddStub adds an answer for http steps; the first that matches wins.
+func (w *World) AddStub(s *Stub) { w.http.stubs = append(w.http.stubs, s) }
 
-// SetAgentsOnline implements Sim: the agents made up so far change status,
-// and those made up from now on start with it.
-func (w *EngineWorld) SetAgentsOnline(online bool) error {
+// SetAgentsOnline: the agents made up so far change status,
+// and those made up from now on start with it. Assign steps without online
+// only take an offline agent all the same, as respond.io's do.
+func (w *World) SetAgentsOnline(online bool) error {
 	status := "offline"
 	if online {
 		status = "online"
 	}
 	w.agents.status = status
-	for _, id := range w.agents.sorted() {
-		if err := w.handle(runtime.UserStatus{User: id, Status: status}); err != nil {
+	if w.agents.none { // agents join: the queued assignments go ahead
+		w.agents.none = false
+		if err := w.e.SeedUsers(w.ctx, nil); err != nil {
 			return err
 		}
 	}
-	return nil
+	for _, id := range w.agents.sorted() {
+		if err := w.e.Handle(w.ctx, runtime.UserStatus{User: id, Status: status}); err != nil {
+			return err
+		}
+	}
+	return w.d.Drain(w.ctx)
 }
 
-// SetDeliveriesFail implements Sim.
-func (w *EngineWorld) SetDeliveriesFail(fail bool) { w.channel.fail = fail }
+// SetNoAgents makes the workspace one without agents: no assign step finds
+// anyone, and each waits in the queue until agents come (SetAgentsOnline)
+// or its timeout.
+func (w *World) SetNoAgents() { w.agents.none = true }
 
-// SetLimit implements Sim.
-func (w *EngineWorld) SetLimit(limit interpreter.Work) { w.limit = limit }
+// SetDeliveriesFail makes the messages and rows of steps with on failure
+// undelivered (true), or delivered.
+func (w *World) SetDeliveriesFail(fail bool) { w.channel.fail = fail }
 
-// StartFlow implements Sim.
-func (w *EngineWorld) StartFlow(p *interpreter.Program, trigger map[string]any) error {
+// SetLimit bounds the work the world's runs may do in all: past it
+// Advance fires no more timers, and Spent reports it.
+func (w *World) SetLimit(limit interpreter.Work) { w.limit = limit }
+
+// StartFlow starts p for the contact as its trigger would (drafts
+// included): not while a run of it is active, and only when its trigger's
+// condition holds for trigger; the transcript says why not. A flow
+// triggered by a close starts with the conversation closed. Its run
+// becomes the main run.
+func (w *World) StartFlow(p *interpreter.Program, trigger map[string]any) error {
 	last, err := w.lastRun()
 	if err != nil {
 		return err
+	}
+	if p.Trigger != nil && p.Trigger.Event == interpreter.EventConversationClosed {
+		// the flow starts as the close would start it: closed
+		if err := w.handle(runtime.Seed{Contact: ContactID, Close: true}); err != nil {
+			return err
+		}
 	}
 	if err := w.handle(runtime.ManualStart{Contact: ContactID, Flow: p.Flow, Trigger: trigger, Drafts: true}); err != nil {
 		return err
@@ -278,7 +315,7 @@ func (w *EngineWorld) StartFlow(p *interpreter.Program, trigger map[string]any) 
 }
 
 // lastRun is the id of the contact's latest run.
-func (w *EngineWorld) lastRun() (int64, error) {
+func (w *World) lastRun() (int64, error) {
 	var last int64
 	err := w.runs(0, func(r *store.Run) bool { last = r.ID; return true })
 	return last, err
@@ -286,7 +323,7 @@ func (w *EngineWorld) lastRun() (int64, error) {
 
 // runs calls fn on the contact's runs after the id, in order, while it
 // returns true.
-func (w *EngineWorld) runs(after int64, fn func(*store.Run) bool) error {
+func (w *World) runs(after int64, fn func(*store.Run) bool) error {
 	return w.read1(func(tx store.Tx) error {
 		for {
 			page, err := tx.Runs(ContactID, after, 1000)
@@ -307,7 +344,7 @@ func (w *EngineWorld) runs(after int64, fn func(*store.Run) bool) error {
 }
 
 // read1 reads the store in a transaction of its own.
-func (w *EngineWorld) read1(fn func(store.Tx) error) error {
+func (w *World) read1(fn func(store.Tx) error) error {
 	tx, err := w.st.Begin(w.ctx)
 	if err != nil {
 		return err
@@ -316,24 +353,24 @@ func (w *EngineWorld) read1(fn func(store.Tx) error) error {
 	return fn(tx)
 }
 
-// Say implements Sim.
-func (w *EngineWorld) Say(text string) error {
+// Say is a message from the contact, cleaned as any text from outside.
+func (w *World) Say(text string) error {
 	return w.handle(runtime.Message{Contact: ContactID, Text: interpreter.CleanText(text)})
 }
 
-// SendLocation implements Sim.
-func (w *EngineWorld) SendLocation(lat, long float64) error {
+// SendLocation is a location from the contact.
+func (w *World) SendLocation(lat, long float64) error {
 	return w.handle(runtime.Message{Contact: ContactID, Location: &interpreter.Location{Lat: lat, Long: long}})
 }
 
-// AgentSays implements Sim.
-func (w *EngineWorld) AgentSays(text string) error {
+// AgentSays is a message an agent writes to the contact.
+func (w *World) AgentSays(text string) error {
 	return w.handle(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: interpreter.CleanText(text)})
 }
 
-// ManualAssign implements Sim: the user, made up if need be, takes the
+// ManualAssign: the user, made up if need be, takes the
 // conversation.
-func (w *EngineWorld) ManualAssign(user string) error {
+func (w *World) ManualAssign(user string) error {
 	user = interpreter.CleanText(user)
 	if err := w.e.SeedUsers(w.ctx, []store.User{{ID: user, Name: user, Email: user, Status: "online"}}); err != nil {
 		return err
@@ -341,9 +378,9 @@ func (w *EngineWorld) ManualAssign(user string) error {
 	return w.handle(runtime.ManualAssign{Contact: ContactID, User: user})
 }
 
-// Advance implements Sim. Past the world's limit no more timers fire,
+// Advance moves the clock on by d, firing the timers that fall due. Past the world's limit no more timers fire,
 // and the transcript says where the clock stopped.
-func (w *EngineWorld) Advance(d time.Duration) error {
+func (w *World) Advance(d time.Duration) error {
 	if err := w.d.Drain(w.ctx); err != nil {
 		return err
 	}
@@ -356,8 +393,8 @@ func (w *EngineWorld) Advance(d time.Duration) error {
 	return err
 }
 
-// AnswerAI implements Sim.
-func (w *EngineWorld) AnswerAI(outcome string, vars map[string]string) error {
+// AnswerAI answers the run that most recently waited for AI.
+func (w *World) AnswerAI(outcome string, vars map[string]string) error {
 	var target *store.Run
 	err := w.read1(func(tx store.Tx) error {
 		runs, err := tx.ActiveRuns(ContactID)
@@ -378,45 +415,56 @@ func (w *EngineWorld) AnswerAI(outcome string, vars map[string]string) error {
 		Input: interpreter.AIOutcome{Seq: target.WaitSeq, Outcome: outcome, Vars: vars}})
 }
 
-// Namespaces implements Sim.
-func (w *EngineWorld) Namespaces(p *interpreter.Program) (contact, conversation, assignee map[string]any, err error) {
+// Namespaces are contact, conversation and assignee as p reads them.
+func (w *World) Namespaces(p *interpreter.Program) (contact, conversation, assignee map[string]any, err error) {
 	return w.e.Namespaces(w.ctx, ContactID, p)
 }
 
-// MainRun implements Sim.
-func (w *EngineWorld) MainRun() (status, wait string, vars map[string]any, ok bool) {
+// RunState is what a flow test asserts on of a run.
+type RunState struct {
+	Status  string         // waiting, done, failed, stopped
+	Wait    string         // what it waits for, or last waited for
+	Program string         // the hash of the version it runs
+	Vars    map[string]any // its variables where it waits or ended
+	Trigger map[string]any // the trigger data it started with
+}
+
+// MainRun is the run StartFlow last started; ok is false when it started
+// none.
+func (w *World) MainRun() (RunState, bool) {
 	if w.mainRun == 0 {
-		return "", "", nil, false
+		return RunState{}, false
 	}
 	var rec *store.Run
 	if w.read1(func(tx store.Tx) (err error) { rec, err = tx.Run(w.mainRun); return err }) != nil {
-		return "", "", nil, false
+		return RunState{}, false
 	}
-	vars, err := runtime.RunVars(rec)
-	if err != nil {
-		vars = nil
+	st := RunState{Status: rec.Status, Wait: rec.Wait, Program: rec.Program}
+	st.Vars, _ = runtime.RunVars(rec)
+	if json.Unmarshal(rec.Trigger, &st.Trigger) != nil {
+		st.Trigger = nil
 	}
-	return rec.Status, rec.Wait, vars, true
+	return st, true
 }
 
-// Work implements Sim.
-func (w *EngineWorld) Work() interpreter.Work { return w.e.Work() }
+// Work is what the world's runs have done so far.
+func (w *World) Work() interpreter.Work { return w.e.Work() }
 
-// Spent implements Sim.
-func (w *EngineWorld) Spent() bool {
+// Spent reports whether the runs did the work of the world's limit.
+func (w *World) Spent() bool {
 	done := w.e.Work()
 	return w.limit.Instructions > 0 && done.Instructions >= w.limit.Instructions ||
 		w.limit.ExprSteps > 0 && done.ExprSteps >= w.limit.ExprSteps
 }
 
-// EvalCondition implements Sim: an assert's work counts as the runs'.
-func (w *EngineWorld) EvalCondition(prog *vm.Program, env map[string]any) (bool, error) {
+// EvalCondition: an assert's work counts as the runs'.
+func (w *World) EvalCondition(prog *vm.Program, env map[string]any) (bool, error) {
 	return w.e.EvalCondition(prog, env)
 }
 
-// Transcript implements Sim: the contact's activity since the last call,
+// Transcript: the contact's activity since the last call,
 // rendered, at most MaxTranscript lines and MaxTranscriptBytes.
-func (w *EngineWorld) Transcript() []string {
+func (w *World) Transcript() []string {
 	var lines []string
 	size, cut := 0, false
 	add := func(line string) {
@@ -462,7 +510,7 @@ func (w *EngineWorld) Transcript() []string {
 // render is an activity entry as a transcript line; entries that echo the
 // lines a test gave (the contact's messages, an agent's, outside changes)
 // are not shown.
-func (w *EngineWorld) render(a store.Activity) (string, bool) {
+func (w *World) render(a store.Activity) (string, bool) {
 	switch a.Kind {
 	case runtime.KindMessageIn, runtime.KindAgentMessage, runtime.KindEvent:
 		return "", false

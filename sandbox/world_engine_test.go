@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
 	"github.com/flowd/flowd/sandbox"
 )
@@ -12,18 +11,11 @@ import (
 // On the engine world, a started flow is a run in the engine's store, its
 // transcript comes from the engine's activity, and its variables outlive
 // its end.
-func TestEngineWorldRunsOnTheEngine(t *testing.T) {
+func TestWorldRunsOnTheEngine(t *testing.T) {
 	src := "flow \"Ask\"\ntrigger manual\nask \"Name?\" save Name\ntag add \"named\"\nsend \"Hi $Name\"\n"
-	p := compile(t, src)
-	w, err := sandbox.NewEngineWorld(now, p, []runtime.Flow{{Program: p, Source: []byte(src)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if err := w.StartFlow(p, map[string]any{}); err != nil {
-		t.Fatal(err)
-	}
-	wantSim(t, w, "bot: Name?")
+	w, p := newWorld(t, src)
+	start(t, w, p)
+	wantLines(t, w, "bot: Name?")
 	tx, err := w.Engine().Store().Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -36,27 +28,13 @@ func TestEngineWorldRunsOnTheEngine(t *testing.T) {
 	if err := w.Say("Ana"); err != nil {
 		t.Fatal(err)
 	}
-	wantSim(t, w, `* tag add "named"`, "bot: Hi Ana", "* end")
-	status, _, vars, ok := w.MainRun()
-	if !ok || status != "done" || vars["Name"] != "Ana" {
-		t.Errorf("main run: %v %q %v", ok, status, vars)
+	wantLines(t, w, `* tag add "named"`, "bot: Hi Ana", "* end")
+	r, ok := w.MainRun()
+	if !ok || r.Status != "done" || r.Vars["Name"] != "Ana" || r.Trigger["type"] != "manual" {
+		t.Errorf("main run: %v %+v", ok, r)
 	}
 	contact, _, _, err := w.Namespaces(p)
 	if err != nil || len(contact["tags"].([]string)) != 1 {
 		t.Errorf("contact: %v, %v", contact, err)
-	}
-}
-
-// wantSim is a Sim's transcript check.
-func wantSim(t *testing.T, w sandbox.Sim, want ...string) {
-	t.Helper()
-	got := w.Transcript()
-	if len(got) != len(want) {
-		t.Fatalf("transcript %q, want %q", got, want)
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("transcript %q, want %q", got, want)
-		}
 	}
 }
