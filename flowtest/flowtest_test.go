@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -451,5 +452,16 @@ func TestUnknownNamesFail(t *testing.T) {
 		"assert contact.score == 3 && Score == nil && run.wait == \"reply\" && (let x = 1; x == 1) && len(contact.tags) == 0\n")
 	if results, err := RunFile(path); err != nil || !results[0].Passed() {
 		t.Errorf("known names: %v %v", err, results[0].Failures)
+	}
+}
+
+// flowd test -v names each case with the time it took.
+func TestVerboseShowsTime(t *testing.T) {
+	var out bytes.Buffer
+	if _, _, err := Run([]string{"testdata/consent.flowtest"}, &out, true); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^--- PASS: testdata/consent.flowtest:\d+: accepts \([0-9.]+(µs|ms|s)\)$`).MatchString(out.String()) {
+		t.Errorf("verbose output:\n%s", out.String())
 	}
 }
