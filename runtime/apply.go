@@ -193,7 +193,7 @@ func (t *turn) startFlow(r *liveRun, name string) {
 		t.note(r, KindFlow, "not started: "+err.Error(), nil)
 		return
 	}
-	t.enrol(p, map[string]any{"type": interpreter.EventManual, "parent": r.rec.Flow}, false, r)
+	t.enrol(p, map[string]any{"type": interpreter.EventManual, "parent": r.rec.Flow}, false, r, "")
 }
 
 // DescribeAssign writes an assign effect as the activity shows it.

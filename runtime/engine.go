@@ -39,6 +39,10 @@ type Config struct {
 	// Directory is the workspace's users and teams, which the engine
 	// seeds the store with; nil is none.
 	Directory Directory
+	// ExplainDrafts records, when an event's trigger would have started a
+	// draft, that it did not: a simulation shows why; in production every
+	// event would list every draft listening.
+	ExplainDrafts bool
 	// MaxRuns, when set, bounds the runs the engine starts in all: a
 	// simulated world's cap, so that flows that start each other for a
 	// simulated year stop, visibly, before they fill memory.

@@ -225,7 +225,7 @@ send "Hello $Name!"
 func TestFirstMessageAndAnswer(t *testing.T) {
 	h := newHarness(t, compile(t, askFlow))
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", "< What is your name?")
+	h.want("c1", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?")
 	if c := h.conversation("c1"); !c.Open || c.OpenedBy != "contact" || c.LastIncoming != "hi" {
 		t.Errorf("conversation after the first message: %+v", c)
 	}
@@ -261,7 +261,7 @@ func TestRestart(t *testing.T) {
 	h.do(msg("c1", "hi"), msg("c2", "hi"))
 	h.restart()
 	h.do(msg("c1", "Bo"))
-	h.want("c1", "> hi", "< What is your name?", "> Bo", `* set contact.firstname = "Bo"`, "< Hello Bo!", `* end "Ask"`)
+	h.want("c1", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?", "> Bo", `* set contact.firstname = "Bo"`, "< Hello Bo!", `* end "Ask"`)
 
 	h.must(h.st.Close())
 	h.now = h.now.Add(2 * time.Hour) // c2's timeout passes while no engine runs
@@ -271,7 +271,7 @@ func TestRestart(t *testing.T) {
 	if fired != 1 {
 		t.Errorf("Tick on start fired %d timers, want 1", fired)
 	}
-	h.want("c2", "> hi", "< What is your name?", "< Too slow.", `* end "Ask"`)
+	h.want("c2", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?", "< Too slow.", `* end "Ask"`)
 	if fired, _ := h.e.Tick(context.Background()); fired != 0 {
 		t.Errorf("a second Tick fired %d", fired)
 	}
@@ -286,7 +286,9 @@ func TestBundledGroups(t *testing.T) {
 	h := newHarness(t, bundledFlows(t), store.User{ID: "sam", Name: "Sam Lee", Email: "sam@example.com", Teams: []string{"Support"}, Status: "online"})
 	h.do(msg("c1", "hi"))
 	got := h.lines("c1")
-	if len(got) < 3 || !strings.HasPrefix(got[1], "< Hi there! Before we continue") || !strings.HasPrefix(got[2], "< Do you accept") {
+	if len(got) < 5 || got[1] != `* not started: "Routing: VIP Contacts": group "inbound" went to "Request Consent: Privacy"` ||
+		got[2] != `* started "Request Consent: Privacy" on conversation opened by contact` ||
+		!strings.HasPrefix(got[3], "< Hi there! Before we continue") || !strings.HasPrefix(got[4], "< Do you accept") {
 		t.Fatalf("first message: %q", got)
 	}
 	h.do(msg("c1", "ACCEPT AND CONTINUE"))
@@ -297,8 +299,10 @@ func TestBundledGroups(t *testing.T) {
 
 	h.do(msg("c1", "hello again"))
 	got = h.lines("c1")
-	if len(got) < 2 || got[1] != "< To help you faster, what is your email address?" {
-		t.Fatalf("returning contact: %q, want VIP routing's question", got)
+	want := []string{"> hello again", `* not started: "Request Consent: Privacy": once per contact`,
+		`* started "Routing: VIP Contacts" on conversation opened by contact`, "< To help you faster, what is your email address?"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("returning contact: %q, want %q", got, want)
 	}
 	h.do(msg("c1", "ana@example.com"))
 	got = h.lines("c1")
@@ -308,7 +312,7 @@ func TestBundledGroups(t *testing.T) {
 	// the CRM never answers: the watchdog fails the step after its timeout
 	h.advance(10*time.Second + runtime.WatchdogGrace)
 	got = h.lines("c1")
-	want := []string{`* comment "CRM lookup failed for ana@example.com; routed to Support without a VIP check."`,
+	want = []string{`* comment "CRM lookup failed for ana@example.com; routed to Support without a VIP check."`,
 		`* assign team "Support" round robin`, `* assigned "sam@example.com"`}
 	if len(got) < 3 || !slices.Equal(got[:3], want) {
 		t.Errorf("after the watchdog: %q, want %q", got, want)
@@ -346,10 +350,11 @@ trigger tag added "VIP"
 send "Welcome, ${trigger.tag} (${trigger.type})"
 `))
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", `* tag add "VIP"`, "< tagged", `* end "Tagger"`, "< Welcome, VIP (tag added)", `* end "VIP Welcome"`)
+	h.want("c1", "> hi", `* started "Tagger" on conversation opened by contact`, `* tag add "VIP"`, "< tagged", `* end "Tagger"`,
+		`* started "VIP Welcome" on tag added "VIP"`, "< Welcome, VIP (tag added)", `* end "VIP Welcome"`)
 	// a tag from outside does the same; a tag the contact has changes nothing
 	h.do(runtime.TagChange{Contact: "c1", Remove: []string{"VIP"}}, runtime.TagChange{Contact: "c1", Add: []string{"VIP", "VIP"}})
-	h.want("c1", "< Welcome, VIP (tag added)", `* end "VIP Welcome"`)
+	h.want("c1", `* started "VIP Welcome" on tag added "VIP"`, "< Welcome, VIP (tag added)", `* end "VIP Welcome"`)
 }
 
 // Two flows that set each other off are stopped by the per-contact cap,
@@ -445,7 +450,7 @@ ask "Pick one" save X
 	h.do(runtime.TagChange{Contact: "c1", Add: []string{"b"}})
 	h.want("c1", `* not started: "Menu": stopped by an agent for this conversation`)
 	h.do(runtime.CloseConversation{Contact: "c1", By: "user"}, msg("c1", "back"), runtime.TagChange{Contact: "c1", Add: []string{"c"}})
-	h.want("c1", "* conversation closed by user", "> back", "< Pick one")
+	h.want("c1", "* conversation closed by user", "> back", `* started "Menu" on tag added "c"`, "< Pick one")
 }
 
 // A conversation whose agent spoke last closes after the auto-close time
@@ -468,7 +473,7 @@ send "Welcome!"
 	h.advance(23 * time.Hour)
 	h.want("c1")
 	h.advance(time.Hour)
-	h.want("c1", "* conversation closed: idle", "< How did we do? (1-5)")
+	h.want("c1", "* conversation closed: idle", `* started "CSAT" on conversation closed by user`, "< How did we do? (1-5)")
 	if c := h.conversation("c1"); c.Open || c.ClosedBy != "user" {
 		t.Errorf("after auto-close: %+v", c)
 	}
@@ -500,7 +505,7 @@ send "You have ${assignee.firstname} (${assignee.email}) of ${assignee.team}."
 `), store.User{ID: "sam", Name: "Sam Lee", Email: "sam@example.com", Teams: []string{"Support"}, Status: "offline"},
 		store.User{ID: "kim", Name: "Kim Ra", Email: "kim@example.com", Teams: []string{"Sales"}, Status: "online"})
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", `* assign team "Support" round robin online only`, "* queued: no agent available")
+	h.want("c1", "> hi", `* started "Route" on conversation opened by contact`, `* assign team "Support" round robin online only`, "* queued: no agent available")
 	h.do(runtime.UserStatus{User: "sam", Status: "online"})
 	h.want("c1", `* assigned "sam@example.com"`, "< You have Sam (sam@example.com) of Support.", `* end "Route"`)
 	h.advance(2 * time.Hour)
@@ -531,8 +536,8 @@ func TestSavepointPerEvent(t *testing.T) {
 	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
 		t.Fatalf("errors: %v", errs)
 	}
-	h.want("c1", "> hi", "< What is your name?")
-	h.want("c2", "> hi", "< What is your name?")
+	h.want("c1", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?")
+	h.want("c2", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?")
 }
 
 // A message delivered twice with the same key is taken once; a result for
@@ -542,7 +547,7 @@ func TestDedupAndStaleAnswers(t *testing.T) {
 	m := msg("c1", "hi")
 	m.Key = "wamid.1"
 	h.do(m, m)
-	h.want("c1", "> hi", "< What is your name?")
+	h.want("c1", "> hi", `* started "Ask" on conversation opened by contact`, "< What is your name?")
 	run := h.runs("c1")[0]
 	h.do(runtime.Result{Contact: "c1", Run: run.ID, Input: interpreter.Timeout{Seq: run.WaitSeq + 1}})
 	h.want("c1")
@@ -568,6 +573,6 @@ field city text
 send "B sees ${contact.city ?? "nothing"} (parent ${trigger.parent})"
 `))
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", `* start "B"`, "< B sees nothing (parent A)", `* end "B"`,
+	h.want("c1", "> hi", `* started "A" on conversation opened by contact`, `* start "B"`, "< B sees nothing (parent A)", `* end "B"`,
 		`* set contact.city = "Lisbon"`, "< A sees Lisbon", `* end "A"`)
 }

@@ -22,7 +22,7 @@ open conversation
 send "open=${conversation.open}"
 `))
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", "* close conversation", "* open conversation", "< open=true", `* end "Reopen"`)
+	h.want("c1", "> hi", `* started "Reopen" on conversation opened by contact`, "* close conversation", "* open conversation", "< open=true", `* end "Reopen"`)
 	c := h.conversation("c1")
 	if !c.Open || c.Number != 2 || c.OpenedBy != "flow" {
 		t.Errorf("latest conversation: %+v, want the second, open, by the flow", c)
@@ -44,7 +44,7 @@ assign user "sam@example.com"
 send "back with ${assignee.email}"
 `), store.User{ID: "sam", Name: "Sam Lee", Email: "sam@example.com", Status: "online"})
 	h.do(msg("c1", "hi"), runtime.CloseConversation{Contact: "c1", By: "user"})
-	h.want("c1", "> hi", "* conversation closed by user", `* assign user "sam@example.com"`, `* assigned "sam@example.com"`,
+	h.want("c1", "> hi", "* conversation closed by user", `* started "Reassign" on conversation closed by user`, `* assign user "sam@example.com"`, `* assigned "sam@example.com"`,
 		"< back with sam@example.com", `* end "Reassign"`)
 	if c := h.conversation("c1"); !c.Open || c.Number != 2 || c.Assignee != "sam" {
 		t.Errorf("latest conversation: %+v, want the second, open, Sam's", c)

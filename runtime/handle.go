@@ -202,13 +202,7 @@ func (t *turn) enrolOne(p *interpreter.Program, fr firing) {
 	for k, v := range fr.data {
 		data[k] = v
 	}
-	flows, err := Select([]*interpreter.Program{p}, fr.f, candidates{t, data})
-	if err != nil {
-		t.note(nil, KindError, "trigger: "+err.Error(), nil)
-	}
-	for _, p := range flows {
-		t.enrol(p, data, false, nil)
-	}
+	t.selectAndEnrol([]*interpreter.Program{p}, fr, data)
 }
 
 // manualStart starts a flow by hand: not while a run of it is active, and
@@ -240,7 +234,7 @@ func (t *turn) manualStart(ev ManualStart) error {
 		t.note(nil, KindFlow, fmt.Sprintf("not started: %q: trigger condition is false", p.Flow), nil)
 		return t.err
 	}
-	t.enrol(p, data, false, nil)
+	t.enrol(p, data, false, nil, "")
 	return t.err
 }
 

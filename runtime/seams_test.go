@@ -59,20 +59,20 @@ func TestReplaceFlows(t *testing.T) {
 	h.do(msg("c1", "hi"))
 	h.must(h.e.Replace(context.Background(), compile(t, greetV2)))
 	h.do(msg("c2", "hi"), msg("c1", "Ana"))
-	h.want("c1", "> hi", "< Name?", "> Ana", "< v1: hello Ana", `* end "Greet"`)
-	h.want("c2", "> hi", "< Your name, please?")
+	h.want("c1", "> hi", `* started "Greet" on conversation opened by contact`, "< Name?", "> Ana", "< v1: hello Ana", `* end "Greet"`)
+	h.want("c2", "> hi", `* started "Greet" on conversation opened by contact`, "< Your name, please?")
 
 	h.do(msg("c3", "hi"))
 	h.flows = compile(t, greetV2)
 	h.restart()
 	h.do(msg("c3", "Bo"))
-	h.want("c3", "> hi", "< Your name, please?", "> Bo", "< v2: hello Bo", `* end "Greet"`)
+	h.want("c3", "> hi", `* started "Greet" on conversation opened by contact`, "< Your name, please?", "> Bo", "< v2: hello Bo", `* end "Greet"`)
 
 	h.do(msg("c4", "hi"))
 	h.must(h.e.Replace(context.Background(), nil))
 	h.do(msg("c5", "hi"), msg("c4", "Cy"))
 	h.want("c5", "> hi")
-	h.want("c4", "> hi", "< Your name, please?", "> Cy", "< v2: hello Cy", `* end "Greet"`)
+	h.want("c4", "> hi", `* started "Greet" on conversation opened by contact`, "< Your name, please?", "> Cy", "< v2: hello Cy", `* end "Greet"`)
 	if h.e.Flow("Greet") != nil || len(h.e.Flows()) != 0 {
 		t.Errorf("flows after replacing with none: %v", h.e.Flows())
 	}
@@ -90,7 +90,8 @@ send "$system.current_time $system.timezone"
 	h.must(err)
 	h.e.SetLocation(lisbon)
 	h.do(runtime.CloseConversation{Contact: "c1", By: "user"}, msg("c1", "hi"))
-	h.want("c1", "> hi", "< 09:00:00 UTC", `* end "Clock"`, "* conversation closed by user", "> hi", "< 18:00:00 Asia/Tokyo", `* end "Clock"`)
+	h.want("c1", "> hi", `* started "Clock" on conversation opened by contact`, "< 09:00:00 UTC", `* end "Clock"`, "* conversation closed by user", "> hi", `* started "Clock" on conversation opened by contact`,
+		"< 18:00:00 Asia/Tokyo", `* end "Clock"`)
 }
 
 // simAgents is a simulation's directory: any user or team member a step
@@ -122,7 +123,7 @@ send "${assignee.name} of ${assignee.team}"
 	h.cfg.Directory = runtime.Users{{ID: "sam", Name: "Sam Lee", Email: "sam@example.com", Teams: []string{"Support"}}}
 	h.restart()
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", `* assign team "Support" round robin online only`, "* queued: no agent available")
+	h.want("c1", "> hi", `* started "Route" on conversation opened by contact`, `* assign team "Support" round robin online only`, "* queued: no agent available")
 	h.do(runtime.UserStatus{User: "sam", Status: "online"})
 	h.want("c1", `* assigned "sam@example.com"`, "< Sam Lee of Support", `* end "Route"`)
 
@@ -145,7 +146,7 @@ send "${assignee.email} of ${assignee.team}"
 	s.cfg.Directory = simAgents{}
 	s.restart()
 	s.do(msg("c1", "hi"))
-	s.want("c1", "> hi", `* assign team "Billing" round robin`, `* assigned "agent@billing"`, "< agent@billing of Billing", `* end "Route"`)
+	s.want("c1", "> hi", `* started "Route" on conversation opened by contact`, `* assign team "Billing" round robin`, `* assigned "agent@billing"`, "< agent@billing of Billing", `* end "Route"`)
 }
 
 // A seeded contact starts as it was, firing nothing: on the bundled flows,
@@ -160,10 +161,8 @@ func TestSeed(t *testing.T) {
 		t.Errorf("after seeding two earlier conversations: %+v", c)
 	}
 	h.do(msg("c1", "hello"))
-	got := h.lines("c1")
-	if len(got) < 2 || got[1] != "< To help you faster, what is your email address?" {
-		t.Errorf("a seeded returning contact: %q, want VIP routing's question", got)
-	}
+	h.want("c1", "> hello", `* not started: "Request Consent: Privacy": once per contact`,
+		`* started "Routing: VIP Contacts" on conversation opened by contact`, "< To help you faster, what is your email address?")
 	if c := h.conversation("c1"); !c.Open || c.Number != 3 {
 		t.Errorf("the new conversation: %+v, want the third, open", c)
 	}
@@ -322,7 +321,7 @@ ask "B asks" save Y
 send "B got $Y"
 `))
 	h.do(msg("c1", "hi"))
-	h.want("c1", "> hi", `* start "B"`, "< B asks", "< A asks")
+	h.want("c1", "> hi", `* started "A" on conversation opened by contact`, `* start "B"`, "< B asks", "< A asks")
 	h.do(msg("c1", "one"))
 	h.want("c1", "> one", "< A got one", `* end "A"`)
 	h.do(msg("c1", "two"))

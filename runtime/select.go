@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/flowd/flowd/interpreter"
 )
@@ -48,6 +51,13 @@ type Candidate interface {
 	Matches(p *interpreter.Program) (bool, error)
 }
 
+// A Passed is a flow whose trigger took a firing but which selection did
+// not start, and why: "is a draft", "is already running", "once per
+// contact", "trigger condition is false", or the group another flow took.
+type Passed struct {
+	Flow, Why string
+}
+
 // Select applies docs/language.md §8 to one firing: of the flows whose
 // trigger takes it, drafts never enrol; a flow with a run still active is
 // not entered again; once per contact consults the history; the condition
@@ -55,9 +65,16 @@ type Candidate interface {
 // by priority, then by name, that passes. The result is in name order, and
 // the error is the first a check returned (the flow it names is skipped).
 func Select(flows []*interpreter.Program, f Firing, c Candidate) ([]*interpreter.Program, error) {
+	out, _, err := Selection(flows, f, c)
+	return out, err
+}
+
+// Selection is Select, with the flows it passed over, in the order it
+// looked at them, each with the reason.
+func Selection(flows []*interpreter.Program, f Firing, c Candidate) (chosen []*interpreter.Program, passed []Passed, err error) {
 	var listening []*interpreter.Program
 	for _, p := range flows {
-		if !p.Draft && listens(p.Trigger, f) {
+		if listens(p.Trigger, f) {
 			listening = append(listening, p)
 		}
 	}
@@ -71,37 +88,80 @@ func Select(flows []*interpreter.Program, f Firing, c Candidate) ([]*interpreter
 		}
 		return a.Flow < b.Flow
 	})
-	var out []*interpreter.Program
-	var first error
-	taken := map[string]bool{} // groups that already enrolled the contact
+	taken := map[string]string{} // group -> the flow that took the contact
 	for _, p := range listening {
-		if p.Group != "" && taken[p.Group] {
+		if p.Draft {
+			passed = append(passed, Passed{p.Flow, whyDraft})
 			continue
 		}
-		ok, err := passes(p, c)
-		if err != nil && first == nil {
-			first = err
+		if by, ok := taken[p.Group]; ok && p.Group != "" {
+			passed = append(passed, Passed{p.Flow, fmt.Sprintf("group %q went to %q", p.Group, by)})
+			continue
 		}
-		if !ok {
+		why, e := passes(p, c)
+		if e != nil && err == nil {
+			err = e
+		}
+		if why != "" {
+			passed = append(passed, Passed{p.Flow, why})
 			continue
 		}
 		if p.Group != "" {
-			taken[p.Group] = true
+			taken[p.Group] = p.Flow
 		}
-		out = append(out, p)
+		chosen = append(chosen, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Flow < out[j].Flow })
-	return out, first
+	sort.Slice(chosen, func(i, j int) bool { return chosen[i].Flow < chosen[j].Flow })
+	return chosen, passed, err
 }
 
-func passes(p *interpreter.Program, c Candidate) (bool, error) {
+// whyDraft is why a draft never starts on an event.
+const whyDraft = "is a draft"
+
+// String is how the activity log shows it: not started: "Flow": once per
+// contact.
+func (p Passed) String() string {
+	if strings.HasPrefix(p.Why, "is ") {
+		return fmt.Sprintf("not started: %q %s", p.Flow, p.Why)
+	}
+	return fmt.Sprintf("not started: %q: %s", p.Flow, p.Why)
+}
+
+// String is how the activity log names a firing: tag added "VIP",
+// conversation opened by contact.
+func (f Firing) String() string {
+	s := f.Event
+	switch {
+	case f.Source != "":
+		s += " by " + f.Source
+	case f.Tag != "":
+		s += " " + strconv.Quote(f.Tag)
+	case f.Field != "":
+		s += " " + strconv.Quote(f.Field)
+	case f.Shortcut != "":
+		s += " " + strconv.Quote(f.Shortcut)
+	case f.Platform != "":
+		s += " " + f.Platform
+	}
+	return s
+}
+
+// passes says why p may not start for the contact, or "" when it may.
+func passes(p *interpreter.Program, c Candidate) (string, error) {
 	if active, err := c.Active(p.Flow); err != nil || active {
-		return false, err
+		return "is already running", err
 	}
 	if p.Trigger.Once {
 		if ever, err := c.Enrolled(p.Flow); err != nil || ever {
-			return false, err
+			return "once per contact", err
 		}
 	}
-	return c.Matches(p)
+	ok, err := c.Matches(p)
+	switch {
+	case err != nil:
+		return "trigger condition failed: " + err.Error(), err
+	case !ok:
+		return "trigger condition is false", nil
+	}
+	return "", nil
 }

@@ -73,6 +73,7 @@ type liveRun struct {
 	busy     bool // its effects are being applied
 	ended    bool
 	dirty    bool
+	why      string        // what started it, to note as it starts: "on tag added \"VIP\""
 	deadline time.Time     // of its current wait
 	httpWait time.Duration // the timeout of the http step it waits at
 }
@@ -264,6 +265,9 @@ func (t *turn) step(s *sprint) {
 		if r.ended || t.spent(r) {
 			t.sprints = t.sprints[:len(t.sprints)-1]
 			return
+		}
+		if r.why != "" {
+			t.note(r, KindFlow, fmt.Sprintf("started %q %s", r.prog.Flow, r.why), nil)
 		}
 		s.out = t.e.machine.Start(r.prog, t.context(r))
 	}
@@ -486,12 +490,25 @@ func (t *turn) enrolAll(fr firing) {
 	for k, v := range fr.data {
 		data[k] = v
 	}
-	flows, err := Select(t.e.flows, fr.f, candidates{t, data})
+	t.selectAndEnrol(t.e.flows, fr, data)
+}
+
+// selectAndEnrol starts the flows selection chooses for the firing, each
+// named in the activity with what started it, and records those it passed
+// over, with the reason: a test asserts on selection, and an operator sees
+// why a flow did not start.
+func (t *turn) selectAndEnrol(flows []*interpreter.Program, fr firing, data map[string]any) {
+	chosen, passed, err := Selection(flows, fr.f, candidates{t, data})
 	if err != nil {
 		t.note(nil, KindError, "trigger: "+err.Error(), nil)
 	}
-	for _, p := range flows {
-		t.enrol(p, data, fr.byFlow, nil)
+	for _, p := range passed {
+		if p.Why != whyDraft || t.e.cfg.ExplainDrafts {
+			t.note(nil, KindFlow, p.String(), nil)
+		}
+	}
+	for i := len(chosen) - 1; i >= 0; i-- { // sprints stack: the first by name runs first
+		t.enrol(chosen[i], data, fr.byFlow, nil, "on "+fr.f.String())
 	}
 }
 
@@ -515,9 +532,9 @@ func (t *turn) held(flow string) bool {
 }
 
 // enrol starts a run of p with the trigger data; parent is the run whose
-// start step starts it. A start set off by a flow's change is refused past
+// start step starts it; why, when set, is noted: what started it. A start set off by a flow's change is refused past
 // the contact's firing cap: flows that set each other off stop, visibly.
-func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, parent *liveRun) {
+func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, parent *liveRun, why string) {
 	if t.held(p.Flow) {
 		t.note(parent, KindFlow, fmt.Sprintf("not started: %q: stopped by an agent for this conversation", p.Flow), nil)
 		return
@@ -550,7 +567,7 @@ func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, p
 	t.fail(t.tx.AddEnrolment(t.c.ID, p.Flow, t.now))
 	t.fail(t.tx.InsertRun(rec))
 	t.e.starting++
-	r := &liveRun{rec: rec, prog: p, trigger: data}
+	r := &liveRun{rec: rec, prog: p, trigger: data, why: why}
 	t.runs = append(t.runs, r)
 	t.sprints = append(t.sprints, &sprint{r: r, start: true})
 }

@@ -66,7 +66,7 @@ func New(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*World
 	}
 	w := &World{ctx: context.Background(), st: st, clock: runtime.NewFakeClock(now), loc: time.UTC, main: main,
 		agents: &simAgents{made: map[string]bool{}}, http: &simHTTP{}, channel: &simChannel{}}
-	w.e, err = runtime.New(w.ctx, st, flows, runtime.Config{Now: w.clock.Now, Directory: w.agents, MaxRuns: MaxRuns})
+	w.e, err = runtime.New(w.ctx, st, flows, runtime.Config{Now: w.clock.Now, Directory: w.agents, MaxRuns: MaxRuns, ExplainDrafts: true})
 	if err != nil {
 		stores.put(st)
 		return nil, err
