@@ -121,6 +121,7 @@ func triggerFields(t *Trigger) map[string]Type {
 	case *AdEvent:
 		fields["platform"] = TypeText
 		fields["ad_id"] = TypeText
+		fields["referral"] = TypeAny // the platform's referral data, as it sent it
 	}
 	return fields
 }

@@ -465,3 +465,39 @@ func TestVerboseShowsTime(t *testing.T) {
 		t.Errorf("verbose output:\n%s", out.String())
 	}
 }
+
+// The cases of testdata/events: real events through trigger selection
+// across a folder of flows.
+func TestEvents(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := Run([]string{"testdata/events"}, &out, false)
+	if err != nil || failed > 0 || passed < 19 {
+		t.Errorf("%d passed, %d failed, %v\n%s", passed, failed, err, out.String())
+	}
+}
+
+// Two flows that set each other off are stopped by the firing cap, with a
+// visible error, in a case that lists every line they wrote.
+func TestLoopStoppedByCap(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "ping.flow", "flow \"Ping\"\ntrigger tag added \"ping\"\n\ntag remove \"ping\"\ntag add \"pong\"\n")
+	writeFile(t, dir, "pong.flow", "flow \"Pong\"\ntrigger tag added \"pong\"\n\ntag remove \"pong\"\ntag add \"ping\"\n")
+	var b strings.Builder
+	b.WriteString("=== ping pong\ntag add \"ping\"\n")
+	for i := 0; i < 50; i++ { // runtime.DefaultFiringCap
+		flow, tag, next := "Ping", "ping", "pong"
+		if i%2 == 1 {
+			flow, tag, next = "Pong", "pong", "ping"
+		}
+		fmt.Fprintf(&b, "* started %q on tag added %q\n* tag remove %q\n* tag add %q\n* end %q\n", flow, tag, tag, next, flow)
+	}
+	b.WriteString("* not started: \"Ping\": 50 flows started for this contact within 10m0s; flows that set each other off?\n")
+	path := writeFile(t, dir, "ping.flowtest", b.String())
+	results, err := RunFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !results[0].Passed() {
+		t.Errorf("%s", strings.Join(results[0].Failures, "\n"))
+	}
+}

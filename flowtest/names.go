@@ -8,11 +8,27 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
 )
 
 // A misspelled name in a test must fail the case, not read as nil and
 // pass: `assert Scroe == nil` and `contact firstnme = Ana` name nothing
 // the flow has.
+
+// knownNames are the names a case's lines may use: the main flow's
+// variables, and the contact fields any of the flows declares.
+func knownNames(main *interpreter.Program, flows []runtime.Flow) *interpreter.Program {
+	fields := map[string]string{}
+	for _, f := range flows {
+		for k, v := range f.Program.FieldTypes {
+			fields[k] = v
+		}
+	}
+	for k, v := range main.FieldTypes {
+		fields[k] = v
+	}
+	return &interpreter.Program{Flow: main.Flow, Vars: main.Vars, FieldTypes: fields}
+}
 
 // runFields are the names run.* has in an assert.
 var runFields = map[string]dsl.Type{"status": dsl.TypeText, "wait": dsl.TypeText}

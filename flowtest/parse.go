@@ -68,11 +68,12 @@ const (
 var setupVerbs = map[string]bool{
 	"contact": true, "tags": true, "now": true, "timezone": true, "http": true,
 	"agents": true, "conversation": true, "trigger": true, "deliveries": true, "assignee": true,
+	"enrolled": true, "published": true,
 }
 
 var eventVerbs = map[string]bool{
 	"start": true, "user:": true, "location:": true, "agent:": true, "wait": true,
-	"ai": true, "assign": true,
+	"ai": true, "assign": true, "tag": true, "field": true, "shortcut": true, "ad": true, "stop": true,
 }
 
 // Limits of a .flowtest file: the file and one line. A line holds at most
@@ -159,6 +160,8 @@ func parseLine(text string) (Line, error) {
 			return Line{}, fmt.Errorf("assert needs an expression")
 		}
 		return Line{Kind: Assert, Verb: verb, Arg: arg, Text: text}, nil
+	case verb == "conversation" && (strings.HasPrefix(arg, "opened") || strings.HasPrefix(arg, "closed")):
+		return Line{Kind: Event, Verb: verb, Arg: arg, Text: text}, nil // opened or closed from outside
 	case setupVerbs[verb]:
 		return Line{Kind: Setup, Verb: verb, Arg: arg, Text: text}, nil
 	case eventVerbs[verb]:

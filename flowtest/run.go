@@ -255,6 +255,7 @@ type caseRun struct {
 	file    string
 	world   *sandbox.World
 	main    *interpreter.Program
+	known   *interpreter.Program // the names a line may use: main's variables, the fields any flow declares
 	trigger map[string]any
 	res     *Result
 }
@@ -271,6 +272,7 @@ func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left
 	defer w.Close()
 	w.SetLimit(left)
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
+	cr.known = knownNames(main, flows.All())
 	lines := c.Lines
 	for i := 0; i < len(lines); {
 		l := lines[i]
@@ -318,13 +320,16 @@ func (cr *caseRun) setup(l Line) error {
 	w := cr.world
 	switch l.Verb {
 	case "contact", "conversation", "assignee", "trigger":
+		if l.Verb == "conversation" && l.Arg == "none" {
+			return w.SetNoConversation()
+		}
 		name, value, ok := strings.Cut(l.Arg, "=")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
 			return fmt.Errorf("want: %s NAME = VALUE", l.Verb)
 		}
 		value = strings.TrimSpace(value)
-		if err := CheckField(cr.main, l.Verb, name); err != nil {
+		if err := CheckField(cr.known, l.Verb, name); err != nil {
 			return err
 		}
 		switch l.Verb {
@@ -338,13 +343,18 @@ func (cr *caseRun) setup(l Line) error {
 			return w.SetAssignee(name, ParseValue(value))
 		}
 	case "tags":
-		var tags []string
-		for _, t := range strings.Split(l.Arg, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				tags = append(tags, Unquote(t))
-			}
+		return w.SetTags(parseList(l.Arg))
+	case "enrolled":
+		flows := parseList(l.Arg)
+		if len(flows) == 0 {
+			return errors.New(`want: enrolled "FLOW", "OTHER" (flows the contact entered before)`)
 		}
-		return w.SetTags(tags)
+		return w.SetEnrolled(flows)
+	case "published":
+		if l.Arg != "" {
+			return errors.New("want: published (the flow under test takes part in trigger selection, draft or not)")
+		}
+		return w.Publish(cr.main)
 	case "timezone":
 		loc, err := time.LoadLocation(l.Arg)
 		if err != nil {
@@ -641,8 +651,126 @@ func (cr *caseRun) event(l Line) error {
 			return err
 		}
 		return w.AnswerAI(outcome, vars)
+	case "conversation":
+		return conversationEvent(w, l.Arg)
+	case "tag":
+		action, rest, _ := strings.Cut(l.Arg, " ")
+		tags := parseList(rest)
+		switch {
+		case len(tags) == 0:
+		case action == "add":
+			return w.ChangeTags(tags, nil)
+		case action == "remove":
+			return w.ChangeTags(nil, tags)
+		}
+		return errors.New(`want: tag add "A", "B", or tag remove "A"`)
+	case "field":
+		name, value, ok := strings.Cut(l.Arg, "=")
+		name = strings.TrimSpace(name)
+		if n, clear := strings.CutSuffix(name, " clear"); !ok && clear {
+			return w.ChangeField(strings.TrimSpace(n), "", true)
+		}
+		if !ok || name == "" {
+			return errors.New("want: field NAME = VALUE, or field NAME clear")
+		}
+		if err := CheckField(cr.known, "contact", name); err != nil {
+			return err
+		}
+		return w.ChangeField(name, Unquote(strings.TrimSpace(value)), false)
+	case "shortcut":
+		words, err := splitQuoted(l.Arg)
+		if err != nil || len(words) == 0 {
+			return errors.New(`want: shortcut "NAME" [Field=Value ...]`)
+		}
+		form, err := pairs(words[1:])
+		if err != nil {
+			return err
+		}
+		return w.Shortcut(Unquote(words[0]), form)
+	case "ad":
+		words, err := splitQuoted(l.Arg)
+		if err != nil || len(words) < 2 {
+			return errors.New("want: ad PLATFORM AD_ID [key=value ...] (the ad's referral data)")
+		}
+		kv, err := pairs(words[2:])
+		if err != nil {
+			return err
+		}
+		referral := map[string]any{}
+		for k, v := range kv {
+			referral[k] = v
+		}
+		return w.AdClick(words[0], Unquote(words[1]), referral)
+	case "stop":
+		what, flow, _ := strings.Cut(l.Arg, " ")
+		if what != "bot" {
+			return errors.New(`want: stop bot, or stop bot "FLOW"`)
+		}
+		return w.StopBot(Unquote(strings.TrimSpace(flow)))
 	}
 	return nil
+}
+
+// conversationEvent is `conversation opened [by WHO]` or `conversation
+// closed [by WHO] [category "C"] [summary "S"]`: the conversation opened or
+// closed from outside (WHO: contact, user or flow; contact when opened,
+// user when closed, unless said).
+func conversationEvent(w *sandbox.World, arg string) error {
+	words, err := splitQuoted(arg)
+	if err != nil || len(words) == 0 {
+		return errors.New("want: conversation opened [by contact|user|flow], or conversation closed [by ...] [category \"C\"] [summary \"S\"]")
+	}
+	action, by := words[0], map[string]string{"opened": "contact", "closed": "user"}[words[0]]
+	var category, summary string
+	for rest := words[1:]; len(rest) > 0; rest = rest[2:] {
+		if len(rest) < 2 {
+			return fmt.Errorf("%q needs a value", rest[0])
+		}
+		switch v := Unquote(rest[1]); rest[0] {
+		case "by":
+			if v != "contact" && v != "user" && v != "flow" {
+				return fmt.Errorf("by %q: want contact, user or flow", v)
+			}
+			by = v
+		case "category":
+			category = v
+		case "summary":
+			summary = v
+		default:
+			return fmt.Errorf("unexpected %q after conversation %s", rest[0], action)
+		}
+	}
+	if action == "opened" {
+		if category != "" || summary != "" {
+			return errors.New("an opened conversation has no category or summary")
+		}
+		return w.OpenConversation(by)
+	}
+	return w.CloseConversation(by, category, summary)
+}
+
+// parseList reads `"A", "B"` (quotes optional).
+func parseList(s string) []string {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, Unquote(t))
+		}
+	}
+	return out
+}
+
+// pairs reads Name=Value words, a value "quoted" when it holds spaces.
+func pairs(words []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range words {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("want Name=Value, not %q", kv)
+		}
+		out[k] = Unquote(v)
+	}
+	return out, nil
 }
 
 func (cr *caseRun) triggerData() map[string]any {
@@ -657,7 +785,7 @@ func (cr *caseRun) triggerData() map[string]any {
 // conversation, assignee, trigger, the main run's variables, and run.status
 // (waiting, done, failed) and run.wait.
 func (cr *caseRun) assert(l Line) error {
-	if err := checkNames(cr.main, l.Arg); err != nil {
+	if err := checkNames(cr.known, l.Arg); err != nil {
 		return err
 	}
 	env, err := cr.env()

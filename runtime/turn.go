@@ -473,16 +473,13 @@ func (t *turn) close(by, category, summary string, byFlow bool) {
 		map[string]any{"source": by, "category": category, "summary": summary}, byFlow)
 }
 
-// fire sets off the flows whose triggers take f. A change from outside
-// enrols them now; a flow's change, once the sprint is over, as the next
-// event would.
+// fire sets off the flows whose triggers take f, once the sprints under way
+// are over, in the order things happened: an ad click opens a conversation
+// and then clicks, a flow's tag add fires after its sprint, as the next
+// event would. byFlow says a flow's change set it off: the firing cap
+// counts those.
 func (t *turn) fire(f Firing, data map[string]any, byFlow bool) {
-	fr := firing{f: f, data: data, byFlow: byFlow}
-	if byFlow {
-		t.firings = append(t.firings, fr)
-		return
-	}
-	t.enrolAll(fr)
+	t.firings = append(t.firings, firing{f: f, data: data, byFlow: byFlow})
 }
 
 func (t *turn) enrolAll(fr firing) {

@@ -165,6 +165,9 @@ func (w *World) WaitingFor(kind interpreter.WaitKind) (bool, error) {
 // Unset clears a contact field. The conversation and the assignee are the
 // engine's, which a test sets but does not unset.
 func (w *World) Unset(namespace, name string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	if namespace != "contact" {
 		return fmt.Errorf("%s.%s: only contact fields can be unset", namespace, name)
 	}

@@ -54,6 +54,10 @@ type World struct {
 	assignee store.User           // what assignee lines set
 	read     int64                // the activity rendered so far
 	notes    []string             // transcript lines of the world's own
+	flows    []runtime.Flow       // the flows the engine runs
+
+	started        bool // the contact is set up: see ready
+	noConversation bool // it starts without a conversation
 }
 
 // New returns a world at now whose engine runs flows, the main
@@ -65,7 +69,8 @@ func New(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*World
 		return nil, err
 	}
 	w := &World{ctx: context.Background(), st: st, clock: runtime.NewFakeClock(now), loc: time.UTC, main: main,
-		agents: &simAgents{made: map[string]bool{}}, http: &simHTTP{}, channel: &simChannel{}}
+		agents: &simAgents{made: map[string]bool{}}, http: &simHTTP{}, channel: &simChannel{},
+		flows: append([]runtime.Flow(nil), flows...)}
 	w.e, err = runtime.New(w.ctx, st, flows, runtime.Config{Now: w.clock.Now, Directory: w.agents, MaxRuns: MaxRuns, ExplainDrafts: true})
 	if err != nil {
 		stores.put(st)
@@ -73,11 +78,18 @@ func New(now time.Time, main *interpreter.Program, flows []runtime.Flow) (*World
 	}
 	// one try a delivery: a simulated failure is final at once
 	w.d = &runtime.Dispatcher{Engine: w.e, Channel: w.channel, HTTP: w.http, AI: simAI{}, Sheets: simSheets{w.channel}, MaxAttempts: 1}
-	if err := w.handle(runtime.Seed{Contact: ContactID, Channel: "whatsapp", Tags: []string{}, Open: true}); err != nil {
-		stores.put(st)
-		return nil, err
-	}
 	return w, nil
+}
+
+// ready sets the contact up before the world's first event or reading:
+// on whatsapp, with an open conversation unless SetNoConversation said
+// otherwise.
+func (w *World) ready() error {
+	if w.started {
+		return nil
+	}
+	w.started = true
+	return w.handle(runtime.Seed{Contact: ContactID, Channel: "whatsapp", Tags: []string{}, Open: !w.noConversation})
 }
 
 // Engine is the world's engine.
@@ -139,6 +151,9 @@ func (p *storePool) put(st *sqlite.DB) {
 // SetField sets a contact field, typed as the flow declares it;
 // channel is the contact's channel.
 func (w *World) SetField(name string, value any) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	if name == "channel" {
 		s, _ := value.(string)
 		return w.handle(runtime.Seed{Contact: ContactID, Channel: s})
@@ -151,6 +166,9 @@ func (w *World) SetField(name string, value any) error {
 
 // SetTags sets the contact's tags.
 func (w *World) SetTags(tags []string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	if tags == nil {
 		tags = []string{}
 	}
@@ -160,6 +178,9 @@ func (w *World) SetTags(tags []string) error {
 // SetConversation: open (true or false) and previous (the
 // conversations before the open one) are the engine's.
 func (w *World) SetConversation(name string, value any) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	switch name {
 	case "open":
 		open, ok := value.(bool)
@@ -177,16 +198,19 @@ func (w *World) SetConversation(name string, value any) error {
 			return err
 		}
 		had, _ := conv["previous"].(int)
-		if n < had {
-			return fmt.Errorf("conversation previous: the contact already had %d conversations", had)
-		}
-		if n == had {
-			return nil
-		}
-		// closed, earlier ones added, and opened again if it was open, so
-		// that the latest is number n+1
 		open, _ := conv["open"].(bool)
-		return w.handle(runtime.Seed{Contact: ContactID, Close: true, Past: n - had - boolInt(open), Open: open})
+		total := 0 // the contact's conversations so far
+		if _, exists := conv["source"]; exists {
+			total = had + 1
+		}
+		// n conversations before the open one, or before the next
+		switch {
+		case open && n == had, !open && n == total:
+			return nil
+		case n < total:
+			return fmt.Errorf("conversation previous: the contact already had %d conversations", total)
+		}
+		return w.handle(runtime.Seed{Contact: ContactID, Close: true, Past: n - total, Open: open})
 	}
 	return fmt.Errorf("conversation %s: the engine sets it itself (set open or previous)", name)
 }
@@ -201,6 +225,9 @@ func boolInt(b bool) int {
 // SetAssignee: the conversation is assigned to a user
 // with the data the assignee lines give (email, name, status).
 func (w *World) SetAssignee(name string, value any) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	s := fmt.Sprint(value)
 	u := &w.assignee
 	u.ID = "assignee"
@@ -291,6 +318,9 @@ func (w *World) SetLimit(limit interpreter.Work) { w.limit = limit }
 // triggered by a close starts with the conversation closed. Its run
 // becomes the main run.
 func (w *World) StartFlow(p *interpreter.Program, trigger map[string]any) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	last, err := w.lastRun()
 	if err != nil {
 		return err
@@ -355,22 +385,34 @@ func (w *World) read1(fn func(store.Tx) error) error {
 
 // Say is a message from the contact, cleaned as any text from outside.
 func (w *World) Say(text string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	return w.handle(runtime.Message{Contact: ContactID, Text: interpreter.CleanText(text)})
 }
 
 // SendLocation is a location from the contact.
 func (w *World) SendLocation(lat, long float64) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	return w.handle(runtime.Message{Contact: ContactID, Location: &interpreter.Location{Lat: lat, Long: long}})
 }
 
 // AgentSays is a message an agent writes to the contact.
 func (w *World) AgentSays(text string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	return w.handle(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: interpreter.CleanText(text)})
 }
 
 // ManualAssign: the user, made up if need be, takes the
 // conversation.
 func (w *World) ManualAssign(user string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	user = interpreter.CleanText(user)
 	if err := w.e.SeedUsers(w.ctx, []store.User{{ID: user, Name: user, Email: user, Status: "online"}}); err != nil {
 		return err
@@ -381,6 +423,9 @@ func (w *World) ManualAssign(user string) error {
 // Advance moves the clock on by d, firing the timers that fall due. Past the world's limit no more timers fire,
 // and the transcript says where the clock stopped.
 func (w *World) Advance(d time.Duration) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	if err := w.d.Drain(w.ctx); err != nil {
 		return err
 	}
@@ -395,6 +440,9 @@ func (w *World) Advance(d time.Duration) error {
 
 // AnswerAI answers the run that most recently waited for AI.
 func (w *World) AnswerAI(outcome string, vars map[string]string) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
 	var target *store.Run
 	err := w.read1(func(tx store.Tx) error {
 		runs, err := tx.ActiveRuns(ContactID)
@@ -417,6 +465,9 @@ func (w *World) AnswerAI(outcome string, vars map[string]string) error {
 
 // Namespaces are contact, conversation and assignee as p reads them.
 func (w *World) Namespaces(p *interpreter.Program) (contact, conversation, assignee map[string]any, err error) {
+	if err := w.ready(); err != nil {
+		return nil, nil, nil, err
+	}
 	return w.e.Namespaces(w.ctx, ContactID, p)
 }
 
