@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowd/flowd/dsl"
@@ -119,13 +120,13 @@ type Flows struct {
 	compiled map[string]*interpreter.Program // nil: the file does not compile
 	files    map[string]string               // the file of each sibling, by flow name
 	sources  map[string][]byte               // of the flows compiled, by name
-	idle     map[string]bool                 // siblings no event starts: drafts, manual triggers
+	idle     map[string]bool                 // siblings no event reaches: manual triggers
 	all      []runtime.Flow                  // once All has compiled them
 }
 
 // All returns the flows an engine runs for the .flowtest: the main flow
-// first, then the siblings an event may start (published, with a trigger
-// other than manual) and those a start step of these names, transitively,
+// first, then the siblings an event may reach (a trigger other than manual,
+// drafts included) and those a start step of these names, transitively,
 // each with its source. Siblings that nothing can start are not compiled:
 // a folder of large flows would cost each .flowtest their compiling.
 func (fs *Flows) All() []runtime.Flow {
@@ -183,15 +184,58 @@ func (fs *Flows) Find(name string) *interpreter.Program {
 	}
 	var p *interpreter.Program
 	if path := fs.files[name]; path != "" {
-		if src, err := dsl.ReadFile(path); err == nil {
-			if q, _, err := interpreter.CompileSource(relativeTo(fs.base, path), src); err == nil && q.Flow == name {
-				p = q
-				fs.sources[name] = src
-			}
+		if c := compiledFile(path, relativeTo(fs.base, path)); c.prog != nil && c.prog.Flow == name {
+			p = c.prog
+			fs.sources[name] = c.src
 		}
 	}
 	fs.compiled[name] = p
 	return p
+}
+
+// compiled keeps the flows compiled so far, by file and the name they are
+// compiled under, while the file is unchanged on disk: the .flowtest files
+// of one folder share their siblings' compiling.
+var compiled = struct {
+	sync.Mutex
+	files map[[2]string]compiledEntry
+}{files: map[[2]string]compiledEntry{}}
+
+type compiledEntry struct {
+	prog    *interpreter.Program // nil: it does not compile
+	src     []byte
+	modTime time.Time
+	size    int64
+}
+
+// maxCompiled bounds the flows kept compiled; past it the cache starts over.
+const maxCompiled = 1000
+
+func compiledFile(path, name string) compiledEntry {
+	info, err := os.Stat(path)
+	if err != nil {
+		return compiledEntry{}
+	}
+	key := [2]string{path, name}
+	compiled.Lock()
+	c, ok := compiled.files[key]
+	compiled.Unlock()
+	if ok && c.modTime.Equal(info.ModTime()) && c.size == info.Size() {
+		return c
+	}
+	c = compiledEntry{modTime: info.ModTime(), size: info.Size()}
+	if src, err := dsl.ReadFile(path); err == nil {
+		if p, _, err := interpreter.CompileSource(name, src); err == nil {
+			c.prog, c.src = p, src
+		}
+	}
+	compiled.Lock()
+	defer compiled.Unlock()
+	if len(compiled.files) >= maxCompiled {
+		clear(compiled.files)
+	}
+	compiled.files[key] = c
+	return c
 }
 
 // relativeTo names path relative to the folder base, when it can.
@@ -204,7 +248,8 @@ func relativeTo(base, path string) string {
 
 // fileHead reads, from the head of the file at path (the whole file when a
 // long comment comes first), the name of its flow and whether no event can
-// start it: a draft, or a flow whose trigger is manual.
+// reach it: a flow whose trigger is manual, which only a start step starts.
+// (A draft is loaded: selection names it, passing it over.)
 func fileHead(path string) (name string, idle, ok bool) {
 	const head = 4 << 10
 	src, err := textfile.Head(path, head)
@@ -219,7 +264,7 @@ func fileHead(path string) (name string, idle, ok bool) {
 	}
 	for _, line := range strings.Split(string(src), "\n") {
 		switch l := strings.TrimSpace(line); {
-		case l == "draft", l == "trigger manual", strings.HasPrefix(l, "trigger manual "):
+		case l == "trigger manual", strings.HasPrefix(l, "trigger manual "):
 			idle = true
 		}
 	}

@@ -40,8 +40,10 @@ func init() {
 		{"timezone", "[TZ]", "print or set the workspace timezone (Asia/Kuala_Lumpur); the clock keeps its reading", cmdTimezone},
 		{"set", "contact|conversation|assignee.NAME VALUE", "set a field; contact fields are text unless the flow declares them number or checkbox (as contact lines of a .flowtest)", cmdSet},
 		{"unset", "contact|conversation|assignee.NAME", "remove a field", cmdUnset},
-		{"tag", "NAME", "add a tag to the contact", cmdTag},
-		{"untag", "NAME", "remove a tag from the contact", cmdUntag},
+		{"tag", "NAME", "an agent adds a tag to the contact (tag triggers fire)", cmdTag},
+		{"untag", "NAME", "an agent removes a tag from the contact", cmdUntag},
+		{"close", "[user|contact|flow]", "the conversation closes (by an agent unless said): exits and close triggers", cmdClose},
+		{"open", "[contact|user|flow]", "the conversation opens (by the contact unless said): open triggers", cmdOpen},
 		{"contact", "", "print the contact's fields and tags", cmdContact},
 		{"vars", "", "print each run's flow variables", cmdVars},
 		{"state", "", "print each run's status, wait, position and continuation", cmdState},
@@ -227,19 +229,39 @@ func (s *session) tag(arg string, add bool) error {
 	if utf8.RuneCountInString(name) > dsl.MaxNameLen {
 		return fmt.Errorf("a tag name has at most %d characters", dsl.MaxNameLen)
 	}
-	var tags []string
-	for _, t := range s.contactTags() {
-		if t != name {
-			tags = append(tags, t)
-		}
-	}
-	if add {
-		tags = append(tags, name)
-	}
-	if len(tags) > interpreter.MaxContactTags {
+	if add && len(s.contactTags()) >= interpreter.MaxContactTags {
 		return fmt.Errorf("a contact has at most %d tags", interpreter.MaxContactTags)
 	}
-	s.do(tagsLine(tags), func() { s.report(s.world.SetTags(tags)) })
+	// a change from outside, as an agent's: the tag triggers fire
+	if add {
+		s.do("tag add "+strconv.Quote(name), func() { s.report(s.world.ChangeTags([]string{name}, nil)) })
+	} else {
+		s.do("tag remove "+strconv.Quote(name), func() { s.report(s.world.ChangeTags(nil, []string{name})) })
+	}
+	return nil
+}
+
+func cmdClose(s *session, arg string) error {
+	by := "user"
+	if arg != "" {
+		by = arg
+	}
+	if by != "user" && by != "contact" && by != "flow" {
+		return errUsage
+	}
+	s.do("conversation closed by "+by, func() { s.report(s.world.CloseConversation(by, "", "")) })
+	return nil
+}
+
+func cmdOpen(s *session, arg string) error {
+	by := "contact"
+	if arg != "" {
+		by = arg
+	}
+	if by != "user" && by != "contact" && by != "flow" {
+		return errUsage
+	}
+	s.do("conversation opened by "+by, func() { s.report(s.world.OpenConversation(by)) })
 	return nil
 }
 

@@ -23,14 +23,14 @@ func writeFlow(t *testing.T, name, src string) string {
 func TestStartItself(t *testing.T) {
 	path := writeFlow(t, "a.flow", "flow \"A\"\ntrigger manual\nstart \"A\"\n")
 	out := runSession(t, Options{Path: path}, "x\n")
-	wantIn(t, out, "* start \"A\"\n* not started: \"A\" is already running\n* end\nuser: x\n")
+	wantIn(t, out, "user: x\n* start \"A\"\n* not started: \"A\" is already running\n* end\n")
 }
 
 // TestClockNeverGoesBack is the reproducer: :now past a pending timer, then
 // :wait 1s fired the timer at its own time, in the past.
 func TestClockNeverGoesBack(t *testing.T) {
 	path := writeFlow(t, "w.flow", "flow \"W\"\ntrigger manual\nwait 5m\nsend \"$system.current_datetime\"\n")
-	out := runSession(t, Options{Path: path}, ":now\n:now 2026-03-01 12:00\n:wait 1s\n:now\n")
+	out := runSession(t, Options{Path: path}, "hi\n:now\n:now 2026-03-01 12:00\n:wait 1s\n:now\n")
 	wantIn(t, out,
 		":now\n2026-01-05 10:00:00 UTC (Monday)\n# next timer: 2026-01-05 10:05:00 (in 5m)\n",
 		":now 2026-03-01 12:00\n# a timer was due at 2026-01-05 10:05:00: it fires at the next :wait\n",
@@ -44,11 +44,11 @@ const vipFlow = "flow \"VIP\"\ntrigger conversation opened by contact when \"VIP
 // condition holds, and a dump of a start that did not start replays.
 func TestStartHonoursCondition(t *testing.T) {
 	path := writeFlow(t, "vip.flow", vipFlow)
-	out := runSession(t, Options{Path: path}, ":tag VIP\n:start\n")
+	out := runSession(t, Options{Path: path}, "hi\n:tag VIP\n:start\n")
 	wantIn(t, out, "* not started: \"VIP\": trigger condition is false\n", ":start\nbot: Hi VIP!\n* end\n")
 
-	dump := dumped(t, Options{Path: path}, "")
-	wantIn(t, dump, "start\n* not started: \"VIP\": trigger condition is false\nassert run.status == \"not started\"\n")
+	dump := dumped(t, Options{Path: path}, "hi\n")
+	wantIn(t, dump, "user: hi\nstart\n* not started: \"VIP\": trigger condition is false\nassert run.status == \"not started\"\n")
 	replayIn(t, filepath.Dir(path), dump)
 }
 
@@ -93,12 +93,12 @@ func TestDumpRefusesToOverwrite(t *testing.T) {
 // TestAIOutcomeChecked: :ai parses its line as a .flowtest's ai line does.
 func TestAIOutcomeChecked(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir, Flow: "Helper"},
-		":ai sucess\n:ai success Email\n:ai success Email=\"ana lima@example.com\"\n")
+		"hi\n:ai sucess\n:ai success Email\n:ai success Email=\"ana lima@example.com\"\n")
 	wantIn(t, out,
 		":ai sucess\nerror: unknown ai outcome \"sucess\" (did you mean \"success\"?): want success, human, unable or failure\n",
 		":ai success Email\nerror: want Name=Value after the ai outcome, not \"Email\"\n",
 		"bot: email ana lima@example.com\n")
-	dump := dumped(t, Options{Path: flowsDir, Flow: "Helper"}, ":ai success Email=\"ana lima@example.com\"\n")
+	dump := dumped(t, Options{Path: flowsDir, Flow: "Helper"}, "hi\n:ai success Email=\"ana lima@example.com\"\n")
 	wantIn(t, dump, "\nai success Email=\"ana lima@example.com\"\nbot: email ana lima@example.com\n")
 	replay(t, dump)
 }

@@ -53,8 +53,9 @@ func Run(opts Options, in io.Reader, out, errOut io.Writer) int {
 		return 1
 	}
 	defer s.world.Close()
-	s.banner(ff, opts.Flow)
-	s.start(ff)
+	direct := !proj.dir || opts.Flow != ""
+	s.banner(ff, direct)
+	s.begin(ff, direct)
 	for !s.quit {
 		line, err := lines.ReadLine()
 		var long *textfile.LineTooLongError
@@ -90,12 +91,12 @@ func loadAndPick(opts Options, errOut io.Writer) (*project, *flowFile, int) {
 	return nil, nil, 2
 }
 
-func (s *session) banner(ff *flowFile, named string) {
-	why := ""
-	if s.proj.dir && named == "" {
-		why = ", the first inbound flow by group priority"
+func (s *session) banner(ff *flowFile, direct bool) {
+	if direct {
+		s.printf("# flow %q (%s): type a message as the contact: it opens a conversation and starts the flow; :help lists the commands", ff.prog.Flow, ff.path)
+		return
 	}
-	s.printf("# running flow %q (%s%s); type a message as the contact, or :help", ff.prog.Flow, ff.path, why)
+	s.printf("# the flows of %s: type a message as the contact: it opens a conversation, and the flows whose triggers take it start; :help lists the commands", s.proj.path)
 }
 
 // handle acts on one input line. A bug met on the way is reported, and the
@@ -126,10 +127,17 @@ func (s *session) say(text string) {
 	if s.piped {
 		s.printf("user: %s", sandbox.Escape(text))
 	}
+	if ff := s.pending; ff != nil { // the first message starts the flow
+		s.pending = nil
+		s.do("user: "+text, func() { s.report(s.world.Say(text)) })
+		trigger := triggerData(ff.file)
+		s.rec.setup = append(s.rec.setup, fieldLines("trigger", trigger, nil)...)
+		s.do("start", func() { s.report(s.world.StartFlow(ff.prog, trigger)) })
+		return
+	}
 	waiting, err := s.world.WaitingFor(interpreter.WaitReply)
 	s.report(err)
-	s.do("user: "+text, func() { s.report(s.world.Say(text)) })
-	if !waiting {
+	if n := s.do("user: "+text, func() { s.report(s.world.Say(text)) }); !waiting && n == 0 {
 		s.printf("# no run is waiting for a reply (:state shows the runs; :start starts the flow again)")
 	}
 }

@@ -50,14 +50,15 @@ func TestConsentTimeout(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		path = consent
 	}
-	out := runSession(t, Options{Path: path}, ":wait 5m\n")
-	wantIn(t, out, "\nbot: Hi there!", "privacy", "\nbot: ", "[ACCEPT AND CONTINUE]\n", ":wait 5m\nbot: ",
+	out := runSession(t, Options{Path: path}, "hi\n:wait 5m\n")
+	wantIn(t, out, "user: hi\nbot: Hi there!", "privacy", "\nbot: ", "[ACCEPT AND CONTINUE]\n", ":wait 5m\nbot: ",
 		"\n* close conversation\n* end\n")
 }
 
 func TestTranscript(t *testing.T) {
-	out := runSession(t, Options{Path: consent}, "hello\n\n:wait 4m\nnope\n")
-	want := `# running flow "Consent" (testdata/flows/consent.flow); type a message as the contact, or :help
+	out := runSession(t, Options{Path: consent}, "hi\nhello\n\n:wait 4m\nnope\n")
+	want := `# flow "Consent" (testdata/flows/consent.flow): type a message as the contact: it opens a conversation and starts the flow; :help lists the commands
+user: hi
 bot: Hi there! Please read our privacy policy: https://example.com/privacy
 bot: Do you accept? [ACCEPT AND CONTINUE]
 user: hello
@@ -73,15 +74,15 @@ bot: Sorry, we can only continue once you accept.
 }
 
 func TestNoRunWaiting(t *testing.T) {
-	out := runSession(t, Options{Path: consent}, "ACCEPT AND CONTINUE\nhello again\n")
+	out := runSession(t, Options{Path: consent}, "hi\nACCEPT AND CONTINUE\nhello again\n")
 	wantIn(t, out, "* end\n", "user: hello again\n# no run is waiting for a reply")
 }
 
 func TestPickFlow(t *testing.T) {
-	out := runSession(t, Options{Path: "testdata/pick"}, "")
-	wantIn(t, out, `# running flow "Alpha" (testdata/pick/d_alpha.flow, the first inbound flow by group priority)`, "bot: this is Alpha")
-	out = runSession(t, Options{Path: "testdata/pick", Flow: "Zeta"}, "")
-	wantIn(t, out, `# running flow "Zeta" (testdata/pick/c_zeta.flow)`, "bot: this is Zeta")
+	out := runSession(t, Options{Path: "testdata/pick"}, "hi\n")
+	wantIn(t, out, `# the flows of testdata/pick: type a message as the contact`, "user: hi\n", "bot: this is Alpha")
+	out = runSession(t, Options{Path: "testdata/pick", Flow: "Zeta"}, "hi\n")
+	wantIn(t, out, `# flow "Zeta" (testdata/pick/c_zeta.flow)`, "user: hi\nbot: this is Zeta")
 }
 
 func TestPickErrors(t *testing.T) {
@@ -176,7 +177,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestClock(t *testing.T) {
-	out := runSession(t, Options{Path: consent}, ":now\n:wait 1h30m\n:now\n:now 2026-03-01 08:15\n:timezone Asia/Kuala_Lumpur\n:now\n:timezone\n")
+	out := runSession(t, Options{Path: consent}, "hi\n:now\n:wait 1h30m\n:now\n:now 2026-03-01 08:15\n:timezone Asia/Kuala_Lumpur\n:now\n:timezone\n")
 	wantIn(t, out,
 		":now\n2026-01-05 10:00:00 UTC (Monday)\n",
 		":wait 1h30m\nbot: We did not receive your consent.\n* close conversation\n* end\n",
@@ -187,8 +188,8 @@ func TestClock(t *testing.T) {
 
 func TestContactCommands(t *testing.T) {
 	out := runSession(t, Options{Path: consent},
-		":set contact.firstname Ana\n:set contact.age = 41\n:set conversation.previous 2\n:set assignee.status offline\n"+
-			":tag VIP\n:tag \"Gold member\"\n:untag VIP\n:unset contact.age\n:contact\n:start\n")
+		"hi\n:set contact.firstname Ana\n:set contact.lastname Lee\n:set conversation.previous 2\n:set assignee.status offline\n"+
+			":tag VIP\n:tag \"Gold member\"\n:untag VIP\n:unset contact.lastname\n:contact\n:start\n")
 	wantIn(t, out,
 		":contact\ncontact.channel = \"whatsapp\"\ncontact.firstname = \"Ana\"\ncontact.id = \"1\"\ntags: \"Gold member\"\n",
 		`* stopped "Consent"`, "bot: Hi Ana!")
@@ -197,9 +198,8 @@ func TestContactCommands(t *testing.T) {
 func TestVarsStateDisasm(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir}, ":start Helper\n:ai success Email=ana@example.com\n:vars\n:state\n:disasm\n")
 	wantIn(t, out,
-		":vars\nrun 1 \"Consent\" (stopped):\n  no variables\nrun 2 \"Helper\" (waiting):\n  Email = \"ana@example.com\"\n",
-		":state\nrun 1 \"Consent\" program ", ": stopped\n  stopped by hand\n",
-		"run 2 \"Helper\" program ", ": waiting\n  waiting for reply, seq ",
+		":vars\nrun 1 \"Helper\" (waiting):\n  Email = \"ana@example.com\"\n",
+		":state\nrun 1 \"Helper\" program ", ": waiting\n  waiting for reply, seq ",
 		"testdata/flows/helper.flow:15:1, step #6)\n  continuation (",
 		" bytes): program ", " wait reply ", `vars {"Email":"ana@example.com"}`,
 		":disasm\nflow \"Helper\" (testdata/flows/helper.flow) hash ", "ai", "ask", "location \"Where are you?\"", "end")
@@ -210,7 +210,7 @@ func TestVarsStateDisasm(t *testing.T) {
 
 func TestAgentsAIAndLocation(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir, Flow: "Helper"},
-		":agents none\n:ai success Email=x\n:agents online\n:location 3.1, 101.6\n"+
+		"hi\n:agents none\n:ai success Email=x\n:agents online\n:location 3.1, 101.6\n"+
 			":start\n:ai human\n"+
 			":start\n:ai success\n:agent hello\n"+
 			":start\n:assign bob@example.com\n:vars\n")
@@ -226,7 +226,7 @@ func TestAgentsAIAndLocation(t *testing.T) {
 
 func TestHTTPHold(t *testing.T) {
 	out := runSession(t, Options{Path: flowsDir, Flow: "Lookup"},
-		":state\n:http 200 {\"type\": \"VIP\"}\n:start\n:http error connection refused\n"+
+		"hi\n:state\n:http 200 {\"type\": \"VIP\"}\n:start\n:http error connection refused\n"+
 			":http stub GET https://crm.example.com/* -> 404\n:start\n:http stub nonsense\n")
 	wantIn(t, out,
 		"* http GET https://crm.example.com/customers/1\n# the http step waits for its answer: :http STATUS [BODY], or :http error TEXT\n",
@@ -247,7 +247,7 @@ func TestHTTPLiveAndHold(t *testing.T) {
 	src, _ := os.ReadFile("testdata/flows/lookup.flow")
 	src = bytes.ReplaceAll(src, []byte("https://crm.example.com"), []byte(srv.URL))
 	os.WriteFile(filepath.Join(dir, "lookup.flow"), src, 0o644)
-	out := runSession(t, Options{Path: filepath.Join(dir, "lookup.flow")}, ":http live\n:start\n:http hold\n:start\n")
+	out := runSession(t, Options{Path: filepath.Join(dir, "lookup.flow")}, "hi\n:http live\n:start\n:http hold\n:start\n")
 	wantIn(t, out, "# the http step waits for its answer", ":http live\n# http steps that no stub matches now call the real URL\n",
 		":start\n* stopped \"Lookup\"\n* http GET "+srv.URL+"/customers/1\n* http -> 200\nbot: type live\n* end\n",
 		":http hold\n", ":start\n* http GET "+srv.URL+"/customers/1\n# the http step waits")
@@ -294,7 +294,7 @@ bot: Do you accept? [ACCEPT AND CONTINUE]
 user: hello
 bot: Do you accept? [ACCEPT AND CONTINUE]
 contact lastname = "Lee"
-tags "VIP", "Gold"
+tag add "Gold"
 wait 5m
 bot: We did not receive your consent.
 * close conversation
@@ -328,7 +328,7 @@ func TestDumpToFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sub", "consent.flowtest")
 	os.Mkdir(filepath.Dir(path), 0o755)
-	out := runSession(t, Options{Path: consent}, "ACCEPT AND CONTINUE\n:dump "+path+"\n")
+	out := runSession(t, Options{Path: consent}, "hi\nACCEPT AND CONTINUE\n:dump "+path+"\n")
 	wantIn(t, out, "# wrote "+path)
 	dump, err := os.ReadFile(path)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestDumpToFile(t *testing.T) {
 }
 
 func TestDumpNotesDifferentAnswers(t *testing.T) {
-	dump := dumped(t, Options{Path: flowsDir, Flow: "Lookup"}, ":http 200 {}\n:http stub GET https://crm.example.com/customers/1 -> 500\n")
+	dump := dumped(t, Options{Path: flowsDir, Flow: "Lookup"}, "hi\n:http 200 {}\n:http stub GET https://crm.example.com/customers/1 -> 500\n")
 	wantIn(t, dump, "# note: GET https://crm.example.com/customers/1 got different answers")
 }
 
@@ -442,9 +442,38 @@ func TestWaitIsBounded(t *testing.T) {
 	if err := os.WriteFile(path, []byte(heavy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := runSession(t, Options{Path: path}, ":wait 1m\n:now\n")
+	out := runSession(t, Options{Path: path}, "hi\n:wait 1m\n:now\n")
 	wantIn(t, out, ":wait 1m\n", "* timers stopped at 2026-01-05T10:00:06Z: the runs did all the work they may", ":now\n")
 	if n := strings.Count(out, "* comment \"c\""); n != 6*9 {
 		t.Errorf("%d comments, want the work of 6 timers", n)
 	}
+}
+
+// TestStartsAsProduction: on the bundled flows, the contact's first
+// message opens the conversation and the triggers choose the flow (consent,
+// for a new contact); after a close, the next message opens a second
+// conversation, and VIP routing takes it: consent is once per contact.
+func TestStartsAsProduction(t *testing.T) {
+	out := runSession(t, Options{Path: "../flows"}, "hola\nACCEPT AND CONTINUE\n:close\nhi again\n")
+	wantIn(t, out,
+		"user: hola\n", `* started "Request Consent: Privacy" on conversation opened by contact`,
+		"\nbot: Hi there! Before we continue, please read our privacy policy", "[ACCEPT AND CONTINUE]\n",
+		"user: ACCEPT AND CONTINUE\nbot: Thank you!",
+		":close\n",
+		"user: hi again\n", `* not started: "Request Consent: Privacy": once per contact`,
+		`* started "Routing: VIP Contacts" on conversation opened by contact`,
+		"\nbot: To help you faster, what is your email address?\n")
+	if n := strings.Count(out, "privacy policy: https://"); n != 1 {
+		t.Errorf("the privacy message shows %d times, want once", n)
+	}
+	// a dump of it replays as a .flowtest beside the flows
+	dump := dumped(t, Options{Path: "../flows"}, "hola\nACCEPT AND CONTINUE\n:close\nhi again\n")
+	wantIn(t, dump, "conversation none\n", "user: hola\n", "conversation closed by user\n", "user: hi again\n")
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../flows/*.flow")
+	for _, f := range files {
+		src, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644)
+	}
+	replayIn(t, dir, dump)
 }

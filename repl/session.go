@@ -20,7 +20,11 @@ type session struct {
 	piped    bool // input is not a terminal: echo the input lines
 	proj     *project
 	world    *sandbox.World
-	mainPath string // the file of the flow started last
+	mainPath string // the file of the flow started last, or the one picked
+	// pending is the flow the contact's first message starts (a file given
+	// alone, or --flow); nil once started, and in a directory, where the
+	// first message's triggers choose
+	pending  *flowFile
 	rec      *recording
 	heldAt   map[*interpreter.HTTPRequest]int // the step during which each held request was made
 	answered int                              // exchanges already recorded
@@ -50,6 +54,21 @@ func (s *session) printf(format string, args ...any) { fmt.Fprintf(s.out, format
 // mainFile is the latest version of the flow started last.
 func (s *session) mainFile() *flowFile { return s.proj.files[s.mainPath] }
 
+// begin sets the session up as production would meet the contact. In a
+// directory, the contact never had a conversation: the first message opens
+// one and fires the triggers of every flow loaded. With a file (or --flow),
+// the first message starts that flow directly, drafts included.
+func (s *session) begin(ff *flowFile, direct bool) {
+	s.mainPath = ff.path
+	if direct {
+		s.pending = ff
+	} else {
+		s.report(s.world.SetNoConversation())
+	}
+	s.rec = newRecording(ff.path, s.world, ff.prog, nil)
+	s.heldAt = map[*interpreter.HTTPRequest]int{}
+}
+
 // start stops the runs still waiting and starts ff's flow afresh, as if the
 // contact had just opened a conversation: when its trigger's condition holds.
 // The record starts over with it.
@@ -59,7 +78,7 @@ func (s *session) start(ff *flowFile) {
 		s.printf("%s", line)
 	}
 	trigger := triggerData(ff.file)
-	s.mainPath = ff.path
+	s.mainPath, s.pending = ff.path, nil
 	s.rec = newRecording(ff.path, s.world, ff.prog, trigger)
 	s.heldAt = map[*interpreter.HTTPRequest]int{}
 	s.answered = len(s.world.Exchanges())
@@ -68,7 +87,8 @@ func (s *session) start(ff *flowFile) {
 
 // do runs an action that the dump records as line (a .flowtest event or setup
 // line), then prints and records what the flow did.
-func (s *session) do(line string, action func()) {
+// It returns how many transcript lines the action made.
+func (s *session) do(line string, action func()) int {
 	// a line may make the runs do what one .flowtest file may: a :wait of
 	// a year over flows that wait a second and loop stops there
 	done := s.world.Work()
@@ -78,17 +98,17 @@ func (s *session) do(line string, action func()) {
 	})
 	action()
 	if !s.rec.grow(len(line)) {
-		s.settle(-1)
-		return
+		return s.settle(-1)
 	}
 	s.rec.steps = append(s.rec.steps, step{line: line})
-	s.settle(len(s.rec.steps) - 1)
+	return s.settle(len(s.rec.steps) - 1)
 }
 
 // settle prints the transcript written since the last call and records it as
 // the output of step i (-1: nothing is recorded any more). It records the
-// http answers given and announces the requests newly held.
-func (s *session) settle(i int) {
+// http answers given and announces the requests newly held. It returns how
+// many lines it printed of the transcript.
+func (s *session) settle(i int) int {
 	lines := s.world.Transcript()
 	size := 0
 	for _, line := range lines {
@@ -112,6 +132,7 @@ func (s *session) settle(i int) {
 			s.printf("# the http step waits for its answer: :http STATUS [BODY], or :http error TEXT")
 		}
 	}
+	return len(lines)
 }
 
 // answerHTTP answers the oldest held request. In the dump its stub answers
@@ -180,10 +201,14 @@ func newRecording(flow string, w *sandbox.World, main *interpreter.Program, trig
 	if tags, _ := contact["tags"].([]string); len(tags) > 0 {
 		r.setup = append(r.setup, tagsLine(tags))
 	}
-	// of the conversation, a test sets whether it is open and how many came
-	// before; the engine keeps the rest
-	conv = map[string]any{"open": conv["open"], "previous": conv["previous"]}
-	r.setup = append(r.setup, fieldLines("conversation", conv, baseConversation)...)
+	// of the conversation, a test sets whether there is one, whether it is
+	// open and how many came before; the engine keeps the rest
+	if _, exists := conv["source"]; !exists && err == nil {
+		r.setup = append([]string{"conversation none"}, r.setup...)
+	} else {
+		conv = map[string]any{"open": conv["open"], "previous": conv["previous"]}
+		r.setup = append(r.setup, fieldLines("conversation", conv, baseConversation)...)
+	}
 	if assignee != nil {
 		a := map[string]any{"email": assignee["email"], "name": assignee["name"], "status": assignee["status"]}
 		r.setup = append(r.setup, fieldLines("assignee", a, map[string]any{"status": "online"})...)

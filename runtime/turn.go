@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/flowd/flowd/interpreter"
@@ -499,10 +500,21 @@ func (t *turn) selectAndEnrol(flows []*interpreter.Program, fr firing, data map[
 	if err != nil {
 		t.note(nil, KindError, "trigger: "+err.Error(), nil)
 	}
+	var drafts []string
 	for _, p := range passed {
-		if p.Why != whyDraft || t.e.cfg.ExplainDrafts {
+		if p.Why == whyDraft {
+			drafts = append(drafts, p.Flow)
+		} else {
 			t.note(nil, KindFlow, p.String(), nil)
 		}
+	}
+	switch {
+	case !t.e.cfg.ExplainDrafts || len(drafts) == 0:
+	case len(drafts) == 1:
+		t.note(nil, KindFlow, Passed{drafts[0], whyDraft}.String(), nil)
+	default:
+		sort.Strings(drafts)
+		t.note(nil, KindFlow, "not started, drafts: "+quoteAll(drafts), nil)
 	}
 	for i := len(chosen) - 1; i >= 0; i-- { // sprints stack: the first by name runs first
 		t.enrol(chosen[i], data, fr.byFlow, nil, "on "+fr.f.String())

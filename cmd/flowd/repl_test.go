@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestRepl checks that flowd repl runs the flow, reads piped input to its
+// TestRepl checks that flowd repl runs the flow (the first message starts
+// it), reads piped input to its
 // end and exits 0, and that its usage errors exit 2 and a broken flow 1.
 func TestRepl(t *testing.T) {
 	dir := t.TempDir()
@@ -17,10 +18,10 @@ func TestRepl(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut strings.Builder
-	if code := run([]string{"repl", path}, strings.NewReader("Ana\n:vars\n"), &out, &errOut); code != 0 {
+	if code := run([]string{"repl", path}, strings.NewReader("hi\nAna\n:vars\n"), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"bot: Name?\nuser: Ana\nbot: Hi Ana\n* end\n", "  Name = \"Ana\"\n"} {
+	for _, want := range []string{"user: hi\nbot: Name?\nuser: Ana\nbot: Hi Ana\n* end\n", "  Name = \"Ana\"\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out.String())
 		}
