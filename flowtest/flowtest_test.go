@@ -224,12 +224,15 @@ func TestNowPastATimer(t *testing.T) {
 	}
 }
 
-// TestStartItself: a flow that starts itself is not started again.
+// TestStartItself: flowd test loads flows as flowd check does: a flow that
+// starts itself is refused with check's diagnostic (the engine's own guard,
+// a run not started again while it runs, is tested in sandbox).
 func TestStartItself(t *testing.T) {
-	r := runOne(t, "flow \"A\"\ntrigger manual\nstart \"A\"\n",
-		"start\n* start \"A\"\n* not started: \"A\" is already running\n* end\n")
-	if !r.Passed() {
-		t.Errorf("failed: %s", strings.Join(r.Failures, "\n"))
+	dir := t.TempDir()
+	writeFile(t, dir, "f.flow", "flow \"A\"\ntrigger manual\nstart \"A\"\n")
+	_, err := RunFile(writeFile(t, dir, "f.flowtest", "=== a\nstart\n"))
+	if err == nil || !strings.Contains(err.Error(), "f.flow:1:6: error: flow \"A\" starts itself through start steps") {
+		t.Errorf("RunFile: %v", err)
 	}
 }
 

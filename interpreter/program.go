@@ -321,19 +321,3 @@ func quote(raw string) string {
 	}
 	return raw
 }
-
-// Starts are the flows p's start steps name; any is true when one names
-// a flow with a value known only at run time ($Next), which may be any.
-func (p *Program) Starts() (names []string, any bool) {
-	for _, in := range p.Code {
-		if in.Op != START {
-			continue
-		}
-		if name, ok := p.Texts[in.A].literal(); ok {
-			names = append(names, name)
-		} else {
-			any = true
-		}
-	}
-	return names, any
-}

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bytes"
 	"github.com/flowd/flowd/flowtest"
 	"os"
 	"path/filepath"
@@ -19,11 +20,16 @@ func writeFlow(t *testing.T, name, src string) string {
 }
 
 // TestStartItself is the reproducer: printf 'x\n' | flowd repl a.flow, where
-// the flow starts itself, overflowed the stack.
+// the flow starts itself, overflowed the stack. The REPL loads flows as
+// flowd check does, so it refuses the cycle with check's diagnostic; the
+// engine's own guard is tested in sandbox.
 func TestStartItself(t *testing.T) {
 	path := writeFlow(t, "a.flow", "flow \"A\"\ntrigger manual\nstart \"A\"\n")
-	out := runSession(t, Options{Path: path}, "x\n")
-	wantIn(t, out, "user: x\n* start \"A\"\n* not started: \"A\" is already running\n* end\n")
+	var out, errOut bytes.Buffer
+	if code := Run(Options{Path: path}, strings.NewReader("x\n"), &out, &errOut); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errOut.String())
+	}
+	wantIn(t, errOut.String(), "a.flow:1:6: error: flow \"A\" starts itself through start steps", "flowd repl: "+path+" does not compile")
 }
 
 // TestClockNeverGoesBack is the reproducer: :now past a pending timer, then

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
+	loader "github.com/flowd/flowd/project"
 	"github.com/flowd/flowd/runtime"
 )
 
@@ -64,20 +65,29 @@ func (p *project) load(errOut io.Writer) (changed, failed []string, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, path := range paths {
+	for _, f := range loader.Load(paths, loader.Options{}) {
+		path := f.Path
 		loud := p.dir || path == p.path || p.files[path] != nil
-		ff, err := compile(path, loud, errOut)
-		p.stale[path] = err != nil
-		if err != nil {
+		p.stale[path] = f.Failed()
+		if f.Failed() {
+			if loud {
+				render(errOut, f)
+			}
 			failed = append(failed, path)
 			continue
 		}
+		ff := &flowFile{path: path, file: f.File, prog: f.Program, src: f.Source}
 		if old := p.files[path]; old == nil || old.prog.Hash != ff.prog.Hash {
 			changed = append(changed, path)
 		}
 		p.files[path] = ff
 	}
 	return changed, failed, nil
+}
+
+// render writes a flow's diagnostics under its source lines.
+func render(w io.Writer, f *loader.Flow) {
+	dsl.Render(w, f.Source, f.Diags)
 }
 
 // paths lists the .flow files of the project, the given file first.
@@ -101,40 +111,6 @@ func (p *project) paths() ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// compile reads and compiles one file, rendering its diagnostics when it has
-// errors and loud is set.
-func compile(path string, loud bool, errOut io.Writer) (*flowFile, error) {
-	src, err := dsl.ReadFile(path)
-	if err != nil {
-		if loud {
-			fmt.Fprintf(errOut, "%v\n", err)
-		}
-		return nil, err
-	}
-	// interpreter.CompileSource's steps, keeping the parsed file for its header
-	f, err := dsl.Parse(path, src)
-	var ds dsl.Diagnostics
-	if err != nil {
-		ds, _ = err.(dsl.Diagnostics)
-	} else if ds = dsl.Check(f); ds.Err() != nil {
-		err = ds.Err()
-	}
-	var prog *interpreter.Program
-	if err == nil {
-		prog, err = interpreter.Compile(f)
-	}
-	if err != nil {
-		if loud {
-			dsl.Render(errOut, src, ds)
-			if ds.Err() == nil {
-				fmt.Fprintf(errOut, "%v\n", err)
-			}
-		}
-		return nil, err
-	}
-	return &flowFile{path: path, file: f, prog: prog, src: src}, nil
 }
 
 // runtimeFlows are the flows the engine runs, with their sources. A name

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
-	"path/filepath"
-	"sort"
 
-	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/project"
 )
 
 // runCheck implements `flowd check [--json] [paths...]`. It exits 1 when any
@@ -57,63 +54,28 @@ type checkResult struct {
 
 // checkFiles checks each file on its own, then the files together with their
 // sibling flows, so that a start step can name a flow in the same directory
-// even when only one file is checked.
+// even when only one file is checked. Siblings are loaded, not reported on.
 func checkFiles(files []string) checkResult {
 	res := checkResult{src: map[string][]byte{}, diags: map[string]dsl.Diagnostics{}}
 	requested := map[string]bool{}
+	universe := append([]string(nil), files...)
 	for _, f := range files {
 		requested[f] = true
 	}
-	universe := append([]string(nil), files...)
 	for _, f := range files {
-		siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(f), "*.flow"))
-		for _, s := range siblings {
+		for _, s := range project.Siblings(f) {
 			if _, seen := requested[s]; !seen {
 				requested[s] = false // loaded for start steps, not reported on
 				universe = append(universe, s)
 			}
 		}
 	}
-	// CheckProject blames a duplicate flow name on the later file, so give it
-	// the files in one order however they were named on the command line.
-	sort.Strings(universe)
-	var parsed []*dsl.File
-	for _, name := range universe {
-		src, err := dsl.ReadFile(name)
-		if err != nil {
-			msg := err.Error()
-			if pe, ok := err.(*fs.PathError); ok {
-				msg = pe.Err.Error() // the path is the diagnostic's
-			}
-			res.diags[name] = dsl.Diagnostics{{Pos: lexer.Position{Filename: name}, Summary: msg}}
-			res.failed = res.failed || requested[name]
+	for _, f := range project.Load(universe, project.Options{NoCompile: true}) {
+		if !requested[f.Path] {
 			continue
 		}
-		res.src[name] = src
-		f, err := dsl.Parse(name, src)
-		if err != nil {
-			if requested[name] {
-				res.diags[name] = err.(dsl.Diagnostics)
-				res.failed = true
-			}
-			continue
-		}
-		parsed = append(parsed, f)
-		if requested[name] {
-			res.diags[name] = dsl.Check(f)
-		}
-	}
-	for _, d := range dsl.CheckProject(parsed) {
-		if requested[d.Pos.Filename] {
-			res.diags[d.Pos.Filename] = append(res.diags[d.Pos.Filename], d)
-		}
-	}
-	for name, ds := range res.diags {
-		ds.Sort()
-		res.diags[name] = ds.Limit()
-		if ds.HasErrors() && requested[name] {
-			res.failed = true
-		}
+		res.src[f.Path], res.diags[f.Path] = f.Source, f.Diags
+		res.failed = res.failed || f.Diags.HasErrors()
 	}
 	return res
 }
