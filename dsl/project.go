@@ -55,6 +55,7 @@ func CheckProject(files []*File) Diagnostics {
 	ds = append(ds, fieldConflicts(files)...)
 	ds = append(ds, startCycles(byName, edges)...)
 	ds = append(ds, groupTies(files)...)
+	ds = append(ds, triggerLoops(files)...)
 	ds.Sort()
 	return ds.Limit()
 }

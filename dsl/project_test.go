@@ -24,6 +24,27 @@ func TestCheckProject(t *testing.T) {
 			"collect.flow": "flow \"Collect email\"\ntrigger manual\nask email \"Email?\" save contact.email\n",
 		},
 	}, {
+		name: "flows that set each other off through their triggers",
+		files: map[string]string{
+			"ping.flow": "flow \"Ping\"\ntrigger tag added \"ping\"\ntag remove \"ping\"\ntag add \"pong\"\n",
+			"pong.flow": "flow \"Pong\"\ntrigger tag added \"pong\"\ntag add \"ping\"\n",
+			"city.flow": "flow \"City\"\ntrigger field changed contact.city\nfield city text\nset contact.zone = \"x\"\n",
+			"zone.flow": "flow \"Zone\"\ntrigger field changed contact.zone\nfield zone text\nclear contact.city\n",
+			"open.flow": "flow \"Opener\"\ntrigger conversation closed\nopen conversation\n",
+			"shut.flow": "flow \"Closer\"\ntrigger conversation opened by flow\nclose conversation\n",
+			// no loop: a tag a value decides, and a listener of contacts' openings
+			"vary.flow": "flow \"Vary\"\ntrigger tag added \"a\"\ntag add \"$contact.name\"\n",
+			"mine.flow": "flow \"Mine\"\ntrigger conversation opened by contact\nclose conversation\n",
+		},
+		want: []string{
+			`city.flow:4:5: warning: this step sets contact.zone, which starts "Zone", and "Zone" starts this flow again: a loop (Workflow loop detected) (zone.flow:4:7: "Zone" clears contact.city, which starts "City" again; loop: "City" -> "Zone" -> "City")`,
+			`open.flow:3:1: warning: this step opens a conversation, which starts "Closer", and "Closer" starts this flow again: a loop (Workflow loop detected) (shut.flow:3:1: "Closer" closes the conversation, which starts "Opener" again; loop: "Opener" -> "Closer" -> "Opener")`,
+			`ping.flow:4:9: warning: this step adds tag "pong", which starts "Pong", and "Pong" starts this flow again: a loop (Workflow loop detected) (pong.flow:3:9: "Pong" adds tag "ping", which starts "Ping" again; loop: "Ping" -> "Pong" -> "Ping")`,
+			`pong.flow:3:9: warning: this step adds tag "ping", which starts "Ping", and "Ping" starts this flow again: a loop (Workflow loop detected) (ping.flow:4:9: "Ping" adds tag "pong", which starts "Pong" again; loop: "Pong" -> "Ping" -> "Pong")`,
+			`shut.flow:3:1: warning: this step closes the conversation, which starts "Opener", and "Opener" starts this flow again: a loop (Workflow loop detected) (open.flow:3:1: "Opener" opens a conversation, which starts "Closer" again; loop: "Closer" -> "Opener" -> "Closer")`,
+			`zone.flow:4:7: warning: this step clears contact.city, which starts "City", and "City" starts this flow again: a loop (Workflow loop detected) (city.flow:4:5: "City" sets contact.zone, which starts "Zone" again; loop: "Zone" -> "City" -> "Zone")`,
+		},
+	}, {
 		name: "duplicate flow names",
 		files: map[string]string{
 			"a.flow": "flow \"Welcome\"\ntrigger manual\n",

@@ -93,10 +93,34 @@ func Compile(f *dsl.File) (*Program, error) {
 	for _, name := range sortedVars(c.vars) {
 		c.prog.Vars = append(c.prog.Vars, name)
 	}
+	c.budget()
 	if c.err != nil {
 		return nil, c.err
 	}
 	return c.prog, nil
+}
+
+// budget bounds what the program can run without waiting: it has no loop
+// but its jumps, each of which jumps at most its max times a run, and each
+// jump runs at most every instruction again. A sprint may run that much,
+// and no less than DefaultBudget; a flow whose bound is over
+// MaxProgramInstructions is refused here, at the jump that passes it, so
+// that a flow the checker accepts never meets the runaway-loop budget.
+func (c *compiler) budget() {
+	n := len(c.prog.Code)
+	passes := 1
+	for pc, in := range c.prog.Code {
+		if in.Op != JUMP {
+			continue
+		}
+		passes += c.prog.Jumps[in.A].Max
+		if n*passes > MaxProgramInstructions {
+			c.fail(c.prog.Pos[pc], "this flow could run %d instructions without waiting (its %d, run again by its jumps); a flow may run at most %d: lower the jumps' max or split the flow",
+				n*passes, n, MaxProgramInstructions)
+			return
+		}
+	}
+	c.prog.Budget = max(DefaultBudget, n*passes)
 }
 
 type fixup struct {

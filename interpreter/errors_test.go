@@ -97,7 +97,9 @@ label: comment "${trigger.body.order.id + 1}"
 // a .flow position with the step-budget message; the budget is per sprint.
 func TestStepBudget(t *testing.T) {
 	// 100 comments and 10 jumps back to the top, max 10 each: about 101
-	// passes of over 100 instructions, more than DefaultBudget.
+	// passes of over 100 instructions, more than DefaultBudget. The
+	// program's own bound lets it run (the checker accepts it, so it must
+	// end); a machine's smaller budget stops it as a runaway loop.
 	var b strings.Builder
 	b.WriteString("top: comment \"0\"\n")
 	for i := 1; i < 100; i++ {
@@ -106,9 +108,16 @@ func TestStepBudget(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		b.WriteString("jump to top max 10\n")
 	}
-	b.WriteString("send \"never\"\n")
+	b.WriteString("send \"at last\"\n")
 	p := compileBody(t, b.String())
+	if p.Budget <= DefaultBudget {
+		t.Fatalf("program budget %d, want over %d", p.Budget, DefaultBudget)
+	}
 	s := newSession(t, p)
+	s.start()
+	s.wantStatus(Done)
+	s = newSession(t, p)
+	s.m.Budget = DefaultBudget
 	s.start()
 	s.wantStatus(Failed)
 	want := fmt.Sprintf("ran %d instructions without waiting: a loop? (the step budget is %d)", DefaultBudget, DefaultBudget)

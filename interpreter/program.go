@@ -55,6 +55,9 @@ type Program struct {
 	// with the type the checker gave it.
 	FieldTypes map[string]string
 	UsesSystem bool // whether any expression or text reads system.*
+	// Budget is how many instructions a sprint of the program may run:
+	// the most it can run without waiting (see the compiler's budget).
+	Budget int
 }
 
 // Position returns the source position of the instruction at pc.

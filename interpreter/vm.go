@@ -14,8 +14,13 @@ import (
 )
 
 // DefaultBudget is how many instructions one sprint (a start or a resume) may
-// run before the VM stops it as a runaway loop.
+// run before the VM stops it as a runaway loop, at least: a program whose
+// jumps can run more gets its own bound (Program.Budget).
 const DefaultBudget = 10000
+
+// MaxProgramInstructions bounds what a flow may run without waiting, its
+// jumps all taken: a flow over it does not compile.
+const MaxProgramInstructions = 1_000_000
 
 // Context is what the VM reads of the world on each sprint. The runtime
 // supplies it fresh every time, and the VM never writes to it, nor to its
@@ -290,7 +295,7 @@ func (r *run) keep(pc int, name string, v any) bool {
 func (r *run) exec(pc int) {
 	budget := r.m.Budget
 	if budget <= 0 {
-		budget = DefaultBudget
+		budget = max(DefaultBudget, r.p.Budget)
 	}
 	p := r.p
 	steps := 0

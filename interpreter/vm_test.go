@@ -739,3 +739,31 @@ send "after $Email $Name"
 	wantEffects(t, "start", s.start(), `ai reply "Chat" save=[] seq=1`, "timer 1 1h0m0s")
 	wantEffects(t, "idle", s.timeout(), "stop ai 1", `send #2 "bye"`)
 }
+
+// TestBudgetFollowsTheProgram is the reproducer: a flow the checker
+// accepts (47 steps, 45 jumps back to the top) ran past the 10,000
+// instructions of a sprint and failed as a runaway loop. A sprint may run
+// what the program's jumps allow; a flow whose jumps allow too much does
+// not compile, at the jump that passes the bound.
+func TestBudgetFollowsTheProgram(t *testing.T) {
+	src := "flow \"Jumpy\"\ntrigger manual\ntop: comment \"c\"\ncomment \"d\"\n" + strings.Repeat("jump to top max 10\n", 45)
+	p, ds, err := CompileSource("jumpy.flow", []byte(src))
+	if err != nil || ds.HasErrors() {
+		t.Fatalf("compile: %v %v", err, ds)
+	}
+	var m Machine
+	out := m.Start(p, &Context{Now: time.Now()})
+	if out.Status != Done || m.Work().Instructions <= DefaultBudget {
+		t.Errorf("status %v after %d instructions (err %v), want done past %d", out.Status, m.Work().Instructions, out.Err, DefaultBudget)
+	}
+	// more jumps than any sprint may run
+	var b strings.Builder
+	b.WriteString("flow \"Huge\"\ntrigger manual\ntop: comment \"c\"\n")
+	for i := 0; i < 1000; i++ {
+		b.WriteString("jump to top max 10\n")
+	}
+	_, _, err = CompileSource("huge.flow", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "a flow may run at most 1000000: lower the jumps' max or split the flow") {
+		t.Errorf("a flow over the bound: %v", err)
+	}
+}
