@@ -330,6 +330,9 @@ func (c *checker) trigger() {
 			c.scope = c.triggerScope
 			c.condition(o.When)
 			c.scope = scope
+			if why := neverTrue(o.When.Src); why != "" {
+				c.warn(o.When.Pos, "this trigger condition is never true: %s", why).Detail = "the flow never starts on its trigger"
+			}
 		case o.Once:
 			onces++
 			if onces > 1 {

@@ -187,13 +187,14 @@ func (c *checker) compileError(err error, src string, pos lexer.Position) {
 		}
 		return
 	}
-	c.errorf(at, "%s", notBool(msg))
+	msg, hint := TypeMessage(msg)
+	c.errorf(at, "%s", notBool(msg)).Detail = hint
 }
 
 // notBool rewords expr's complaint about a condition that is not boolean.
 func notBool(msg string) string {
 	if strings.HasPrefix(msg, "expected bool") {
-		return "condition is not true or false: " + strings.TrimPrefix(msg, "expected bool, but got ")
+		return "condition is not true or false: it is " + typeWord(strings.TrimPrefix(msg, "expected bool, but got "))
 	}
 	return msg
 }

@@ -1,7 +1,9 @@
 package dsl_test
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -235,4 +237,28 @@ func parseFiles(t *testing.T, srcs map[string]string) []*dsl.File {
 		files = append(files, f)
 	}
 	return files
+}
+
+// TestTriggerLoopsScale: thousands of flows that each close the
+// conversation and listen to its close are one loop; the graph stays linear
+// in the flows, and at most 100 of them are reported.
+func TestTriggerLoopsScale(t *testing.T) {
+	var files []*dsl.File
+	for i := 0; i < 3000; i++ {
+		src := fmt.Sprintf("flow \"F%d\"\ntrigger conversation closed\nclose conversation\n", i)
+		f, err := dsl.Parse(fmt.Sprintf("f%d.flow", i), []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	loops := 0
+	for _, d := range dsl.CheckProject(files) {
+		if strings.Contains(d.Summary, "Workflow loop detected") {
+			loops++
+		}
+	}
+	if loops == 0 || loops > 100 {
+		t.Errorf("%d loop warnings, want 1 to 100", loops)
+	}
 }

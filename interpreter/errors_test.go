@@ -80,7 +80,7 @@ label: comment "${trigger.body.order.id + 1}"
 	s = newSession(t, p)
 	s.trigger = map[string]any{"body": map[string]any{"items": []any{"a"}, "order": map[string]any{"id": "A"}}}
 	s.start()
-	s.wantFailure(5, 41, "label", "invalid operation")
+	s.wantFailure(5, 41, "label", "cannot use + on a text and a number (a text that holds a number")
 
 	// a condition over data of any type that is not true or false
 	p = compileFlow(t, "w.flow", webhookHeader+"if trigger.body.flag {\n  send \"yes\"\n}\n")

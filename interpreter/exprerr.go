@@ -38,7 +38,11 @@ func exprMessage(err error) string {
 	if msg == "memory budget exceeded" { // expr's VM counting what it builds
 		return fmt.Sprintf("expression builds too much: one evaluation may build %d list and map items", dsl.ExprBudget)
 	}
-	return msg
+	if m, hint := dsl.TypeMessage(msg); hint != "" {
+		return m + " (" + hint + ")"
+	} else {
+		return m
+	}
 }
 
 // failErr ends the run with err, at the expression's position when err
