@@ -7,6 +7,7 @@ require (
 	github.com/expr-lang/expr v1.17.8
 	github.com/google/go-cmp v0.7.0
 	github.com/rogpeppe/go-internal v1.16.0
+	github.com/theory/jsonpath v0.12.3
 	golang.org/x/term v0.47.0
 	modernc.org/sqlite v1.62.0
 )

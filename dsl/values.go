@@ -1,57 +1,49 @@
 package dsl
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/theory/jsonpath"
 )
 
 // Parsers for the small value syntaxes inside steps, shared by the checker
 // and the compiler so that both read them the same way.
 
-// A PathElem is one part of a response path: .name (Key) or [n] (Index).
-type PathElem struct {
-	Key   string
-	Index int // -1 for a key
-}
-
-// ParsePath parses a JSON response path: $ followed by .name and [index]
-// parts, as in $.data.contacts[1].firstName.
-func ParsePath(p string) ([]PathElem, error) {
+// ParsePath parses a JSON path of RFC 9535 (github.com/theory/jsonpath):
+// $.data.contacts[1].firstName, $['first-name'], $.items[*].id,
+// $..email. A name with characters a dotted name cannot hold ($.first-name)
+// is an error whose message shows it in brackets.
+func ParsePath(p string) (*jsonpath.Path, error) {
 	if !strings.HasPrefix(p, "$") {
-		return nil, fmt.Errorf("it must start with $")
+		return nil, errors.New("it must start with $")
 	}
-	var out []PathElem
-	rest := p[1:]
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			i := 1
-			for i < len(rest) && rest[i] != '.' && rest[i] != '[' {
-				i++
-			}
-			if i == 1 {
-				return nil, fmt.Errorf("a name is missing after a dot")
-			}
-			out = append(out, PathElem{Key: rest[1:i], Index: -1})
-			rest = rest[i:]
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("a [ is not closed")
-			}
-			n, err := strconv.Atoi(rest[1:end])
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("an index must be a whole number")
-			}
-			out = append(out, PathElem{Index: n})
-			rest = rest[end+1:]
-		default:
-			return nil, fmt.Errorf("expected . or [ after %s", p[:len(p)-len(rest)])
+	path, err := jsonpath.Parse(p)
+	if err == nil {
+		return path, nil
+	}
+	msg := strings.TrimPrefix(err.Error(), "jsonpath: ")
+	if fixed := bracketNames(p); fixed != p && !strings.Contains(p[1:], "$") {
+		if _, err := jsonpath.Parse(fixed); err == nil {
+			return nil, fmt.Errorf("%s; write %s", msg, fixed)
 		}
 	}
-	return out, nil
+	return nil, errors.New(msg)
+}
+
+// reDotted is a dotted name part: .name up to the next . or [.
+var reDotted = regexp.MustCompile(`\.([^.\[\]'"*]+)`)
+
+// bracketNames writes each dotted name of a path in brackets:
+// $.first-name.x becomes $['first-name']['x'].
+func bracketNames(p string) string {
+	return reDotted.ReplaceAllStringFunc(p, func(m string) string {
+		return "['" + strings.ReplaceAll(m[1:], "'", `\'`) + "']"
+	})
 }
 
 // ParseClock reads a time of day, HH:MM, as minutes after midnight; 24:00 is

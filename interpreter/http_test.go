@@ -56,3 +56,37 @@ send "type ${CustomerType ?? "none"}"
 	s.start()
 	wantEffects(t, "no answer", s.resume(HTTPResponse{Seq: 1, Err: "no answer within 10s"}), `comment "failed with $Code"`)
 }
+
+// Mappings are RFC 9535 JSON paths: one value, a list when the path selects
+// several, and no value (the variable unset) when it selects none; a name a
+// dotted path cannot hold is written in brackets.
+func TestJSONPathMappings(t *testing.T) {
+	p := compileBody(t, `http GET "https://crm.example/x" {
+  map "$.customer['first-name']" to First
+  map "$.orders[*].id" to Ids
+  map "$.orders[?@.total > 100].id" to Big
+  map "$..email" to Email
+  map "$.missing" to Missing
+}
+send "$First $Ids $Big $Email"
+`)
+	s := newSession(t, p)
+	s.start()
+	body := `{"customer": {"first-name": "Ana", "email": "ana@example.com"}, "orders": [{"id": 1, "total": 50}, {"id": 2, "total": 150}]}`
+	s.resume(HTTPResponse{Seq: s.seq(), Status: 200, Body: []byte(body)})
+	s.wantStatus(Done)
+	for k, want := range map[string]any{"First": "Ana", "Email": "ana@example.com"} {
+		if s.vars[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, s.vars[k], want)
+		}
+	}
+	if ids, ok := s.vars["Ids"].([]any); !ok || len(ids) != 2 || ids[0] != 1.0 || ids[1] != 2.0 {
+		t.Errorf("Ids = %#v, want the list [1 2]", s.vars["Ids"])
+	}
+	if s.vars["Big"] != 2.0 {
+		t.Errorf("Big = %#v, want 2", s.vars["Big"])
+	}
+	if _, set := s.vars["Missing"]; set {
+		t.Errorf("Missing is set: %#v", s.vars["Missing"])
+	}
+}

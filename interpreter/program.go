@@ -2,6 +2,7 @@ package interpreter
 
 import (
 	"fmt"
+	"github.com/theory/jsonpath"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -192,9 +193,11 @@ type HeaderSpec struct {
 	Value *Template
 }
 
-// MapSpec copies the value at Path in the JSON response into Var.
+// MapSpec copies the value at Path in the JSON response into Var: the
+// value the path selects, a list of them when it selects several, nothing
+// (Var unset) when it selects none.
 type MapSpec struct {
-	Path []dsl.PathElem
+	Path *jsonpath.Path
 	Raw  string
 	Var  string
 }

@@ -3,6 +3,7 @@ package interpreter
 import (
 	"errors"
 	"fmt"
+	"github.com/theory/jsonpath"
 	"strconv"
 	"strings"
 	"time"
@@ -990,7 +991,7 @@ func (r *run) httpResponse(pc int, h *HTTPSpec, resp HTTPResponse) int {
 	if len(h.Maps) > 0 {
 		doc := jsonBody(resp.Body)
 		for _, m := range h.Maps {
-			if v, found := walkPath(doc, m.Path); found && v != nil {
+			if v, found := selectPath(doc, m.Path); found && v != nil {
 				if !r.keep(pc, m.Var, cleanValue(v)) {
 					return pc
 				}
@@ -1002,27 +1003,21 @@ func (r *run) httpResponse(pc int, h *HTTPSpec, resp HTTPResponse) int {
 	return h.Next
 }
 
-// walkPath follows a response path through decoded JSON.
-func walkPath(doc any, path []dsl.PathElem) (any, bool) {
-	v := doc
-	for _, e := range path {
-		if e.Index >= 0 && e.Key == "" {
-			arr, ok := v.([]any)
-			if !ok || e.Index >= len(arr) {
-				return nil, false
-			}
-			v = arr[e.Index]
-			continue
-		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = obj[e.Key]; !ok {
-			return nil, false
-		}
+// selectPath is what a mapping's path selects in decoded JSON: the one
+// value, or a list when it selects several; found is false when it selects
+// none.
+func selectPath(doc any, path *jsonpath.Path) (any, bool) {
+	if path == nil {
+		return nil, false
 	}
-	return v, true
+	nodes := path.Select(doc)
+	switch len(nodes) {
+	case 0:
+		return nil, false
+	case 1:
+		return nodes[0], true
+	}
+	return []any(nodes), true
 }
 
 func (r *run) sheetRow(s *SheetSpec) (*SheetRow, error) {
