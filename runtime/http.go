@@ -114,6 +114,10 @@ func callError(err error, timeout time.Duration) error {
 	case errors.Is(err, errRedirects):
 		return errRedirects
 	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return refused // the dial's wrapping says nothing more
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return ue.Err // without the method and URL, which the transcript shows
