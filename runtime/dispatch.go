@@ -231,6 +231,10 @@ func (d *Dispatcher) delivered(o *store.Outbound, err error) Event {
 	if max == 0 {
 		max = DefaultMaxAttempts
 	}
+	var final interface{ Final() bool }
+	if errors.As(err, &final) && final.Final() {
+		max = o.Attempts // trying again cannot help: a 4xx
+	}
 	if o.Attempts < max {
 		o.NextAt = d.Engine.cfg.Now().Add(Backoff(o.Attempts))
 		return nil

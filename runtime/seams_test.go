@@ -327,3 +327,32 @@ send "B got $Y"
 	h.do(msg("c1", "two"))
 	h.want("c1", "> two", "< B got two", `* end "B"`)
 }
+
+// finalChannel answers every delivery with a 4xx.
+type finalChannel struct{ tries int }
+
+func (c *finalChannel) Deliver(context.Context, string, string, runtime.OutMessage) error {
+	c.tries++
+	return &runtime.StatusError{Service: "channel", Status: 400, Body: "bad contact"}
+}
+
+// A final error (a 4xx) is not tried again: the send's failure branch runs
+// at once.
+func TestDispatcherFinalError(t *testing.T) {
+	h := newHarness(t, compile(t, `flow "F"
+trigger conversation opened
+
+send "hi" {
+  on failure {
+    comment "not delivered"
+  }
+}
+`))
+	ch := &finalChannel{}
+	d := &runtime.Dispatcher{Engine: h.e, Channel: ch, MaxAttempts: 5}
+	h.do(msg("c1", "hi"))
+	h.must(d.Drain(context.Background()))
+	if got := h.lines("c1"); ch.tries != 1 || got[len(got)-2] != `* comment "not delivered"` {
+		t.Errorf("%d tries, activity %q", ch.tries, got)
+	}
+}
