@@ -92,8 +92,8 @@ func (t *turn) apply(r *liveRun, e interpreter.Effect) {
 		t.enqueue(r, laneSheet, e, e.Seq, e)
 		t.note(r, KindStep, line+" {"+strings.Join(cols, ", ")+"}", nil)
 	case *interpreter.AIReply:
-		t.enqueue(r, laneAI, e, e.Seq, e)
-		t.note(r, KindStep, fmt.Sprintf("ai reply %q", e.Instructions), nil)
+		payload := t.enqueue(r, laneAI, e, e.Seq, e)                             // its first turn
+		t.note(r, KindStep, fmt.Sprintf("ai reply %q", e.Instructions), payload) // where its conversation begins
 	case *interpreter.StopAI:
 		t.fail(t.tx.WithdrawOutbound(r.rec.ID, laneAI))
 	case *interpreter.AIHandoff:

@@ -37,12 +37,6 @@ type SheetAppender interface {
 	Append(ctx context.Context, row *interpreter.SheetRow) error
 }
 
-// An AIStarter hands a conversation to an AI agent; its outcome comes
-// later, as a Result event.
-type AIStarter interface {
-	Start(ctx context.Context, contactID string, runID int64, req *interpreter.AIReply) error
-}
-
 // A Dispatcher does the outbox's work: it claims the items due (each
 // contact's items of a lane one at a time, in order), hands them to their
 // executor outside any transaction, records each outcome, retries failed
@@ -53,7 +47,7 @@ type Dispatcher struct {
 	Channel Channel
 	HTTP    HTTPCaller
 	Sheets  SheetAppender
-	AI      AIStarter
+	AI      AIAgent
 	// MaxAttempts is how often a message or row is tried before it
 	// fails; 0 is DefaultMaxAttempts.
 	MaxAttempts int
@@ -195,21 +189,7 @@ func (d *Dispatcher) do(ctx context.Context, o *store.Outbound) Event {
 		ev.Note = "http -> " + resp.Result()
 		return ev
 	case laneAI:
-		var req interpreter.AIReply
-		err := json.Unmarshal(o.Payload, &req)
-		if err == nil {
-			if d.AI == nil {
-				err = errors.New("no AI agent is configured")
-			} else {
-				err = d.AI.Start(ctx, o.ContactID, o.RunID, &req)
-			}
-		}
-		if err != nil {
-			o.Status, o.Err = store.OutFailed, err.Error()
-			return answer(interpreter.AIOutcome{Seq: o.Seq, Outcome: "failure"})
-		}
-		o.Status = store.OutDelivered
-		return nil
+		return d.aiTurn(ctx, o)
 	}
 	o.Status, o.Err = store.OutFailed, "unknown lane "+o.Lane
 	return nil

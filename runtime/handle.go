@@ -91,6 +91,8 @@ func (t *turn) event(ev Event) error {
 		t.stopBot(ev.Flow)
 	case Seed:
 		return t.seed(ev)
+	case AIAnswer:
+		t.aiAnswer(ev)
 	case StopRun:
 		if r := t.runByID(ev.Run); r != nil && !r.busy {
 			t.end(r, store.RunStopped, "stopped by hand")
@@ -150,6 +152,8 @@ func (t *turn) message(m Message) {
 	}
 	if target != nil {
 		t.queue = append(t.queue, pending{target, interpreter.Message{Text: m.Text, Location: m.Location}})
+	} else if r := t.aiWaiting(); r != nil {
+		t.aiMessage(r) // the contact talks to the AI agent
 	}
 }
 

@@ -101,10 +101,12 @@ func (h *simHTTP) Call(ctx context.Context, _ string, run int64, req *interprete
 	return interpreter.HTTPResponse{Seq: req.Seq, Err: "no stub for " + req.Method + " " + req.URL}, false
 }
 
-// simAI takes every AI reply; a test gives its outcome.
+// simAI says nothing: a test gives the outcome (an ai line).
 type simAI struct{}
 
-func (simAI) Start(context.Context, string, int64, *interpreter.AIReply) error { return nil }
+func (simAI) Turn(context.Context, runtime.AISession) (runtime.AITurn, error) {
+	return runtime.AITurn{}, nil
+}
 
 // simSheets takes every row, or, while the channel fails, fails those of
 // steps with on failure.
