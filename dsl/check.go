@@ -328,9 +328,9 @@ func (c *checker) trigger() {
 			}
 			scope := c.scope
 			c.scope = c.triggerScope
-			c.condition(o.When)
+			tree := c.condition(o.When)
 			c.scope = scope
-			if why := neverTrue(o.When.Src); why != "" {
+			if why := neverTrue(tree); why != "" {
 				c.warn(o.When.Pos, "this trigger condition is never true: %s", why).Detail = "the flow never starts on its trigger"
 			}
 		case o.Once:

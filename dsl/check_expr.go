@@ -15,14 +15,15 @@ import (
 
 // condition checks an if or when condition: it must compile and be boolean,
 // and name at most maxConditions comparisons joined by && and ||.
-func (c *checker) condition(e *Expr) {
+func (c *checker) condition(e *Expr) *exprparser.Tree {
 	tree := c.compile(e.Src, e.Pos, true)
 	if tree == nil {
-		return
+		return nil
 	}
 	if n := countConditions(tree); n > maxConditions {
 		c.errorf(e.Pos, "condition joins %d comparisons; the limit is %d", n, maxConditions)
 	}
+	return tree
 }
 
 // countConditions counts the operands of the top-level chain of && and ||.

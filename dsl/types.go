@@ -85,13 +85,13 @@ func typeWord(t string) string {
 	return t
 }
 
-// neverTrue says why a trigger condition can never hold, or "": it is the
+// neverTrue says why a trigger condition, as the checker parsed it, can
+// never hold, or "": it is the
 // constant false, or it requires one value to equal two different
 // constants (channel == "a" && channel == "b").
-func neverTrue(src string) string {
-	tree, err := exprparser.Parse(src)
-	if err != nil {
-		return ""
+func neverTrue(tree *exprparser.Tree) string {
+	if tree == nil {
+		return "" // it does not compile: the checker said why
 	}
 	if b, ok := tree.Node.(*exprast.BoolNode); ok && !b.Value {
 		return "the condition is false"

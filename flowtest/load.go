@@ -14,8 +14,9 @@ import (
 // Flows are what a .flowtest's cases run: its main flow and the flows of
 // its folder that an event or a start step can reach.
 type Flows struct {
-	main *interpreter.Program
-	all  []runtime.Flow // the main flow first
+	main  *interpreter.Program
+	all   []runtime.Flow       // the main flow first
+	known *interpreter.Program // the names a case may use: see knownNames
 }
 
 // All returns the flows an engine runs for the .flowtest, the main flow
@@ -67,6 +68,7 @@ func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 				fs.all = append(fs.all, f.Runtime())
 			}
 		}
+		fs.known = knownNames(main.Program, fs.all)
 		return main.Program, fs, nil
 	}
 }

@@ -97,7 +97,7 @@ func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left
 	defer w.Close()
 	w.SetLimit(left)
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
-	cr.known = knownNames(main, flows.All())
+	cr.known = flows.known
 	lines := c.Lines
 	for i := 0; i < len(lines); {
 		l := lines[i]
@@ -477,7 +477,7 @@ func (cr *caseRun) event(l Line) error {
 		}
 		return w.AnswerAI(outcome, vars)
 	case "conversation":
-		return conversationEvent(w, l.Arg)
+		return ConversationEvent(w, l.Arg)
 	case "tag":
 		action, rest, _ := strings.Cut(l.Arg, " ")
 		tags := parseList(rest)
@@ -536,11 +536,11 @@ func (cr *caseRun) event(l Line) error {
 	return nil
 }
 
-// conversationEvent is `conversation opened [by WHO]` or `conversation
-// closed [by WHO] [category "C"] [summary "S"]`: the conversation opened or
-// closed from outside (WHO: contact, user or flow; contact when opened,
-// user when closed, unless said).
-func conversationEvent(w *sandbox.World, arg string) error {
+// ConversationEvent does what the rest of a line `conversation opened [by
+// WHO]` or `conversation closed [by WHO] [category "C"] [summary "S"]` says:
+// the conversation opened or closed from outside (WHO: contact, user or
+// flow; contact when opened, user when closed, unless said).
+func ConversationEvent(w *sandbox.World, arg string) error {
 	words, err := splitQuoted(arg)
 	if err != nil || len(words) == 0 {
 		return errors.New("want: conversation opened [by contact|user|flow], or conversation closed [by ...] [category \"C\"] [summary \"S\"]")

@@ -13,6 +13,7 @@ import (
 var cache = struct {
 	sync.Mutex
 	entries map[cacheKey]*Flow
+	bytes   int // of the sources kept
 }{entries: map[cacheKey]*Flow{}}
 
 type cacheKey struct {
@@ -20,8 +21,13 @@ type cacheKey struct {
 	compile    bool
 }
 
-// maxCached bounds the flows kept; past it the cache starts over.
-const maxCached = 1000
+// maxCached and maxCachedBytes bound the flows kept, and their sources'
+// bytes (a program takes some times more); past either the cache starts
+// over.
+const (
+	maxCached      = 1000
+	maxCachedBytes = 32 << 20
+)
 
 // cached is a copy of the flow loaded before from the same source.
 func cached(path, name string, compile bool, src []byte) *Flow {
@@ -38,10 +44,16 @@ func cached(path, name string, compile bool, src []byte) *Flow {
 func keep(path, name string, compile bool, f *Flow) {
 	cache.Lock()
 	defer cache.Unlock()
-	if len(cache.entries) >= maxCached {
-		clear(cache.entries)
+	key := cacheKey{path, name, compile}
+	if old, ok := cache.entries[key]; ok {
+		cache.bytes -= len(old.Source)
 	}
-	cache.entries[cacheKey{path, name, compile}] = clone(f)
+	if len(cache.entries) >= maxCached || cache.bytes+len(f.Source) > maxCachedBytes {
+		clear(cache.entries)
+		cache.bytes = 0
+	}
+	cache.entries[key] = clone(f)
+	cache.bytes += len(f.Source)
 }
 
 // clone copies a flow whose diagnostics the caller may add to.

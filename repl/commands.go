@@ -42,8 +42,8 @@ func init() {
 		{"unset", "contact|conversation|assignee.NAME", "remove a field", cmdUnset},
 		{"tag", "NAME", "an agent adds a tag to the contact (tag triggers fire)", cmdTag},
 		{"untag", "NAME", "an agent removes a tag from the contact", cmdUntag},
-		{"close", "[user|contact|flow]", "the conversation closes (by an agent unless said): exits and close triggers", cmdClose},
-		{"open", "[contact|user|flow]", "the conversation opens (by the contact unless said): open triggers", cmdOpen},
+		{"close", "[user|contact|flow]", "the conversation closes (by an agent unless said): exits and close triggers", cmdConversation("closed")},
+		{"open", "[contact|user|flow]", "the conversation opens (by the contact unless said): open triggers", cmdConversation("opened")},
 		{"contact", "", "print the contact's fields and tags", cmdContact},
 		{"vars", "", "print each run's flow variables", cmdVars},
 		{"state", "", "print each run's status, wait, position and continuation", cmdState},
@@ -241,28 +241,21 @@ func (s *session) tag(arg string, add bool) error {
 	return nil
 }
 
-func cmdClose(s *session, arg string) error {
-	by := "user"
-	if arg != "" {
-		by = arg
+// cmdConversation is :close and :open: the conversation closed or opened
+// from outside, as the .flowtest line that records it says.
+func cmdConversation(action string) func(*session, string) error {
+	return func(s *session, arg string) error {
+		line := "conversation " + action
+		switch arg {
+		case "":
+		case "user", "contact", "flow":
+			line += " by " + arg
+		default:
+			return errUsage
+		}
+		s.do(line, func() { s.report(flowtest.ConversationEvent(s.world, strings.TrimPrefix(line, "conversation "))) })
+		return nil
 	}
-	if by != "user" && by != "contact" && by != "flow" {
-		return errUsage
-	}
-	s.do("conversation closed by "+by, func() { s.report(s.world.CloseConversation(by, "", "")) })
-	return nil
-}
-
-func cmdOpen(s *session, arg string) error {
-	by := "contact"
-	if arg != "" {
-		by = arg
-	}
-	if by != "user" && by != "contact" && by != "flow" {
-		return errUsage
-	}
-	s.do("conversation opened by "+by, func() { s.report(s.world.OpenConversation(by)) })
-	return nil
 }
 
 func (s *session) contact() map[string]any {

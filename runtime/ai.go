@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flowd/flowd/interpreter"
@@ -49,7 +51,8 @@ type AITurn struct {
 	Values  map[string]string
 }
 
-// AIAnswer is a turn's answer, for the run that waits for it at Seq.
+// AIAnswer is a turn's answer, for the run that waits for it at Seq (Run 0:
+// the run that most recently began waiting for AI).
 type AIAnswer struct {
 	Contact string
 	Run     int64
@@ -69,39 +72,33 @@ const maxAIHistory = 40
 const kindAIMessage = "ai_message"
 
 // aiAnswer applies a turn's answer to the run waiting for it: its reply is
-// sent as the run's message, and its outcome resumes the run.
-func (t *turn) aiAnswer(a AIAnswer) {
+// sent as the run's message, and its outcome resumes the run. An answer
+// naming no run (Run 0) is for the run that most recently began waiting
+// for AI, whatever its seq: a test giving the outcome by hand.
+func (t *turn) aiAnswer(a AIAnswer) error {
 	r := t.runByID(a.Run)
+	if a.Run == 0 {
+		if r = t.latestWaiting(interpreter.WaitAI); r == nil {
+			return errors.New("no run is waiting for AI")
+		}
+		a.Seq = r.cont.Seq
+	}
 	if r == nil || r.cont == nil || r.cont.Wait != interpreter.WaitAI || r.cont.Seq != a.Seq {
-		return // the run moved on: an answer too late
+		return t.err // the run moved on: an answer too late
 	}
 	if text := interpreter.CleanText(a.Turn.Reply); text != "" {
 		t.apply(r, &interpreter.SendMessage{Text: text})
 	}
 	if a.Turn.Outcome == "" {
-		return
+		return t.err
 	}
 	if !aiOutcomes[a.Turn.Outcome] {
 		t.queue = append(t.queue, pending{r, interpreter.AIOutcome{Seq: a.Seq, Outcome: "failure"}})
 		t.note(r, KindError, fmt.Sprintf("ai: unknown outcome %q", a.Turn.Outcome), nil)
-		return
+		return t.err
 	}
 	t.queue = append(t.queue, pending{r, interpreter.AIOutcome{Seq: a.Seq, Outcome: a.Turn.Outcome, Vars: a.Turn.Values}})
-}
-
-// aiWaiting is the run that most recently began waiting for AI, or nil:
-// the contact's message is for its agent.
-func (t *turn) aiWaiting() *liveRun {
-	var target *liveRun
-	for _, r := range t.runs {
-		if r.ended || r.busy || r.cont == nil || r.cont.Wait != interpreter.WaitAI {
-			continue
-		}
-		if target == nil || !r.rec.Updated.Before(target.rec.Updated) {
-			target = r
-		}
-	}
-	return target
+	return t.err
 }
 
 // aiMessage queues a turn for the contact's message to r's agent.
@@ -115,49 +112,45 @@ func (t *turn) aiMessage(r *liveRun) {
 }
 
 // aiSession reads a run's conversation with its agent from the contact's
-// activity: the instructions of the run's latest ai reply step, and the
-// contact's latest messages and those sent it (the context the step began
-// in, then what was said since), at most maxAIHistory.
+// activity, back from its end: the contact's latest messages and those
+// sent it (the context the step began in, then what was said since), at
+// most maxAIHistory, and the instructions of the run's latest ai reply
+// step. It reads no further back than that step and a page before it.
 func (e *Engine) aiSession(ctx context.Context, contactID string, runID int64) (AISession, error) {
 	s := AISession{Contact: contactID}
+	var found bool
 	err := e.inTx(ctx, func(tx store.Tx) error {
-		var after int64
-		var acts []store.Activity
-		for {
-			page, err := tx.Activity(contactID, after, 1000)
+		var before int64
+		// once the step is found, one page more at most, for the context
+		for pagesAfter := 0; !found || (len(s.History) < maxAIHistory && pagesAfter < 1); {
+			if found {
+				pagesAfter++
+			}
+			page, err := tx.ActivityBefore(contactID, before, 200)
 			if err != nil {
 				return err
 			}
 			for _, a := range page {
-				after = a.ID
-				if a.RunID == runID && a.Kind == KindStep && strings.HasPrefix(a.Text, "ai reply ") {
+				before = a.ID
+				switch {
+				case !found && a.RunID == runID && a.Kind == KindStep && strings.HasPrefix(a.Text, "ai reply "):
 					var req interpreter.AIReply
 					if err := json.Unmarshal(a.Data, &req); err != nil {
 						return fmt.Errorf("ai reply of run %d: %w", runID, err)
 					}
-					s.Instructions, s.Save = req.Instructions, req.Save
-					continue
-				}
-				if a.Kind == KindMessageIn || a.Kind == KindMessageOut {
-					acts = append(acts, a)
-					if len(acts) > 2*maxAIHistory {
-						acts = append(acts[:0], acts[len(acts)-maxAIHistory:]...)
-					}
+					s.Instructions, s.Save, found = req.Instructions, req.Save, true
+				case (a.Kind == KindMessageIn || a.Kind == KindMessageOut) && len(s.History) < maxAIHistory:
+					s.History = append(s.History, AIMessage{FromContact: a.Kind == KindMessageIn, Text: a.Text})
 				}
 			}
-			if len(page) < 1000 {
+			if len(page) < 200 {
 				break
 			}
 		}
-		if s.Instructions == "" {
+		if !found {
 			return fmt.Errorf("run %d has no ai reply step in the activity", runID)
 		}
-		if len(acts) > maxAIHistory {
-			acts = acts[len(acts)-maxAIHistory:]
-		}
-		for _, a := range acts {
-			s.History = append(s.History, AIMessage{FromContact: a.Kind == KindMessageIn, Text: a.Text})
-		}
+		slices.Reverse(s.History) // oldest first
 		return nil
 	})
 	return s, err

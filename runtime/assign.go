@@ -59,7 +59,7 @@ func (t *turn) assignTo(r *liveRun, a *interpreter.Assign, u *store.User) {
 // or the one whose last assignment is oldest (round robin, the default).
 func (t *turn) pick(a *interpreter.Assign) (*store.User, error) {
 	if d := t.e.cfg.Directory; d != nil {
-		if err := seedNew(t.tx, d.Named(a)); err != nil {
+		if err := seedUsers(t.tx, d.Named(a), false); err != nil {
 			return nil, err
 		}
 	}

@@ -76,7 +76,7 @@ func (e *Engine) Advance(ctx context.Context, clock *FakeClock, end time.Time, l
 			break
 		}
 		if spent(e.Work(), limit) {
-			return errorsJoin(errs, &SpentError{At: clock.Now().In(e.location()), Limit: limit})
+			return errors.Join(append(errs, &SpentError{At: clock.Now().In(e.location()), Limit: limit})...)
 		}
 		clock.Set(next)
 		if timer {
@@ -91,7 +91,7 @@ func (e *Engine) Advance(ctx context.Context, clock *FakeClock, end time.Time, l
 		}
 	}
 	clock.Set(end)
-	return errorsJoin(errs, nil)
+	return errors.Join(errs...)
 }
 
 // next is when the next timer falls due, or, with outbox, outbound work
@@ -116,13 +116,6 @@ func (e *Engine) next(ctx context.Context, now time.Time, outbox bool) (at time.
 func spent(done, limit interpreter.Work) bool {
 	return limit.Instructions > 0 && done.Instructions >= limit.Instructions ||
 		limit.ExprSteps > 0 && done.ExprSteps >= limit.ExprSteps
-}
-
-func errorsJoin(errs []error, last error) error {
-	if last != nil {
-		errs = append(errs, last)
-	}
-	return errors.Join(errs...)
 }
 
 // location is the workspace timezone.

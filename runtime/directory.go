@@ -31,9 +31,11 @@ func (us Users) Users() []store.User { return us }
 // Named implements Directory: a fixed directory makes no one up.
 func (Users) Named(*interpreter.Assign) []store.User { return nil }
 
-// seedUsers adds the users the store lacks, with their status, and brings
-// the name, email and teams of those it has up to date.
-func seedUsers(tx store.Tx, users []store.User) error {
+// seedUsers adds the users the store lacks, with their status (offline
+// when none is given). With update, it also brings the name, email and
+// teams of those it has up to date; their status and last assignment are
+// store state, and stay.
+func seedUsers(tx store.Tx, users []store.User, update bool) error {
 	for _, u := range users {
 		old, err := tx.User(u.ID)
 		switch {
@@ -43,6 +45,8 @@ func seedUsers(tx store.Tx, users []store.User) error {
 			}
 		case err != nil:
 			return err
+		case !update:
+			continue
 		default:
 			u.Status, u.LastAssigned = old.Status, old.LastAssigned
 			if u.Name == old.Name && u.Email == old.Email && slices.Equal(u.Teams, old.Teams) {
@@ -56,31 +60,12 @@ func seedUsers(tx store.Tx, users []store.User) error {
 	return nil
 }
 
-// seedNew adds the users the store lacks and leaves the others alone.
-func seedNew(tx store.Tx, users []store.User) error {
-	for _, u := range users {
-		if _, err := tx.User(u.ID); !errors.Is(err, store.ErrNotFound) {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if u.Status == "" {
-			u.Status = "offline"
-		}
-		if err := tx.SaveUser(u); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // SeedUsers adds users to the store as a directory's (see Directory), and
 // gives the queued assignments to those who can take them now: users
 // joined the workspace, or a simulation's directory makes them up again.
 func (e *Engine) SeedUsers(ctx context.Context, users []store.User) error {
 	return e.inTx(ctx, func(tx store.Tx) error {
-		if err := seedUsers(tx, users); err != nil {
+		if err := seedUsers(tx, users, true); err != nil {
 			return err
 		}
 		return e.retryAssignments(tx)

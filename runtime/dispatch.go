@@ -63,10 +63,10 @@ const ClaimLease = 5 * time.Minute
 // Backoff is the wait before the next try of a delivery that failed for the
 // n-th time: 2s, 4s, 8s, ..., at most 10 minutes.
 func Backoff(n int) time.Duration {
-	if n > 9 {
+	if n > 9 { // 2^10 s is past the cap
 		return 10 * time.Minute
 	}
-	return min(time.Duration(1<<n)*time.Second, 10*time.Minute)
+	return time.Duration(1<<n) * time.Second
 }
 
 // maxDispatch bounds the items one pass takes.

@@ -104,7 +104,7 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 			return err
 		}
 		if cfg.Directory != nil {
-			return seedUsers(tx, cfg.Directory.Users())
+			return seedUsers(tx, cfg.Directory.Users(), true)
 		}
 		return nil
 	})

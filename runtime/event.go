@@ -116,7 +116,8 @@ type Seed struct {
 	Tags    []string       // when not nil, the contact's tags
 	Channel string         // the channel the contact last wrote on
 	// Past is how many earlier conversations the contact had, each
-	// opened by the contact and closed, before what follows.
+	// opened by the contact and closed, before what follows; at most
+	// MaxSeedPast, each one a row.
 	Past int
 	// Enrolled are the flows the contact entered before: once per
 	// contact flows do not start again.
@@ -135,6 +136,9 @@ type StopRun struct {
 	Contact string
 	Run     int64
 }
+
+// MaxSeedPast bounds the earlier conversations one Seed adds.
+const MaxSeedPast = 1000
 
 // Result is the outcome of work done outside for a run: an HTTP response, a
 // delivery report, an AI outcome. A result the run no longer waits for

@@ -92,7 +92,7 @@ func (t *turn) event(ev Event) error {
 	case Seed:
 		return t.seed(ev)
 	case AIAnswer:
-		t.aiAnswer(ev)
+		return t.aiAnswer(ev)
 	case StopRun:
 		if r := t.runByID(ev.Run); r != nil && !r.busy {
 			t.end(r, store.RunStopped, "stopped by hand")
@@ -144,7 +144,7 @@ func (t *turn) message(m Message) {
 	}
 	c.LastIncoming, c.LastIncomingAt = m.Text, t.now
 	t.convTouched = true
-	target := t.replyTarget()
+	target := t.latestWaiting(interpreter.WaitReply)
 	t.exit(interpreter.ExitContactMessage, target)
 	t.restartAIIdle()
 	if opened && target == nil {
@@ -152,7 +152,7 @@ func (t *turn) message(m Message) {
 	}
 	if target != nil {
 		t.queue = append(t.queue, pending{target, interpreter.Message{Text: m.Text, Location: m.Location}})
-	} else if r := t.aiWaiting(); r != nil {
+	} else if r := t.latestWaiting(interpreter.WaitAI); r != nil {
 		t.aiMessage(r) // the contact talks to the AI agent
 	}
 }
@@ -290,6 +290,9 @@ func (t *turn) seed(s Seed) error {
 	}
 	if s.Past > 0 && t.conv != nil && t.conv.Open {
 		return errors.New("seed: earlier conversations while one is open")
+	}
+	if s.Past > MaxSeedPast {
+		return fmt.Errorf("seed: %d earlier conversations; at most %d", s.Past, MaxSeedPast)
 	}
 	for i := 0; i < s.Past && t.err == nil; i++ {
 		t.open("contact")

@@ -1,11 +1,9 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -22,9 +20,6 @@ type OpenAIClient struct {
 	// HTTP makes the calls; nil is a client that waits 30 s at most.
 	HTTP *http.Client
 }
-
-// maxAIAnswer bounds what an answer may be read of.
-const maxAIAnswer = 1 << 20
 
 // aiProtocol tells the model how to answer, after the step's instructions.
 const aiProtocol = `You are chatting with a customer on behalf of a business, following the instructions above.
@@ -52,29 +47,9 @@ func (c *OpenAIClient) Turn(ctx context.Context, s AISession) (AITurn, error) {
 	if err != nil {
 		return AITurn{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/chat/completions", bytes.NewReader(body))
+	b, err := serviceCall(ctx, c.HTTP, "AI endpoint", http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/chat/completions", c.Key, body)
 	if err != nil {
 		return AITurn{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.Key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Key)
-	}
-	client := c.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: defaultCallTimeout}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return AITurn{}, fmt.Errorf("AI endpoint: %w", callError(err, defaultCallTimeout))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAIAnswer))
-	if err != nil {
-		return AITurn{}, fmt.Errorf("AI endpoint: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return AITurn{}, &StatusError{Service: "AI endpoint", Status: resp.StatusCode, Body: apiMessage(b)}
 	}
 	var answer struct {
 		Choices []struct {
@@ -109,10 +84,3 @@ func (c *OpenAIClient) Turn(ctx context.Context, s AISession) (AITurn, error) {
 	}
 	return turn, nil
 }
-
-// A finalError is one that trying again cannot help.
-type finalError struct{ error }
-
-func (finalError) Final() bool { return true }
-
-func (e finalError) Unwrap() error { return e.error }

@@ -356,3 +356,12 @@ send "hi" {
 		t.Errorf("%d tries, activity %q", ch.tries, got)
 	}
 }
+
+// Seeding earlier conversations is bounded: each is a row.
+func TestSeedPastBounded(t *testing.T) {
+	h := newHarness(t, compile(t, askFlow))
+	err := h.e.Handle(context.Background(), runtime.Seed{Contact: "c1", Past: runtime.MaxSeedPast + 1})
+	if err == nil || !strings.Contains(err.Error(), "earlier conversations; at most 1000") {
+		t.Errorf("Seed with %d earlier conversations: %v", runtime.MaxSeedPast+1, err)
+	}
+}

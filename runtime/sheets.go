@@ -1,15 +1,12 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/flowd/flowd/interpreter"
 )
@@ -28,9 +25,6 @@ type SheetsClient struct {
 	// HTTP makes the calls; nil is a client that waits 30 s at most.
 	HTTP *http.Client
 }
-
-// maxSheetAnswer bounds what the API's answers may be read of.
-const maxSheetAnswer = 1 << 20
 
 // Append implements SheetAppender.
 func (c *SheetsClient) Append(ctx context.Context, row *interpreter.SheetRow) error {
@@ -87,77 +81,9 @@ func (c *SheetsClient) rangeURL(row *interpreter.SheetRow, cells string) string 
 	return strings.TrimRight(base, "/") + "/v4/spreadsheets/" + url.PathEscape(row.Spreadsheet) + "/values/" + url.PathEscape(a1)
 }
 
-// call makes one API call and returns its answer; a status other than 2xx
-// is an error that says it.
+// call makes one API call and returns its answer.
 func (c *SheetsClient) call(ctx context.Context, method, u string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	client := c.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: defaultCallTimeout}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("sheets API: %w", callError(err, defaultCallTimeout))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSheetAnswer))
-	if err != nil {
-		return nil, fmt.Errorf("sheets API: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return nil, &StatusError{Service: "sheets API", Status: resp.StatusCode, Body: apiMessage(b)}
-	}
-	return b, nil
-}
-
-// defaultCallTimeout bounds a call of an executor that has no step timeout.
-const defaultCallTimeout = 30 * time.Second
-
-// A StatusError is an executor's call answered with a status other than
-// 2xx: 5xx, 408 and 429 may be tried again; any other is final.
-type StatusError struct {
-	Service string
-	Status  int
-	Body    string // the service's message, shortened
-}
-
-func (e *StatusError) Error() string {
-	if e.Body == "" {
-		return fmt.Sprintf("%s answered %d", e.Service, e.Status)
-	}
-	return fmt.Sprintf("%s answered %d: %s", e.Service, e.Status, e.Body)
-}
-
-// Final reports whether trying again cannot help.
-func (e *StatusError) Final() bool {
-	return e.Status/100 == 4 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
-}
-
-// apiMessage is the message of a Google-style error answer, or its first
-// 200 bytes.
-func apiMessage(b []byte) string {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-		return e.Error.Message
-	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return serviceCall(ctx, c.HTTP, "sheets API", method, u, c.Token, body)
 }
 
 func indexOf(xs []string, x string) int {

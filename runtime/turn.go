@@ -423,12 +423,13 @@ func (t *turn) pauseStamp() time.Time {
 	return at
 }
 
-// replyTarget is the run that gets the contact's message: of the runs
-// waiting for a reply, the one that paused most recently.
-func (t *turn) replyTarget() *liveRun {
+// latestWaiting is, of the runs waiting for kind, the one that paused
+// most recently, or nil: the run that gets the contact's message (a
+// reply), or whose agent the contact talks to (AI).
+func (t *turn) latestWaiting(kind interpreter.WaitKind) *liveRun {
 	var target *liveRun
 	for _, r := range t.runs {
-		if r.ended || r.busy || r.cont == nil || r.cont.Wait != interpreter.WaitReply {
+		if r.ended || r.busy || r.cont == nil || r.cont.Wait != kind {
 			continue
 		}
 		if target == nil || !r.rec.Updated.Before(target.rec.Updated) {
@@ -491,6 +492,9 @@ func (t *turn) enrolAll(fr firing) {
 	t.selectAndEnrol(t.e.flows, fr, data)
 }
 
+// maxDraftsNamed bounds the drafts one selection's note names.
+const maxDraftsNamed = 20
+
 // selectAndEnrol starts the flows selection chooses for the firing, each
 // named in the activity with what started it, and records those it passed
 // over, with the reason: a test asserts on selection, and an operator sees
@@ -514,7 +518,12 @@ func (t *turn) selectAndEnrol(flows []*interpreter.Program, fr firing, data map[
 		t.note(nil, KindFlow, Passed{drafts[0], whyDraft}.String(), nil)
 	default:
 		sort.Strings(drafts)
-		t.note(nil, KindFlow, "not started, drafts: "+quoteAll(drafts), nil)
+		more := ""
+		if len(drafts) > maxDraftsNamed { // a workspace may have thousands
+			more = fmt.Sprintf(" and %d more", len(drafts)-maxDraftsNamed)
+			drafts = drafts[:maxDraftsNamed]
+		}
+		t.note(nil, KindFlow, "not started, drafts: "+quoteAll(drafts)+more, nil)
 	}
 	for i := len(chosen) - 1; i >= 0; i-- { // sprints stack: the first by name runs first
 		t.enrol(chosen[i], data, fr.byFlow, nil, "on "+fr.f.String())

@@ -14,72 +14,48 @@ import (
 // OpenConversation opens the contact's conversation from outside; by is
 // contact, user or flow.
 func (w *World) OpenConversation(by string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.OpenConversation{Contact: ContactID, By: by})
+	return w.event(runtime.OpenConversation{Contact: ContactID, By: by})
 }
 
 // CloseConversation closes the contact's conversation from outside, as an
 // agent (user), the contact or a flow elsewhere would.
 func (w *World) CloseConversation(by, category, summary string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.CloseConversation{Contact: ContactID, By: by, Category: category, Summary: summary})
+	return w.event(runtime.CloseConversation{Contact: ContactID, By: by, Category: category, Summary: summary})
 }
 
 // ChangeTags adds and removes tags from outside: an agent, an import.
 func (w *World) ChangeTags(add, remove []string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.TagChange{Contact: ContactID, Add: add, Remove: remove})
+	return w.event(runtime.TagChange{Contact: ContactID, Add: add, Remove: remove})
 }
 
 // ChangeField sets, or with clear clears, a contact field from outside.
 func (w *World) ChangeField(name, value string, clear bool) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.FieldChange{Contact: ContactID, Field: name, Value: value, Clear: clear})
+	return w.event(runtime.FieldChange{Contact: ContactID, Field: name, Value: value, Clear: clear})
 }
 
 // Shortcut is an agent running a shortcut for the contact, with the
 // answers to its form.
 func (w *World) Shortcut(name string, form map[string]string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.Shortcut{Contact: ContactID, Name: name, User: "agent", Form: form})
+	return w.event(runtime.Shortcut{Contact: ContactID, Name: name, User: "agent", Form: form})
 }
 
 // AdClick is the contact arriving from a click-to-chat ad, with the ad's
 // referral data; it opens a conversation when none is open.
 func (w *World) AdClick(platform, adID string, referral map[string]any) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.AdClick{Contact: ContactID, Platform: platform, AdID: adID, Referral: referral})
+	return w.event(runtime.AdClick{Contact: ContactID, Platform: platform, AdID: adID, Referral: referral})
 }
 
 // StopBot is an agent stopping the bot for the contact: the runs that
 // allow it (exit on manual stop) end, of one flow or ("") all, and those
 // flows are held back for the rest of the conversation.
 func (w *World) StopBot(flow string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.StopBot{Contact: ContactID, Flow: flow})
+	return w.event(runtime.StopBot{Contact: ContactID, Flow: flow})
 }
 
 // SetEnrolled records that the contact entered the flows before: once
 // per contact flows do not start again.
 func (w *World) SetEnrolled(flows []string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.Seed{Contact: ContactID, Enrolled: flows})
+	return w.event(runtime.Seed{Contact: ContactID, Enrolled: flows})
 }
 
 // Publish makes the flow p, a draft, take part in trigger selection as if

@@ -92,6 +92,14 @@ func (w *World) ready() error {
 	return w.handle(runtime.Seed{Contact: ContactID, Channel: "whatsapp", Tags: []string{}, Open: !w.noConversation})
 }
 
+// event hands an event to the engine once the contact is set up.
+func (w *World) event(ev runtime.Event) error {
+	if err := w.ready(); err != nil {
+		return err
+	}
+	return w.handle(ev)
+}
+
 // Engine is the world's engine.
 func (w *World) Engine() *runtime.Engine { return w.e }
 
@@ -158,9 +166,6 @@ func (w *World) SetField(name string, value any) error {
 		s, _ := value.(string)
 		return w.handle(runtime.Seed{Contact: ContactID, Channel: s})
 	}
-	if s, ok := value.(string); ok {
-		value = s
-	}
 	return w.handle(runtime.Seed{Contact: ContactID, Fields: map[string]any{name: value}})
 }
 
@@ -213,13 +218,6 @@ func (w *World) SetConversation(name string, value any) error {
 		return w.handle(runtime.Seed{Contact: ContactID, Close: true, Past: n - total, Open: open})
 	}
 	return fmt.Errorf("conversation %s: the engine sets it itself (set open or previous)", name)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // SetAssignee: the conversation is assigned to a user
@@ -347,7 +345,8 @@ func (w *World) StartFlow(p *interpreter.Program, trigger map[string]any) error 
 // lastRun is the id of the contact's latest run.
 func (w *World) lastRun() (int64, error) {
 	var last int64
-	err := w.runs(0, func(r *store.Run) bool { last = r.ID; return true })
+	err := w.runs(w.mainRun, func(r *store.Run) bool { last = r.ID; return true }) // ids grow: none before the main run is later
+	last = max(last, w.mainRun)
 	return last, err
 }
 
@@ -385,26 +384,17 @@ func (w *World) read1(fn func(store.Tx) error) error {
 
 // Say is a message from the contact, cleaned as any text from outside.
 func (w *World) Say(text string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.Message{Contact: ContactID, Text: interpreter.CleanText(text)})
+	return w.event(runtime.Message{Contact: ContactID, Text: interpreter.CleanText(text)})
 }
 
 // SendLocation is a location from the contact.
 func (w *World) SendLocation(lat, long float64) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.Message{Contact: ContactID, Location: &interpreter.Location{Lat: lat, Long: long}})
+	return w.event(runtime.Message{Contact: ContactID, Location: &interpreter.Location{Lat: lat, Long: long}})
 }
 
 // AgentSays is a message an agent writes to the contact.
 func (w *World) AgentSays(text string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	return w.handle(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: interpreter.CleanText(text)})
+	return w.event(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: interpreter.CleanText(text)})
 }
 
 // ManualAssign: the user, made up if need be, takes the
@@ -440,27 +430,7 @@ func (w *World) Advance(d time.Duration) error {
 
 // AnswerAI answers the run that most recently waited for AI.
 func (w *World) AnswerAI(outcome string, vars map[string]string) error {
-	if err := w.ready(); err != nil {
-		return err
-	}
-	var target *store.Run
-	err := w.read1(func(tx store.Tx) error {
-		runs, err := tx.ActiveRuns(ContactID)
-		for _, r := range runs {
-			if r.Wait == interpreter.WaitAI.String() && (target == nil || !r.Updated.Before(target.Updated)) {
-				target = r
-			}
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if target == nil {
-		return errors.New("no run is waiting for AI")
-	}
-	return w.handle(runtime.Result{Contact: ContactID, Run: target.ID,
-		Input: interpreter.AIOutcome{Seq: target.WaitSeq, Outcome: outcome, Vars: vars}})
+	return w.event(runtime.AIAnswer{Contact: ContactID, Turn: runtime.AITurn{Outcome: outcome, Values: vars}})
 }
 
 // Namespaces are contact, conversation and assignee as p reads them.

@@ -91,6 +91,10 @@ type Tx interface {
 	// Activity lists the contact's activity after the given ID, oldest
 	// first, at most limit entries.
 	Activity(contactID string, after int64, limit int) ([]Activity, error)
+	// ActivityBefore lists the contact's activity before the given ID (0:
+	// from the latest), newest first, at most limit entries: reading a
+	// conversation back from its end.
+	ActivityBefore(contactID string, before int64, limit int) ([]Activity, error)
 
 	AddTimer(t *Timer) error
 	// DeleteRunTimers drops a run's timers: the one of its wait seq, or

@@ -54,7 +54,8 @@ var queries = map[string]string{
 	"enrolled":      `SELECT count(*) FROM enrolments WHERE contact_id = ? AND flow = ?`,
 	"enrolments":    `SELECT count(*) FROM enrolments WHERE contact_id = ? AND at >= ?`,
 
-	"activity": `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"activity":        `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"activity_before": `SELECT id, contact_id, at, kind, flow, run_id, text, data FROM activity WHERE contact_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`,
 
 	"delete_run_timers":  `DELETE FROM timers WHERE run_id = ?`,
 	"delete_run_timer":   `DELETE FROM timers WHERE run_id = ? AND seq = ?`,

@@ -119,10 +119,19 @@ func (t *Tx) AddActivity(a *store.Activity) error {
 
 // Activity implements store.Tx.
 func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
+	return t.activityRows("activity", contactID, after, limit)
+}
+
+// ActivityBefore implements store.Tx.
+func (t *Tx) ActivityBefore(contactID string, before int64, limit int) ([]store.Activity, error) {
+	return t.activityRows("activity_before", contactID, before, before, limit)
+}
+
+func (t *Tx) activityRows(query string, args ...any) ([]store.Activity, error) {
 	if err := t.flush(&t.activity); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("activity").Query(contactID, after, limit)
+	rows, err := t.stmt(query).Query(args...)
 	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
 		var a store.Activity
 		var at int64

@@ -308,6 +308,14 @@ func activity(t *testing.T, open Open) {
 		if len(page) != 1 || page[0].ID != ids[1] {
 			t.Errorf("Activity after %d, limit 1 = %+v", ids[0], page)
 		}
+		back, err := tx.ActivityBefore("1", 0, 2)
+		must(t, err)
+		if len(back) != 2 || back[0].ID != ids[2] || back[1].ID != ids[1] || string(back[1].Data) != `{"text":"Welcome!"}` {
+			t.Errorf("ActivityBefore latest, limit 2 = %+v", back)
+		}
+		if back, _ = tx.ActivityBefore("1", ids[1], 10); len(back) != 1 || back[0].ID != ids[0] {
+			t.Errorf("ActivityBefore %d = %+v", ids[1], back)
+		}
 	})
 }
 
