@@ -8,6 +8,10 @@ import (
 	"github.com/alecthomas/participle/v2/lexer"
 )
 
+// ChannelNames are the channels flowd knows by name: what a send can
+// target with via or a variant, and what the workspace's channels are.
+func ChannelNames() []string { return append([]string(nil), channels...) }
+
 // Channels a send can target with via or a variant.
 var channels = []string{"email", "facebook", "instagram", "line", "messenger", "sms",
 	"telegram", "tiktok", "viber", "webchat", "wechat", "whatsapp", "custom"}

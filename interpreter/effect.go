@@ -51,6 +51,28 @@ type SendMessage struct {
 	Seq uint32 `json:"seq,omitempty"`
 }
 
+// On is the message as channel gets it: the channel's variant, where the
+// step has one, over the default text, choices and attachments.
+func (m *SendMessage) On(channel string) Variant {
+	out := Variant{Channel: channel, Text: m.Text, Choices: m.Choices, Attachments: m.Attachments, Subject: m.Subject}
+	for _, v := range m.Variants {
+		if v.Channel != channel {
+			continue
+		}
+		out.Text, out.Template, out.Language, out.Params = v.Text, v.Template, v.Language, v.Params
+		if v.Choices != nil {
+			out.Choices = v.Choices
+		}
+		if v.Attachments != nil {
+			out.Attachments = v.Attachments
+		}
+		if v.Subject != "" {
+			out.Subject = v.Subject
+		}
+	}
+	return out
+}
+
 // A Variant is the message one channel gets instead of the default.
 type Variant struct {
 	Channel     string   `json:"channel"`

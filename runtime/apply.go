@@ -15,6 +15,9 @@ import (
 type OutMessage struct {
 	Channel string                   `json:"channel"`
 	Message *interpreter.SendMessage `json:"message"`
+	// To is where the channel reaches the contact, when a channel ever
+	// named it: a channel's own contact id.
+	To *store.Address `json:"to,omitempty"`
 }
 
 // apply carries out one effect of r's sprint.
@@ -25,7 +28,7 @@ func (t *turn) apply(r *liveRun, e interpreter.Effect) {
 		if channel == "" {
 			channel = t.c.Channel
 		}
-		payload := t.enqueue(r, laneMessage, e, e.Seq, OutMessage{Channel: channel, Message: e})
+		payload := t.enqueue(r, laneMessage, e, e.Seq, OutMessage{Channel: channel, Message: e, To: t.address(channel)})
 		t.note(r, KindMessageOut, e.Text, payload)
 		if c := t.conv; c != nil && c.Open {
 			c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource = e.Text, t.now, "flow"
@@ -220,4 +223,31 @@ func quoteAll(xs []string) string {
 		q[i] = strconv.Quote(x)
 	}
 	return strings.Join(q, ", ")
+}
+
+// address is where the contact is reached on the named channel: the
+// address the event came from, or the newest a channel of that name gave
+// it (any channel's when none of that name did); nil when no channel ever
+// named the contact (a simulation, an imported contact).
+func (t *turn) address(channel string) *store.Address {
+	if t.addr != nil && t.addr.Channel == channel {
+		return t.addr
+	}
+	if t.addrs == nil {
+		addrs, err := t.tx.Addresses(t.c.ID)
+		if t.fail(err); err != nil {
+			return nil
+		}
+		t.addrs = append(addrs, store.Address{}) // read: not again
+	}
+	addrs := t.addrs[:len(t.addrs)-1]
+	if len(addrs) == 0 {
+		return t.addr
+	}
+	for i := range addrs {
+		if addrs[i].Channel == channel {
+			return &addrs[i]
+		}
+	}
+	return &addrs[0]
 }

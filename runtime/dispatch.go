@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/flowd/flowd/interpreter"
@@ -17,8 +20,10 @@ import (
 // A Channel delivers messages to contacts: WhatsApp, Messenger, a web
 // chat. id is the same on every try of one message, so that a receiver
 // that got a message whose acknowledgement was lost can drop the copy.
+// mid is the receiver's own id of the message, if it gave one, which its
+// status reports name.
 type Channel interface {
-	Deliver(ctx context.Context, id, contactID string, m OutMessage) error
+	Deliver(ctx context.Context, id, contactID string, m OutMessage) (mid string, err error)
 }
 
 // An HTTPCaller makes the calls of http steps. held is true when the
@@ -51,6 +56,9 @@ type Dispatcher struct {
 	// MaxAttempts is how often a message or row is tried before it
 	// fails; 0 is DefaultMaxAttempts.
 	MaxAttempts int
+	// Jitter spreads the retries' backoff by up to half of it again; a
+	// simulation leaves it off, to be repeatable.
+	Jitter bool
 }
 
 // DefaultMaxAttempts is how often the dispatcher tries a delivery.
@@ -72,17 +80,18 @@ func Backoff(n int) time.Duration {
 // maxDispatch bounds the items one pass takes.
 const maxDispatch = 256
 
-// Pass does the outbox items due now once and returns how many it took.
-// err joins the answers' events' errors; the items are recorded either way.
-func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
+// claim takes the outbox items due now, at most max, and leaves them to
+// this dispatcher for ClaimLease: a pass or another process meanwhile
+// leaves them, and a contact's later items of the lane wait behind them.
+func (d *Dispatcher) claim(ctx context.Context, max int) ([]store.Outbound, error) {
 	e := d.Engine
 	var due []store.Outbound
 	err := e.inTx(ctx, func(tx store.Tx) error {
 		var err error
-		if due, err = tx.DueOutbound(e.cfg.Now(), maxDispatch); err != nil {
+		if due, err = tx.DueOutbound(e.cfg.Now(), max); err != nil {
 			return err
 		}
-		for i := range due { // claimed: a pass that runs meanwhile leaves them
+		for i := range due {
 			claim := due[i]
 			claim.NextAt = e.cfg.Now().Add(ClaimLease)
 			if err := tx.UpdateOutbound(&claim); err != nil {
@@ -91,34 +100,122 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
+	return due, err
+}
+
+// Pass does the outbox items due now once and returns how many it took.
+// err joins the outcomes' errors; the items are recorded either way.
+func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
+	due, err := d.claim(ctx, maxDispatch)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
-	var results []Event
+	outs := make([]Event, len(due))
 	for i := range due {
-		if ev := d.do(ctx, &due[i]); ev != nil {
-			results = append(results, ev)
-		}
+		outs[i] = d.carry(ctx, due[i])
 	}
-	err = e.inTx(ctx, func(tx store.Tx) error {
-		for i := range due {
-			if err := tx.UpdateOutbound(&due[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	errs, err := d.Engine.HandleAll(ctx, outs)
 	if err != nil {
 		return 0, err
 	}
-	if len(results) > 0 {
-		errs, err := e.HandleAll(ctx, results)
+	return len(due), d.recordFailed(ctx, outs, errs, d.Engine.HandleAll)
+}
+
+// recordFailed records the items whose outcome's event failed (the run it
+// answered could not go on) without the answer: the item is done, and is
+// not carried out again.
+func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []error, handle func(context.Context, []Event) ([]error, error)) error {
+	var again []Event
+	for i, err := range errs {
 		if err != nil {
-			return len(due), err
+			o := outs[i].(outcome)
+			o.result = nil
+			again = append(again, o)
 		}
-		return len(due), errors.Join(errs...)
 	}
-	return len(due), nil
+	if len(again) == 0 {
+		return nil
+	}
+	if _, err := handle(ctx, again); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	return errors.Join(errs...)
+}
+
+// Run does the outbox's work until ctx ends, as a service does: it claims
+// what is due, carries each item out on a worker of its own, at most
+// workers at once (so that a slow receiver holds up only its own
+// contacts), and hands each outcome to submit (a Writer's Submit, which
+// shares commits). It looks again when the engine has handled events,
+// when a worker finishes, and at least every second; when ctx ends it
+// waits for the workers under way.
+func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.Context, Event) error) {
+	if workers <= 0 {
+		workers = 1
+	}
+	wake := d.Engine.Subscribe()
+	free := make(chan struct{}, workers)
+	slots := workers
+	var running sync.WaitGroup
+	defer running.Wait()
+	// the workers' own context outlives ctx: an item under way finishes
+	// and its outcome is recorded before Run returns
+	work := context.WithoutCancel(ctx)
+	for {
+		for n := len(free); n > 0; n-- {
+			<-free
+			slots++
+		}
+		if slots > 0 {
+			due, err := d.claim(ctx, min(slots, maxDispatch))
+			if err != nil && ctx.Err() == nil {
+				slog.Error("outbox: claiming work", "err", err)
+			}
+			for _, o := range due {
+				slots--
+				running.Add(1)
+				go func() {
+					defer running.Done()
+					defer func() { free <- struct{}{} }()
+					out := d.carry(work, o)
+					if err := submit(work, out); err != nil {
+						slog.Warn("outbox: the outcome's event failed", "item", o.ID, "contact", o.ContactID, "err", err)
+						out.result = nil
+						if err := submit(work, out); err != nil {
+							slog.Error("outbox: recording an item", "item", o.ID, "err", err)
+						}
+					}
+				}()
+			}
+		}
+		wait := time.Second
+		if at, ok, err := d.next(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(at), time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-wake:
+		case <-timer.C:
+		case <-free:
+			slots++
+		}
+		timer.Stop()
+	}
+}
+
+// next is when the next outbox item falls due.
+func (d *Dispatcher) next(ctx context.Context) (time.Time, bool, error) {
+	e := d.Engine
+	var at time.Time
+	var ok bool
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		at, ok, err = tx.NextOutbound(e.cfg.Now())
+		return err
+	})
+	return at, ok, err
 }
 
 // maxDrain bounds the passes of one Drain: answers queue more work (an
@@ -142,9 +239,43 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 	return errors.Join(append(errs, fmt.Errorf("outbox: still work due after %d passes", maxDrain))...)
 }
 
+// An outcome is an outbox item carried out: its new state, the receipt
+// its receiver gave, and the answer a run waits for, if any, recorded in
+// one event.
+type outcome struct {
+	o       store.Outbound
+	receipt *store.Receipt
+	result  Event
+}
+
+func (e outcome) contact() string { return e.o.ContactID }
+
+// record records an outcome and hands its run the answer.
+func (e *Engine) record(tx store.Tx, o outcome) error {
+	if err := tx.UpdateOutbound(&o.o); err != nil {
+		return err
+	}
+	if o.receipt != nil {
+		if err := tx.SaveReceipt(*o.receipt); err != nil {
+			return err
+		}
+	}
+	if o.result == nil {
+		return nil
+	}
+	return e.handle(tx, o.result)
+}
+
+// carry carries out one item and returns its outcome.
+func (d *Dispatcher) carry(ctx context.Context, o store.Outbound) outcome {
+	out := outcome{o: o}
+	out.result = d.do(ctx, &out.o, &out.receipt)
+	return out
+}
+
 // do carries out one item and sets its new status; the event is the answer
 // its run waits for, if any.
-func (d *Dispatcher) do(ctx context.Context, o *store.Outbound) Event {
+func (d *Dispatcher) do(ctx context.Context, o *store.Outbound, receipt **store.Receipt) Event {
 	o.Attempts++
 	answer := func(in interpreter.Input) Event { return Result{Contact: o.ContactID, Run: o.RunID, Input: in} }
 	switch o.Lane {
@@ -155,7 +286,11 @@ func (d *Dispatcher) do(ctx context.Context, o *store.Outbound) Event {
 			if d.Channel == nil {
 				err = errors.New("no channel delivers messages")
 			} else {
-				err = d.Channel.Deliver(ctx, fmt.Sprintf("flowd-%d", o.ID), o.ContactID, m)
+				var mid string
+				mid, err = d.Channel.Deliver(ctx, MessageID(o.ID), o.ContactID, m)
+				if err == nil && mid != "" && m.To != nil {
+					*receipt = &store.Receipt{ChannelID: m.To.ChannelID, MID: mid, ContactID: o.ContactID, OutboxID: o.ID, At: d.Engine.cfg.Now()}
+				}
 			}
 		}
 		return d.delivered(o, err)
@@ -195,6 +330,14 @@ func (d *Dispatcher) do(ctx context.Context, o *store.Outbound) Event {
 	return nil
 }
 
+// MessageID is the id flowd gives the message of an outbox item: the same
+// on every try, so that a receiver can drop a copy.
+func MessageID(outboxID int64) string { return fmt.Sprintf("flowd-%d", outboxID) }
+
+// MaxRetryAfter bounds how long a receiver's Retry-After holds a delivery
+// back.
+const MaxRetryAfter = 10 * time.Minute
+
 // delivered records a delivery's try: done, to be tried again after a
 // backoff, or given up. A run that waits for the delivery (send ... on
 // failure, a sheet row it needs) gets the outcome.
@@ -207,16 +350,24 @@ func (d *Dispatcher) delivered(o *store.Outbound, err error) Event {
 		return Result{Contact: o.ContactID, Run: o.RunID, Input: interpreter.Delivery{Seq: o.Seq, OK: true}}
 	}
 	o.Err = err.Error()
-	max := d.MaxAttempts
-	if max == 0 {
-		max = DefaultMaxAttempts
+	limit := d.MaxAttempts
+	if limit == 0 {
+		limit = DefaultMaxAttempts
 	}
 	var final interface{ Final() bool }
 	if errors.As(err, &final) && final.Final() {
-		max = o.Attempts // trying again cannot help: a 4xx
+		limit = o.Attempts // trying again cannot help: a 4xx
 	}
-	if o.Attempts < max {
-		o.NextAt = d.Engine.cfg.Now().Add(Backoff(o.Attempts))
+	if o.Attempts < limit {
+		wait := Backoff(o.Attempts)
+		if d.Jitter {
+			wait += rand.N(wait / 2) // receivers that failed together are not tried together
+		}
+		var later interface{ RetryAfter() time.Duration }
+		if errors.As(err, &later) {
+			wait = max(wait, min(later.RetryAfter(), MaxRetryAfter))
+		}
+		o.NextAt = d.Engine.cfg.Now().Add(wait)
 		return nil
 	}
 	o.Status = store.OutFailed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -73,6 +74,33 @@ type Engine struct {
 	cache    *stateCache
 	started  int // runs started in committed transactions, for MaxRuns
 	starting int // and in the one under way
+
+	subsMu sync.Mutex
+	subs   []chan struct{} // told when events were handled: see Subscribe
+}
+
+// Subscribe returns a channel that receives a value after events were
+// handled and committed (coalesced: one value stands for any number), so
+// that the loops that fire timers and carry out the outbox look again at
+// once instead of at their next poll.
+func (e *Engine) Subscribe() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	e.subs = append(e.subs, ch)
+	return ch
+}
+
+// notify tells the subscribers that events were handled.
+func (e *Engine) notify() {
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	for _, ch := range e.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // New returns an engine on st running flows, whose sources it stores, and
@@ -208,6 +236,11 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 // savepoints, which cost two statements an event; when one fails, it rolls
 // that back and handles them again, each in a savepoint of its own.
 func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err error) {
+	defer func() {
+		if err == nil {
+			e.notify()
+		}
+	}()
 	errs = make([]error, len(evs))
 	var failed bool
 	err = e.inTx(ctx, func(tx store.Tx) error {
@@ -292,6 +325,12 @@ func (e *Engine) handle(tx store.Tx, ev Event) error {
 		}
 		return e.retryAssignments(tx)
 	}
+	switch ev := ev.(type) {
+	case Inbound:
+		return e.inbound(tx, ev)
+	case outcome:
+		return e.record(tx, ev)
+	}
 	t, err := e.newTurn(tx, ev.contact(), ev)
 	if err != nil {
 		return err
@@ -299,6 +338,12 @@ func (e *Engine) handle(tx store.Tx, ev Event) error {
 	if err := t.event(ev); err != nil {
 		return err
 	}
+	return e.finish(t)
+}
+
+// finish runs what the turn's event set going, writes the turn back, and
+// gives queued assignments out when it freed an assignee's slot.
+func (e *Engine) finish(t *turn) error {
 	if err := t.run(); err != nil {
 		return err
 	}
@@ -306,7 +351,7 @@ func (e *Engine) handle(tx store.Tx, ev Event) error {
 		return err
 	}
 	if t.freed {
-		return e.retryAssignments(tx)
+		return e.retryAssignments(t.tx)
 	}
 	return nil
 }
@@ -436,4 +481,34 @@ func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error)
 	}
 	e.byHash[hash] = p
 	return p, nil
+}
+
+// RunTimers fires timers as they fall due until ctx ends, as a service
+// does: it sleeps until the next timer's deadline, at most a second (a
+// timer another process added), and wakes early when events were handled
+// (one may have added a sooner timer).
+func (e *Engine) RunTimers(ctx context.Context) {
+	wake := e.Subscribe()
+	for ctx.Err() == nil {
+		for {
+			fired, err := e.Tick(ctx)
+			if err != nil && ctx.Err() == nil {
+				slog.Error("timers: firing", "err", err)
+			}
+			if fired < maxDue {
+				break
+			}
+		}
+		wait := time.Second
+		if at, ok, err := e.NextTimer(ctx); err == nil && ok {
+			wait = min(wait, max(at.Sub(e.cfg.Now()), time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }

@@ -23,6 +23,9 @@ type Message struct {
 	Channel  string // the channel it came on: whatsapp, messenger, ...; "" the contact's last
 	Text     string
 	Location *interpreter.Location
+	// Attachment is the file the message carries; Text is then its
+	// caption, or its URL when it has none.
+	Attachment *Attachment
 	// Key de-duplicates: a channel that sends the same message twice (a
 	// webhook retried) gives it the same key, and the second is dropped.
 	// "" is no key.
@@ -137,6 +140,46 @@ type StopRun struct {
 	Run     int64
 }
 
+// Inbound is one event a channel posted (respond.io's Custom Channel
+// webhook, the web chat): a message of the contact's, an echo of a message
+// sent from the channel's own app, or a status report of a message flowd
+// sent. The engine finds the contact From names, or creates one, and drops
+// what the channel posted before (the same message id, or the same status
+// of it): see docs/server.md.
+type Inbound struct {
+	From store.Address
+	Type string // InMessage, InEcho or InStatus
+	MID  string // the channel's message id
+	At   time.Time
+	// Text, Attachment and Location are a message or an echo. The text
+	// is cleaned here (interpreter.CleanText), whatever sent it.
+	Text       string
+	Attachment *Attachment
+	Location   *interpreter.Location
+	// Profile fills a new contact's standard fields (firstname, lastname,
+	// email, phone, language, ...): a contact the store has keeps its own.
+	Profile map[string]string
+	// Referral is the click-to-chat ad the message came from, if any.
+	Referral *AdClick
+	// Status and StatusMessage are a status report's: sent, delivered,
+	// read or failed, and the channel's words.
+	Status, StatusMessage string
+}
+
+// Inbound types.
+const (
+	InMessage = "message"
+	InEcho    = "message_echo"
+	InStatus  = "message_status"
+)
+
+// An Attachment is a file a message carries: image, video, audio or file,
+// and where it is.
+type Attachment struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
 // MaxSeedPast bounds the earlier conversations one Seed adds.
 const MaxSeedPast = 1000
 
@@ -178,6 +221,7 @@ func (e StopBot) contact() string           { return e.Contact }
 func (e Result) contact() string            { return e.Contact }
 func (e Seed) contact() string              { return e.Contact }
 func (e StopRun) contact() string           { return e.Contact }
+func (e Inbound) contact() string           { return e.From.ContactID }
 func (e timerDue) contact() string          { return e.timer.ContactID }
 func (e assignDue) contact() string         { return e.out.ContactID }
 

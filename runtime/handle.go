@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -131,11 +132,18 @@ func (t *turn) message(m Message) {
 	if m.Channel != "" {
 		t.channel(m.Channel)
 	}
+	m.Text = interpreter.CleanText(m.Text) // whoever sent it: the log, the runs and the fields get clean text
 	text := m.Text
 	if m.Location != nil {
 		text = "location " + strconv.FormatFloat(m.Location.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(m.Location.Long, 'f', -1, 64)
 	}
-	t.note(nil, KindMessageIn, text, nil)
+	var data []byte
+	if m.Attachment != nil {
+		var err error
+		data, err = json.Marshal(map[string]any{"attachment": m.Attachment})
+		t.fail(err)
+	}
+	t.note(nil, KindMessageIn, text, data)
 	opened := t.open("contact")
 	c := t.conv
 	if c.LastOutgoingSource == "user" && !c.LastOutgoingAt.Before(c.LastIncomingAt) {

@@ -187,13 +187,13 @@ type fakeChannel struct {
 	got   []string
 }
 
-func (c *fakeChannel) Deliver(_ context.Context, id, contact string, m runtime.OutMessage) error {
+func (c *fakeChannel) Deliver(_ context.Context, id, contact string, m runtime.OutMessage) (string, error) {
 	if c.fails > 0 {
 		c.fails--
-		return errors.New("503 from the channel")
+		return "", errors.New("503 from the channel")
 	}
 	c.got = append(c.got, contact+": "+m.Message.Text)
-	return nil
+	return "", nil
 }
 
 // In synchronous mode the dispatcher delivers what a turn queued and hands
@@ -331,9 +331,9 @@ send "B got $Y"
 // finalChannel answers every delivery with a 4xx.
 type finalChannel struct{ tries int }
 
-func (c *finalChannel) Deliver(context.Context, string, string, runtime.OutMessage) error {
+func (c *finalChannel) Deliver(context.Context, string, string, runtime.OutMessage) (string, error) {
 	c.tries++
-	return &runtime.StatusError{Service: "channel", Status: 400, Body: "bad contact"}
+	return "", &runtime.StatusError{Service: "channel", Status: 400, Body: "bad contact"}
 }
 
 // A final error (a 4xx) is not tried again: the send's failure branch runs

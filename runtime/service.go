@@ -25,9 +25,19 @@ const defaultCallTimeout = 30 * time.Second
 // serviceCall makes one call to service and returns its answer; body, when
 // not nil, is JSON.
 func serviceCall(ctx context.Context, client *http.Client, service, method, u, token string, body []byte) ([]byte, error) {
+	b, _, err := serviceCallHeader(ctx, client, service, method, u, token, body, nil)
+	return b, err
+}
+
+// serviceCallHeader is serviceCall with headers of the caller's, which
+// also returns the answer's headers (nil when none came).
+func serviceCallHeader(ctx context.Context, client *http.Client, service, method, u, token string, body []byte, header http.Header) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -40,17 +50,17 @@ func serviceCall(ctx context.Context, client *http.Client, service, method, u, t
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", service, callError(err, defaultCallTimeout))
+		return nil, nil, fmt.Errorf("%s: %w", service, callError(err, client.Timeout))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxServiceAnswer))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", service, err)
+		return nil, resp.Header, fmt.Errorf("%s: %w", service, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &StatusError{Service: service, Status: resp.StatusCode, Body: apiMessage(b)}
+		return nil, resp.Header, &StatusError{Service: service, Status: resp.StatusCode, Body: apiMessage(b)}
 	}
-	return b, nil
+	return b, resp.Header, nil
 }
 
 // A StatusError is an executor's call answered with a status other than
@@ -58,8 +68,12 @@ func serviceCall(ctx context.Context, client *http.Client, service, method, u, t
 type StatusError struct {
 	Service string
 	Status  int
-	Body    string // the service's message, shortened
+	Body    string        // the service's message, shortened
+	After   time.Duration // the answer's Retry-After, if any
 }
+
+// RetryAfter is how long the service asked to be left alone.
+func (e *StatusError) RetryAfter() time.Duration { return e.After }
 
 func (e *StatusError) Error() string {
 	if e.Body == "" {

@@ -55,6 +55,10 @@ type turn struct {
 	convDirty    bool // the conversation changed
 	convTouched  bool // only its last message fields did
 	users        map[string]*store.User
+	// addr is where the event came from, which the turn's messages go
+	// back to; nil until a message needs it (see address).
+	addr  *store.Address
+	addrs []store.Address // the contact's, once read, and a sentinel
 
 	runs    []*liveRun // the contact's active runs, and those the event starts
 	queue   []pending  // inputs for runs, in order

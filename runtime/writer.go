@@ -75,6 +75,42 @@ func (w *Writer) Submit(ctx context.Context, ev Event) error {
 	}
 }
 
+// SubmitAll hands events over in order and waits until each is committed
+// or undone: errs[i] is the error of evs[i]. A contact's events among them
+// are handled in their order, and the Writer may commit them together.
+func (w *Writer) SubmitAll(ctx context.Context, evs []Event) []error {
+	errs := make([]error, len(evs))
+	reqs := make([]*request, 0, len(evs))
+	w.sending.RLock()
+	for i, ev := range evs {
+		if w.closed {
+			errs[i] = ErrClosed
+			continue
+		}
+		r := &request{ev: ev, err: make(chan error, 1)}
+		select {
+		case w.reqs <- r:
+			reqs = append(reqs, r)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	w.sending.RUnlock()
+	j := 0
+	for i := range evs {
+		if errs[i] != nil {
+			continue
+		}
+		select {
+		case errs[i] = <-reqs[j].err:
+		case <-ctx.Done():
+			errs[i] = ctx.Err() // it may still commit
+		}
+		j++
+	}
+	return errs
+}
+
 // Close stops the Writer once the events handed over are handled.
 func (w *Writer) Close() {
 	w.sending.Lock()

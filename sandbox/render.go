@@ -25,21 +25,10 @@ const (
 // renderMessage writes a message as the contact would see it on channel:
 // the channel's variant if there is one, newlines as \n, choices in brackets.
 func renderMessage(m *interpreter.SendMessage, channel string) string {
-	text, choices, attach := m.Text, m.Choices, m.Attachments
-	for _, v := range m.Variants {
-		if v.Channel == channel {
-			if v.Template != "" {
-				text = fmt.Sprintf("[template %s %s %s]", v.Template, v.Language, strings.Join(v.Params, ", "))
-			} else {
-				text = v.Text
-			}
-			if v.Choices != nil {
-				choices = v.Choices
-			}
-			if v.Attachments != nil {
-				attach = v.Attachments
-			}
-		}
+	v := m.On(channel)
+	text, choices, attach := v.Text, v.Choices, v.Attachments
+	if v.Template != "" {
+		text = fmt.Sprintf("[template %s %s %s]", v.Template, v.Language, strings.Join(v.Params, ", "))
 	}
 	out := Escape(text)
 	if len(choices) > 0 {

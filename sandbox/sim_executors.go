@@ -60,11 +60,11 @@ func (a *simAgents) sorted() []string {
 // of steps with on failure (the only ones whose failure shows).
 type simChannel struct{ fail bool }
 
-func (c *simChannel) Deliver(_ context.Context, _, _ string, m runtime.OutMessage) error {
+func (c *simChannel) Deliver(_ context.Context, _, _ string, m runtime.OutMessage) (string, error) {
 	if c.fail && m.Message != nil && m.Message.Seq != 0 {
-		return errors.New("delivery failed")
+		return "", errors.New("delivery failed")
 	}
-	return nil
+	return "", nil
 }
 
 // simHTTP answers http steps from the stubs, or for real when live is

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/flowd/flowd/config"
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/project"
 )
 
 // runCheck implements `flowd check [--json] [paths...]`. It exits 1 when any
-// file has an error; warnings alone exit 0.
+// file has an error; warnings alone exit 0. A directory's workspace file
+// (flowd.toml) is checked with its flows, and so is one named.
 func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fl := newFlags("check", "flowd check [--json] [paths...]", "Checks .flow files (directories are searched recursively; default .).", stderr)
 	asJSON := fl.Bool("json", false, "print diagnostics as a JSON array on stdout")
@@ -27,6 +29,12 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	res := checkFiles(files)
+	for _, ws := range workspaceFiles(paths) { // checked beside the flows
+		_, src, diags := config.Load(ws)
+		files = append(files, ws)
+		res.src[ws], res.diags[ws] = src, diags
+		res.failed = res.failed || diags.HasErrors()
+	}
 	if *asJSON {
 		all := dsl.Diagnostics{}
 		for _, f := range files {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/flowd/flowd/config"
 )
 
 // flowFiles expands paths into .flow files: a file is taken as given, a
@@ -26,7 +28,9 @@ func flowFiles(paths []string) ([]string, error) {
 			return nil, err
 		}
 		if !info.IsDir() {
-			add(p)
+			if !strings.HasSuffix(p, ".toml") { // a workspace file: see workspaceFiles
+				add(p)
+			}
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -47,4 +51,24 @@ func flowFiles(paths []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// workspaceFiles are the workspace files among paths: each directory's
+// flowd.toml, and a .toml file named.
+func workspaceFiles(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		switch {
+		case err != nil:
+		case info.IsDir():
+			ws := filepath.Join(p, config.FileName)
+			if _, err := os.Stat(ws); err == nil {
+				out = append(out, ws)
+			}
+		case strings.HasSuffix(p, ".toml"):
+			out = append(out, filepath.Clean(p))
+		}
+	}
+	return out
 }

@@ -1,7 +1,7 @@
-// Command flowd runs chat-automation flows written as .flow files. Today it
-// gives flow authors their tools: check, fmt, test, repl, disasm and graph;
-// the server (serve) comes with the runtime. Each subcommand is a thin layer
-// over its package: dsl, flowtest, repl, interpreter, graph.
+// Command flowd runs chat-automation flows written as .flow files: serve
+// runs them as a service, and check, fmt, test, repl, disasm and graph are
+// the flow authors' tools. Each subcommand is a thin layer over its
+// package: server, config, dsl, flowtest, repl, interpreter, graph.
 package main
 
 import (
@@ -21,7 +21,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"check", "report errors and warnings in .flow files", runCheck},
+		{"serve", "run the flows as a service: respond.io's Custom Channel webhook over HTTP", runServe},
+		{"check", "report errors and warnings in .flow files and the workspace file", runCheck},
 		{"fmt", "print .flow files in the canonical layout", runFmt},
 		{"test", "run the scripted conversations in .flowtest files", runTest},
 		{"repl", "chat with a flow as its contact", runRepl},

@@ -130,6 +130,37 @@ type Tx interface {
 	// Seen records an inbound de-duplication key and reports whether it
 	// was recorded before.
 	Seen(key string, at time.Time) (bool, error)
+
+	// Identify is the contact a channel's contact id names: the one it
+	// named before, or a new contact number (created), which is never
+	// handed out again. a.ContactID is ignored.
+	Identify(a Address, at time.Time) (contactID string, created bool, err error)
+	// Addresses are where the channels reach the contact, newest first.
+	Addresses(contactID string) ([]Address, error)
+	// FindContacts are the contacts whose standard field (phone or
+	// email) holds the value, oldest first, at most limit.
+	FindContacts(field, value string, limit int) ([]string, error)
+	// SaveReceipt records the id a channel gave a message flowd sent;
+	// Receipt finds it by that id.
+	SaveReceipt(r Receipt) error
+	Receipt(channelID, mid string) (*Receipt, error)
+}
+
+// An Address is where a channel reaches a contact: the channel's id, the
+// name flows know the channel by (custom, sms, webchat), and the contact's
+// id on it (a phone number in E.164 form, or the channel's own id).
+type Address struct {
+	ChannelID  string `json:"channelId"`
+	Channel    string `json:"channel"`
+	ExternalID string `json:"contactId"`
+	ContactID  string `json:"-"`
+}
+
+// A Receipt is the id a channel's receiver gave a message flowd sent it.
+type Receipt struct {
+	ChannelID, MID, ContactID string
+	OutboxID                  int64
+	At                        time.Time
 }
 
 // Errors the backends return.

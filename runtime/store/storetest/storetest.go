@@ -39,6 +39,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Outbox", outbox},
 			{"Queued", queued},
 			{"Dedup", dedup},
+			{"Channels", channels},
 			{"Savepoints", savepoints},
 			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
@@ -573,4 +574,52 @@ func durable(t *testing.T, open Open) {
 	}
 	_, err = tx.Contact("lost")
 	wantIs(t, "uncommitted contact", err, store.ErrNotFound)
+}
+
+func channels(t *testing.T, open Open) {
+	inTx(t, open, func(tx store.Tx) {
+		sms := store.Address{ChannelID: "ch1", Channel: "sms", ExternalID: "+60123456789"}
+		a, created, err := tx.Identify(sms, t0)
+		must(t, err)
+		again, createdAgain, err := tx.Identify(sms, t0.Add(time.Minute))
+		must(t, err)
+		if !created || createdAgain || again != a {
+			t.Errorf("the same identity twice: %q (created %v), then %q (created %v)", a, created, again, createdAgain)
+		}
+		other, _, err := tx.Identify(store.Address{ChannelID: "ch2", Channel: "custom", ExternalID: "+60123456789"}, t0.Add(time.Second))
+		must(t, err)
+		if other == a || other == "" {
+			t.Errorf("the same contact id on another channel is another contact: %q and %q", a, other)
+		}
+		must(t, tx.SaveContact(&store.Contact{ID: a, Fields: map[string]any{"phone": "+60123456789", "email": "ana@example.com"}, Created: t0}))
+		must(t, tx.SaveContact(&store.Contact{ID: other, Fields: map[string]any{"phone": "+60123456789"}, Created: t0.Add(time.Second)}))
+		if got, err := tx.FindContacts("phone", "+60123456789", 10); err != nil || !slices.Equal(got, []string{a, other}) {
+			t.Errorf("contacts by phone: %v, %v; want %v", got, err, []string{a, other})
+		}
+		if got, err := tx.FindContacts("email", "ana@example.com", 10); err != nil || !slices.Equal(got, []string{a}) {
+			t.Errorf("contacts by email: %v, %v", got, err)
+		}
+		if got, err := tx.FindContacts("email", "nobody@example.com", 10); err != nil || len(got) != 0 {
+			t.Errorf("contacts by an unknown email: %v, %v", got, err)
+		}
+		if _, err := tx.FindContacts("firstname", "Ana", 10); err == nil {
+			t.Error("contacts found by a field that is not phone or email")
+		}
+		_, _, err = tx.Identify(store.Address{ChannelID: "ch2", Channel: "custom", ExternalID: "ana"}, t0.Add(time.Hour))
+		must(t, err)
+		addrs, err := tx.Addresses(other)
+		must(t, err)
+		if len(addrs) != 1 || addrs[0].ChannelID != "ch2" || addrs[0].ExternalID != "+60123456789" || addrs[0].ContactID != other {
+			t.Errorf("addresses of %s: %+v", other, addrs)
+		}
+
+		must(t, tx.SaveReceipt(store.Receipt{ChannelID: "ch1", MID: "m-1", ContactID: a, OutboxID: 7, At: t0}))
+		r, err := tx.Receipt("ch1", "m-1")
+		must(t, err)
+		if r.ContactID != a || r.OutboxID != 7 || !r.At.Equal(t0) {
+			t.Errorf("receipt: %+v", r)
+		}
+		_, err = tx.Receipt("ch2", "m-1")
+		wantIs(t, "a receipt of another channel", err, store.ErrNotFound)
+	})
 }

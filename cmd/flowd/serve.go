@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/flowd/flowd/config"
+	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/project"
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/sqlite"
+	"github.com/flowd/flowd/server"
+)
+
+// runServe implements `flowd serve`: the service, until SIGINT or SIGTERM.
+func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, args, os.Getenv, stdout, stderr)
+}
+
+// shutdownGrace is how long a stopping service waits for the requests
+// under way.
+const shutdownGrace = 30 * time.Second
+
+// serveOptions are serve's flags, each with an environment variable.
+type serveOptions struct {
+	flows, addr, db, config string
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	or := func(env, def string) string {
+		if v := getenv(env); v != "" {
+			return v
+		}
+		return def
+	}
+	fl := newFlags("serve", "flowd serve [--flows DIR] [--addr ADDR] [--db FILE] [--config FILE]",
+		"Runs flowd: the flows of a directory on the embedded store, behind respond.io's Custom Channel webhook (docs/server.md).", stderr)
+	var o serveOptions
+	fl.StringVar(&o.flows, "flows", or("FLOWD_FLOWS", "flows"), "the flows' directory (FLOWD_FLOWS)")
+	fl.StringVar(&o.addr, "addr", or("FLOWD_ADDR", ":8080"), "the address to listen on (FLOWD_ADDR)")
+	fl.StringVar(&o.db, "db", or("FLOWD_DB", "flowd.db"), "the embedded store's file (FLOWD_DB)")
+	fl.StringVar(&o.config, "config", or("FLOWD_CONFIG", ""), "the workspace file (FLOWD_CONFIG; default: flowd.toml in the flows' directory, if there is one)")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fl.Usage()
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	slog.SetDefault(log)
+
+	ws, ok := workspace(o, getenv, stderr)
+	if !ok {
+		return 1
+	}
+	channels, err := channelsOf(ws, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
+	flows, ok := loadFlows(o.flows, stdout, stderr)
+	if !ok {
+		return 1
+	}
+	st, err := sqlite.Open(o.db)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+
+	opts := server.Options{Store: st, Flows: flows, Channels: channels, HTTPAllow: ws.HTTPAllow,
+		Engine: runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, Directory: users(ws)}}
+	if s := ws.Sheets; s != nil {
+		opts.Sheets = &runtime.SheetsClient{BaseURL: s.URL, Token: getenv(s.TokenEnv)}
+	}
+	if a := ws.AI; a != nil {
+		opts.AI = &runtime.OpenAIClient{BaseURL: a.URL, Key: getenv(a.KeyEnv), Model: a.Model}
+	}
+	svc, err := server.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		svc.Close()
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "flowd: listening on %s (store %s)\n", listenURL(ln.Addr()), o.db)
+	for _, ch := range channels {
+		fmt.Fprintf(stdout, "flowd: channel %q (%s): webhook %s/custom/channel/webhook/, delivering to %s/message\n",
+			ch.ID, ch.Name, listenURL(ln.Addr()), strings.TrimSuffix(ch.URL, "/"))
+	}
+	if len(channels) == 0 {
+		fmt.Fprintf(stdout, "flowd: no channel: set %s, %s and %s, or add [[channels]] to %s\n",
+			config.EnvChannelURL, config.EnvChannelToken, config.EnvChannelID, config.FileName)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("stopping: finishing the requests under way")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	svc.Close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// workspace reads the workspace file, or the quick-start variables when
+// there is none.
+func workspace(o serveOptions, getenv func(string) string, stderr io.Writer) (*config.Workspace, bool) {
+	path := o.config
+	if path == "" {
+		if p := filepath.Join(o.flows, config.FileName); fileExists(p) {
+			path = p
+		}
+	}
+	ws := config.Default()
+	if path != "" {
+		var src []byte
+		var diags dsl.Diagnostics
+		ws, src, diags = config.Load(path)
+		dsl.Render(stderr, src, diags)
+		if ws == nil {
+			return nil, false
+		}
+	}
+	diags := ws.AddQuickStart(getenv)
+	dsl.Render(stderr, nil, diags)
+	return ws, !diags.HasErrors()
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// channelsOf are the workspace's channels with their tokens, which come
+// from the environment only.
+func channelsOf(ws *config.Workspace, getenv func(string) string) ([]server.Channel, error) {
+	var out []server.Channel
+	for _, ch := range ws.Channels {
+		tok := getenv(ch.TokenEnv)
+		if tok == "" {
+			return nil, fmt.Errorf("channel %q: its token variable %s is not set", ch.ID, ch.TokenEnv)
+		}
+		out = append(out, server.Channel{ID: ch.ID, Name: ch.Name, URL: ch.URL, Token: tok})
+	}
+	return out, nil
+}
+
+// users are the workspace's users, as the engine's directory.
+func users(ws *config.Workspace) runtime.Directory {
+	var out runtime.Users
+	for _, u := range ws.Users {
+		out = append(out, store.User{ID: u.ID, Name: u.Name, Email: u.Email, Teams: u.Teams, Status: u.Status})
+	}
+	return out
+}
+
+// loadFlows loads the directory's flows: those with errors are reported
+// and left out, and the rest serve.
+func loadFlows(dir string, stdout, stderr io.Writer) ([]runtime.Flow, bool) {
+	files, err := flowFiles([]string{dir})
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return nil, false
+	}
+	var flows []runtime.Flow
+	for _, f := range project.Load(files, project.Options{}) {
+		if f.Failed() {
+			fmt.Fprintf(stderr, "flowd: not serving %s:\n", f.Path)
+			dsl.Render(stderr, f.Source, f.Diags)
+			continue
+		}
+		flows = append(flows, f.Runtime())
+		fmt.Fprintf(stdout, "flowd: flow %q (%s)\n", f.Program.Flow, f.Path)
+	}
+	fmt.Fprintf(stdout, "flowd: %d of %d flows loaded from %s\n", len(flows), len(files), dir)
+	return flows, true
+}
+
+// listenURL is the URL a listener is reached at.
+func listenURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

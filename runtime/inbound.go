@@ -1,0 +1,149 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// KindStatus is the activity of a status report or an echo confirming a
+// message flowd sent.
+const KindStatus = "message_status"
+
+// e164 is a phone number in E.164 form: a contact id of this form is also
+// the contact's phone.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// IsE164 reports whether s is a phone number in E.164 form.
+func IsE164(s string) bool { return e164.MatchString(s) }
+
+// dedupKey is what makes a channel's repeat of an event the same event: the
+// message id for messages and echoes, and the status too for statuses, of
+// which one message has several.
+func (in *Inbound) dedupKey() string {
+	if in.Type == InStatus {
+		return "in\x00" + in.From.ChannelID + "\x00" + in.MID + "\x00" + in.Status
+	}
+	return "in\x00" + in.From.ChannelID + "\x00" + in.MID
+}
+
+// inbound handles what a channel posted, once.
+func (e *Engine) inbound(tx store.Tx, in Inbound) error {
+	now := e.cfg.Now()
+	if in.MID != "" {
+		if seen, err := tx.Seen(in.dedupKey(), now); err != nil || seen {
+			return err
+		}
+	}
+	if in.Type == InStatus {
+		return e.status(tx, in)
+	}
+	id, created, err := tx.Identify(in.From, now)
+	if err != nil {
+		return err
+	}
+	in.From.ContactID = id
+	t, err := e.newTurn(tx, id, Message{}) // any inbound event may be a contact's first
+	if err != nil {
+		return err
+	}
+	t.addr = &in.From
+	if created {
+		t.profile(in)
+	}
+	switch in.Type {
+	case InMessage:
+		if ad := in.Referral; ad != nil {
+			ad.Contact, ad.Channel = id, in.From.Channel
+			if err := t.event(*ad); err != nil {
+				return err
+			}
+		}
+		text := in.Text
+		if text == "" && in.Attachment != nil {
+			text = in.Attachment.URL
+		}
+		t.message(Message{Contact: id, Channel: in.From.Channel, Text: text, Location: in.Location, Attachment: in.Attachment})
+	case InEcho:
+		_, err := tx.Receipt(in.From.ChannelID, in.MID)
+		switch {
+		case err == nil: // one flowd sent, confirmed
+			t.note(nil, KindStatus, fmt.Sprintf("message %s echoed by the channel", in.MID), nil)
+		case errors.Is(err, store.ErrNotFound): // an agent wrote from the channel's own app
+			if err := t.event(AgentMessage{Contact: id, Text: interpreter.CleanText(in.Text)}); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	default:
+		return fmt.Errorf("inbound event of type %q", in.Type)
+	}
+	return e.finish(t)
+}
+
+// status records a status report of a message flowd sent; one of a message
+// flowd does not know is dropped.
+func (e *Engine) status(tx store.Tx, in Inbound) error {
+	rec, err := tx.Receipt(in.From.ChannelID, in.MID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t, err := e.newTurn(tx, rec.ContactID, in)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("message %s %s", in.MID, in.Status)
+	if in.StatusMessage != "" {
+		text += ": " + in.StatusMessage
+	}
+	data, err := json.Marshal(map[string]any{"mId": in.MID, "status": in.Status, "outbox": rec.OutboxID})
+	if err != nil {
+		return err
+	}
+	t.note(nil, KindStatus, text, data)
+	return e.finish(t)
+}
+
+// profile fills a new contact's fields from what the channel knows of it,
+// and its phone from an E.164 contact id. A phone or email that is already
+// another contact's is not set, and the activity says so: two contacts are
+// never merged behind anyone's back.
+func (t *turn) profile(in Inbound) {
+	fields := make(map[string]string, len(in.Profile)+1)
+	for k, v := range in.Profile {
+		if v = interpreter.CleanText(v); v != "" {
+			fields[k] = v
+		}
+	}
+	if IsE164(in.From.ExternalID) && fields["phone"] == "" {
+		fields["phone"] = in.From.ExternalID
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := fields[k]
+		if k == "phone" || k == "email" {
+			others, err := t.tx.FindContacts(k, v, 1)
+			if t.fail(err); err != nil {
+				return
+			}
+			if len(others) > 0 && others[0] != t.c.ID {
+				t.note(nil, KindField, fmt.Sprintf("contact.%s not set: %q is contact %s's", k, v, others[0]), nil)
+				continue
+			}
+		}
+		t.c.Fields[k], t.contactDirty = v, true
+	}
+}

@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// The channels' records: identities, contact numbers and receipts.
+
+func init() {
+	for name, q := range map[string]string{
+		"identity":     `SELECT contact_id FROM identities WHERE channel_id = ? AND external_id = ?`,
+		"new_number":   `INSERT INTO contact_numbers (at) VALUES (?) RETURNING id`,
+		"add_identity": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at) VALUES (?, ?, ?, ?, ?)`,
+		"addresses": `SELECT channel_id, channel, external_id, contact_id FROM identities INDEXED BY identities_contact
+			WHERE contact_id = ? ORDER BY at DESC, channel_id`,
+		"contacts_by_phone": `SELECT id FROM contacts WHERE json_extract(fields, '$.phone') = ? ORDER BY created, id LIMIT ?`,
+		"contacts_by_email": `SELECT id FROM contacts WHERE json_extract(fields, '$.email') = ? ORDER BY created, id LIMIT ?`,
+		"save_receipt":      `INSERT OR REPLACE INTO receipts (channel_id, mid, contact_id, outbox_id, at) VALUES (?, ?, ?, ?, ?)`,
+		"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = ? AND mid = ?`,
+	} {
+		queries[name] = q
+	}
+}
+
+// Identify implements store.Tx.
+func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
+	var id string
+	err := t.stmt("identity").QueryRow(a.ChannelID, a.ExternalID).Scan(&id)
+	if err == nil {
+		return id, false, nil
+	}
+	if err != sql.ErrNoRows {
+		return "", false, fmt.Errorf("identity: %w", err)
+	}
+	var n int64
+	if err := t.stmt("new_number").QueryRow(nanos(at)).Scan(&n); err != nil {
+		return "", false, fmt.Errorf("new contact number: %w", err)
+	}
+	id = strconv.FormatInt(n, 10)
+	if _, err := t.exec("add_identity", a.ChannelID, a.ExternalID, a.Channel, id, nanos(at)); err != nil {
+		return "", false, conflict(err)
+	}
+	return id, true, nil
+}
+
+// Addresses implements store.Tx.
+func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
+	rows, err := t.stmt("addresses").Query(contactID)
+	return collect(rows, err, func(rows *sql.Rows) (store.Address, error) {
+		var a store.Address
+		return a, rows.Scan(&a.ChannelID, &a.Channel, &a.ExternalID, &a.ContactID)
+	})
+}
+
+// FindContacts implements store.Tx.
+func (t *Tx) FindContacts(field, value string, limit int) ([]string, error) {
+	var q string
+	switch field {
+	case "phone":
+		q = "contacts_by_phone"
+	case "email":
+		q = "contacts_by_email"
+	default:
+		return nil, fmt.Errorf("contacts are not found by %q", field)
+	}
+	rows, err := t.stmt(q).Query(value, limit)
+	return collect(rows, err, func(rows *sql.Rows) (string, error) {
+		var id string
+		return id, rows.Scan(&id)
+	})
+}
+
+// SaveReceipt implements store.Tx.
+func (t *Tx) SaveReceipt(r store.Receipt) error {
+	_, err := t.exec("save_receipt", r.ChannelID, r.MID, r.ContactID, r.OutboxID, nanos(r.At))
+	return err
+}
+
+// Receipt implements store.Tx.
+func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
+	r := &store.Receipt{}
+	var at int64
+	err := t.stmt("receipt").QueryRow(channelID, mid).Scan(&r.ChannelID, &r.MID, &r.ContactID, &r.OutboxID, &at)
+	if err != nil {
+		return nil, notFound("receipt "+mid, err)
+	}
+	r.At = fromNanos(at)
+	return r, nil
+}

@@ -1,0 +1,239 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/project"
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/sqlite"
+	"github.com/flowd/flowd/server"
+)
+
+const (
+	channelID = "sms1"
+	token     = "channel-token-0123456789"
+)
+
+// A receiver is a fake integration server on 127.0.0.1: it takes
+// respond.io's POST <url>/message, answers as told, and keeps what came.
+type receiver struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	got     []received
+	answer  func(n int, r received) (status int, header http.Header, body string) // nil: 200 {"mId": ...}
+	arrived chan struct{}
+}
+
+type received struct {
+	Auth, IdempotencyKey string
+	ChannelID            string          `json:"channelId"`
+	ContactID            string          `json:"contactId"`
+	MessageID            string          `json:"messageId"`
+	Message              json.RawMessage `json:"message"`
+}
+
+func newReceiver(t *testing.T) *receiver {
+	rc := &receiver{t: t, arrived: make(chan struct{}, 1000)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/message" {
+			http.Error(w, "not here", http.StatusNotFound)
+			return
+		}
+		var m received
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Errorf("receiver: %v: %s", err, b)
+		}
+		m.Auth, m.IdempotencyKey = r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key")
+		rc.mu.Lock()
+		rc.got = append(rc.got, m)
+		n, answer := len(rc.got), rc.answer
+		rc.mu.Unlock()
+		status, header, body := 200, http.Header{}, fmt.Sprintf(`{"mId": "provider-%d"}`, n)
+		if answer != nil {
+			status, header, body = answer(n, m)
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+		rc.arrived <- struct{}{}
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) received() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]received(nil), rc.got...)
+}
+
+// waitFor waits until the receiver has got n calls.
+func (rc *receiver) waitFor(n int) []received {
+	rc.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if got := rc.received(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-rc.arrived:
+		case <-deadline:
+			rc.t.Fatalf("the receiver got %d calls, want %d: %+v", len(rc.received()), n, rc.received())
+		}
+	}
+}
+
+// text is a received message's text or title.
+func (m received) text() string {
+	var msg struct {
+		Type, Text, Title string
+		Replies           []string
+	}
+	json.Unmarshal(m.Message, &msg)
+	if msg.Type == "quick_reply" {
+		return msg.Title + " [" + strings.Join(msg.Replies, " | ") + "]"
+	}
+	return msg.Text
+}
+
+// A flowd is a service on a fresh store in a temp dir, over real HTTP.
+type flowd struct {
+	t   *testing.T
+	svc *server.Service
+	st  *sqlite.DB
+	srv *httptest.Server
+}
+
+// startFlowd starts flowd with the bundled flows named (files in flows/)
+// and one custom channel whose integration server is rc.
+func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
+	t.Helper()
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, filepath.Join("..", "flows", f))
+	}
+	var flows []runtime.Flow
+	for _, f := range project.Load(paths, project.Options{}) {
+		if f.Failed() {
+			t.Fatalf("%s: %v", f.Path, f.Diags)
+		}
+		flows = append(flows, f.Runtime())
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "flowd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://127.0.0.1:1" // nothing listens: a channel without a receiver
+	if rc != nil {
+		url = rc.srv.URL
+	}
+	svc, err := server.Start(context.Background(), server.Options{Store: st, Flows: flows,
+		Channels: []server.Channel{{ID: channelID, Name: "custom", URL: url, Token: token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &flowd{t: t, svc: svc, st: st, srv: httptest.NewServer(svc.Handler())}
+	t.Cleanup(func() {
+		f.srv.Close()
+		svc.Close()
+		st.Close()
+	})
+	return f
+}
+
+// post posts a body to path with the channel's token and returns the
+// status and the answer.
+func (f *flowd) post(path, tok string, body any) (int, map[string]any) {
+	f.t.Helper()
+	var b []byte
+	switch body := body.(type) {
+	case string:
+		b = []byte(body)
+	case []byte:
+		b = body
+	default:
+		b, _ = json.Marshal(body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// message is a webhook body with one text message.
+func message(contact, mid, text string) map[string]any {
+	return map[string]any{"channelId": channelID, "contactId": contact, "events": []any{
+		map[string]any{"type": "message", "mId": mid, "timestamp": 1767607200000, "message": map[string]any{"type": "text", "text": text}}}}
+}
+
+// say posts a message and wants it taken.
+func (f *flowd) say(contact, mid, text string) {
+	f.t.Helper()
+	if code, out := f.post("/custom/channel/webhook/", token, message(contact, mid, text)); code != 200 {
+		f.t.Fatalf("posting %q: %d %v", text, code, out)
+	}
+}
+
+// contact reads the contact a channel's contact id names.
+func (f *flowd) contact(external string) *store.Contact {
+	f.t.Helper()
+	tx, err := f.st.Begin(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer tx.Rollback()
+	id, _, err := tx.Identify(store.Address{ChannelID: channelID, Channel: "custom", ExternalID: external}, time.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c, err := tx.Contact(id)
+	if err != nil {
+		f.t.Fatalf("contact %s (%s): %v", external, id, err)
+	}
+	return c
+}
+
+// activity is the contact's activity, as kind: text lines.
+func (f *flowd) activity(contactID string) []string {
+	f.t.Helper()
+	tx, err := f.st.Begin(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer tx.Rollback()
+	acts, err := tx.Activity(contactID, 0, 1000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, a := range acts {
+		out = append(out, a.Kind+": "+a.Text)
+	}
+	return out
+}

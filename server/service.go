@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// Options are what a Service runs on.
+type Options struct {
+	Store    store.Store
+	Flows    []runtime.Flow
+	Engine   runtime.Config
+	Channels []Channel
+	// HTTP makes the calls of http steps; nil is a runtime.HTTPClient
+	// whose transport refuses private addresses but those of HTTPAllow.
+	HTTP      runtime.HTTPCaller
+	HTTPAllow []string
+	Sheets    runtime.SheetAppender
+	AI        runtime.AIAgent
+	// Workers is how many outbox items are carried out at once; 0 is
+	// DefaultWorkers.
+	Workers int
+	// ChannelClient makes the channels' delivery calls; nil is a client
+	// with runtime.DeliveryTimeout.
+	ChannelClient *http.Client
+}
+
+// DefaultWorkers is how many outbox items a service carries out at once.
+const DefaultWorkers = 64
+
+// A Service is flowd running: the engine, the Writer that shares its
+// commits, the loops that fire timers and carry out the outbox, and the
+// HTTP server in front.
+type Service struct {
+	Engine     *runtime.Engine
+	Writer     *runtime.Writer
+	Dispatcher *runtime.Dispatcher
+	Server     *Server
+
+	cancel context.CancelFunc
+	loops  sync.WaitGroup
+}
+
+// Start starts a service: the engine on the store with the flows, and its
+// loops, which run until Close.
+func Start(ctx context.Context, opts Options) (*Service, error) {
+	e, err := runtime.New(ctx, opts.Store, opts.Flows, opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	channels := runtime.Channels{}
+	for _, ch := range opts.Channels {
+		channels[ch.ID] = &runtime.CustomChannel{ID: ch.ID, URL: ch.URL, Token: ch.Token, Client: opts.ChannelClient}
+	}
+	caller := opts.HTTP
+	if caller == nil {
+		caller = &runtime.HTTPClient{Transport: runtime.GuardedTransport(opts.HTTPAllow)}
+	}
+	s := &Service{Engine: e, Writer: e.NewWriter(0)}
+	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true}
+	s.Server = New(Config{Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready})
+	workers := opts.Workers
+	if workers == 0 {
+		workers = DefaultWorkers
+	}
+	loops, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.loops.Add(2)
+	go func() {
+		defer s.loops.Done()
+		e.RunTimers(loops)
+	}()
+	go func() {
+		defer s.loops.Done()
+		s.Dispatcher.Run(loops, workers, s.Writer.Submit)
+	}()
+	return s, nil
+}
+
+// Handler is the service's HTTP handler.
+func (s *Service) Handler() http.Handler { return s.Server.Handler() }
+
+// ready reports whether the store answers.
+func (s *Service) ready(ctx context.Context) error {
+	_, _, err := s.Engine.NextTimer(ctx)
+	return err
+}
+
+// Close stops the loops, waits for the deliveries under way to be
+// recorded, and closes the Writer once what was handed to it is
+// committed. The HTTP server in front must have stopped first; the store
+// is the caller's to close.
+func (s *Service) Close() {
+	s.cancel()
+	s.loops.Wait()
+	s.Writer.Close()
+}
