@@ -59,6 +59,9 @@ type Dispatcher struct {
 	// Jitter spreads the retries' backoff by up to half of it again; a
 	// simulation leaves it off, to be repeatable.
 	Jitter bool
+	// Backoff is the wait before the next try after the n-th failed
+	// one; nil is the package's Backoff.
+	Backoff func(n int) time.Duration
 }
 
 // DefaultMaxAttempts is how often the dispatcher tries a delivery.
@@ -359,8 +362,12 @@ func (d *Dispatcher) delivered(o *store.Outbound, err error) Event {
 		limit = o.Attempts // trying again cannot help: a 4xx
 	}
 	if o.Attempts < limit {
-		wait := Backoff(o.Attempts)
-		if d.Jitter {
+		backoff := d.Backoff
+		if backoff == nil {
+			backoff = Backoff
+		}
+		wait := backoff(o.Attempts)
+		if d.Jitter && wait > 1 {
 			wait += rand.N(wait / 2) // receivers that failed together are not tried together
 		}
 		var later interface{ RetryAfter() time.Duration }

@@ -70,16 +70,16 @@ func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 		}
 		t.message(Message{Contact: id, Channel: in.From.Channel, Text: text, Location: in.Location, Attachment: in.Attachment})
 	case InEcho:
-		_, err := tx.Receipt(in.From.ChannelID, in.MID)
+		own, err := t.ownEcho(in)
 		switch {
-		case err == nil: // one flowd sent, confirmed
+		case err != nil:
+			return err
+		case own: // one flowd sent, confirmed
 			t.note(nil, KindStatus, fmt.Sprintf("message %s echoed by the channel", in.MID), nil)
-		case errors.Is(err, store.ErrNotFound): // an agent wrote from the channel's own app
+		default: // an agent wrote from the channel's own app
 			if err := t.event(AgentMessage{Contact: id, Text: interpreter.CleanText(in.Text)}); err != nil {
 				return err
 			}
-		default:
-			return err
 		}
 	default:
 		return fmt.Errorf("inbound event of type %q", in.Type)
@@ -87,17 +87,32 @@ func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 	return e.finish(t)
 }
 
-// status records a status report of a message flowd sent; one of a message
-// flowd does not know is dropped.
+// status records a status report of a message flowd sent, in the activity
+// of the contact it went to. A report can overtake the record of the
+// message's delivery (the receiver's mId): it is then recorded on the
+// contact the request names, not linked to its message. A report about a
+// contact flowd does not know is dropped.
 func (e *Engine) status(tx store.Tx, in Inbound) error {
+	contact, outbox := "", int64(0)
 	rec, err := tx.Receipt(in.From.ChannelID, in.MID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		contact, outbox = rec.ContactID, rec.OutboxID
+	case errors.Is(err, store.ErrNotFound):
+		contact, err = tx.Identity(in.From.ChannelID, in.From.ExternalID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	default:
 		return err
 	}
-	t, err := e.newTurn(tx, rec.ContactID, in)
+	t, err := e.newTurn(tx, contact, in)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // named, but never wrote
+	}
 	if err != nil {
 		return err
 	}
@@ -105,12 +120,37 @@ func (e *Engine) status(tx store.Tx, in Inbound) error {
 	if in.StatusMessage != "" {
 		text += ": " + in.StatusMessage
 	}
-	data, err := json.Marshal(map[string]any{"mId": in.MID, "status": in.Status, "outbox": rec.OutboxID})
+	data, err := json.Marshal(map[string]any{"mId": in.MID, "status": in.Status, "outbox": outbox})
 	if err != nil {
 		return err
 	}
 	t.note(nil, KindStatus, text, data)
 	return e.finish(t)
+}
+
+// echoWindow is how far back an echo is matched by its text with what the
+// flows sent.
+const echoWindow = 20
+
+// ownEcho reports whether an echo is of a message flowd sent: its mId is
+// one a receiver gave, or, since an echo can overtake the record of that
+// answer, its text is one of the last messages the flows sent the contact.
+func (t *turn) ownEcho(in Inbound) (bool, error) {
+	_, err := t.tx.Receipt(in.From.ChannelID, in.MID)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err == nil, err
+	}
+	recent, err := t.tx.ActivityBefore(t.c.ID, 0, echoWindow)
+	if err != nil {
+		return false, err
+	}
+	text := interpreter.CleanText(in.Text)
+	for _, a := range recent {
+		if a.Kind == KindMessageOut && a.Text == text {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // profile fills a new contact's fields from what the channel knows of it,

@@ -121,13 +121,17 @@ type flowd struct {
 	srv *httptest.Server
 }
 
-// startFlowd starts flowd with the bundled flows named (files in flows/)
-// and one custom channel whose integration server is rc.
+// startFlowd starts flowd with the flows named (a bare name is a bundled
+// flow of flows/, a path is taken as it is) and one custom channel whose
+// integration server is rc. A delivery is tried again after 5 ms.
 func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
 	t.Helper()
 	var paths []string
 	for _, f := range files {
-		paths = append(paths, filepath.Join("..", "flows", f))
+		if !strings.Contains(f, "/") {
+			f = filepath.Join("..", "flows", f)
+		}
+		paths = append(paths, f)
 	}
 	var flows []runtime.Flow
 	for _, f := range project.Load(paths, project.Options{}) {
@@ -145,7 +149,8 @@ func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
 		url = rc.srv.URL
 	}
 	svc, err := server.Start(context.Background(), server.Options{Store: st, Flows: flows,
-		Channels: []server.Channel{{ID: channelID, Name: "custom", URL: url, Token: token}}})
+		Channels: []server.Channel{{ID: channelID, Name: "custom", URL: url, Token: token}, {ID: "other", Name: "sms", URL: url, Token: "other-token"}},
+		Backoff:  func(int) time.Duration { return 5 * time.Millisecond }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,4 +241,62 @@ func (f *flowd) activity(contactID string) []string {
 		out = append(out, a.Kind+": "+a.Text)
 	}
 	return out
+}
+
+// activityOf is the activity of the contact a channel's contact id names,
+// without creating one.
+func (f *flowd) activityOf(external string) []string {
+	f.t.Helper()
+	tx, err := f.st.Begin(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer tx.Rollback()
+	id, created, err := tx.Identify(store.Address{ChannelID: channelID, Channel: "custom", ExternalID: external}, time.Now())
+	if err != nil || created {
+		return nil
+	}
+	acts, _ := tx.Activity(id, 0, 1000)
+	var out []string
+	for _, a := range acts {
+		out = append(out, a.Kind+": "+a.Text)
+	}
+	return out
+}
+
+// waitContact waits until the contact satisfies ok, and returns it.
+func (f *flowd) waitContact(external string, ok func(*store.Contact) bool) *store.Contact {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := f.contact(external)
+		if ok(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("contact %s: tags %v, fields %v; activity:\n%s", external, c.Tags, c.Fields, strings.Join(f.activity(c.ID), "\n"))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitReceipt waits until the receiver's id of a message is recorded.
+func (f *flowd) waitReceipt(mid string) *store.Receipt {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tx, err := f.st.Begin(context.Background())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		r, err := tx.Receipt(channelID, mid)
+		tx.Rollback()
+		if err == nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no receipt %s: %v", mid, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
@@ -27,6 +28,9 @@ type Options struct {
 	// ChannelClient makes the channels' delivery calls; nil is a client
 	// with runtime.DeliveryTimeout.
 	ChannelClient *http.Client
+	// Backoff is the wait before a delivery's next try; nil is
+	// runtime.Backoff. Tests shorten it.
+	Backoff func(n int) time.Duration
 }
 
 // DefaultWorkers is how many outbox items a service carries out at once.
@@ -61,7 +65,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		caller = &runtime.HTTPClient{Transport: runtime.GuardedTransport(opts.HTTPAllow)}
 	}
 	s := &Service{Engine: e, Writer: e.NewWriter(0)}
-	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true}
+	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
 	s.Server = New(Config{Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready})
 	workers := opts.Workers
 	if workers == 0 {

@@ -135,6 +135,9 @@ type Tx interface {
 	// named before, or a new contact number (created), which is never
 	// handed out again. a.ContactID is ignored.
 	Identify(a Address, at time.Time) (contactID string, created bool, err error)
+	// Identity is the contact a channel's contact id names, without
+	// creating one: ErrNotFound when it names none.
+	Identity(channelID, externalID string) (contactID string, err error)
 	// Addresses are where the channels reach the contact, newest first.
 	Addresses(contactID string) ([]Address, error)
 	// FindContacts are the contacts whose standard field (phone or

@@ -48,6 +48,15 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 	return id, true, nil
 }
 
+// Identity implements store.Tx.
+func (t *Tx) Identity(channelID, externalID string) (string, error) {
+	var id string
+	if err := t.stmt("identity").QueryRow(channelID, externalID).Scan(&id); err != nil {
+		return "", notFound("identity "+externalID, err)
+	}
+	return id, nil
+}
+
 // Addresses implements store.Tx.
 func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
 	rows, err := t.stmt("addresses").Query(contactID)

@@ -586,6 +586,11 @@ func channels(t *testing.T, open Open) {
 		if !created || createdAgain || again != a {
 			t.Errorf("the same identity twice: %q (created %v), then %q (created %v)", a, created, again, createdAgain)
 		}
+		if got, err := tx.Identity("ch1", "+60123456789"); err != nil || got != a {
+			t.Errorf("identity: %q, %v", got, err)
+		}
+		_, err = tx.Identity("ch1", "+60999")
+		wantIs(t, "an identity never seen", err, store.ErrNotFound)
 		other, _, err := tx.Identify(store.Address{ChannelID: "ch2", Channel: "custom", ExternalID: "+60123456789"}, t0.Add(time.Second))
 		must(t, err)
 		if other == a || other == "" {

@@ -1,0 +1,166 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
+)
+
+var sms = store.Address{ChannelID: "sms1", Channel: "sms", ExternalID: "+60123456789"}
+
+func inbound(typ, mid, text string) runtime.Inbound {
+	return runtime.Inbound{From: sms, Type: typ, MID: mid, Text: text}
+}
+
+const askName = `flow "Ask"
+trigger conversation opened by contact
+ask "Your name?" save Name timeout 1h
+send "Hi $Name"
+`
+
+// An echo that overtakes the record of flowd's own message (the receiver
+// has not answered yet) is still known for flowd's by its text: it stops
+// nothing. Any other echo is an agent writing from the provider's app.
+func TestEchoOvertakingItsReceipt(t *testing.T) {
+	h := newHarness(t, compile(t, `flow "Ask"
+trigger conversation opened by contact
+exit on agent message
+ask "Your name?" save Name timeout 1h
+send "Hi $Name"
+`))
+	h.do(inbound(runtime.InMessage, "m1", "hello"))
+	id := h.identity(sms)
+	h.want(id, "> hello", `* started "Ask" on conversation opened by contact`, "< Your name?")
+	h.do(inbound(runtime.InEcho, "p1", "Your name?"))
+	h.want(id, "* message p1 echoed by the channel")
+	h.do(inbound(runtime.InEcho, "p2", "Mia here"))
+	h.want(id, "agent: Mia here", `* exit "Ask" on agent message`)
+}
+
+// A status is recorded once per value; one for a contact flowd never saw
+// is dropped.
+func TestStatusRecordedOncePerValue(t *testing.T) {
+	h := newHarness(t, compile(t, askName))
+	h.do(inbound(runtime.InMessage, "m1", "hello"))
+	id := h.identity(sms)
+	h.lines(id)
+	st := func(v string) runtime.Inbound {
+		in := inbound(runtime.InStatus, "p1", "")
+		in.Status = v
+		return in
+	}
+	h.do(st("delivered"), st("delivered"), st("read"))
+	h.want(id, "* message p1 delivered", "* message p1 read")
+	stranger := st("read")
+	stranger.From.ExternalID = "+60999999999"
+	h.do(stranger)
+	h.inTx(func(tx store.Tx) {
+		if _, err := tx.Identity("sms1", "+60999999999"); err == nil {
+			t.Error("a status created a contact")
+		}
+	})
+}
+
+// identity is the contact a channel address names.
+func (h *harness) identity(a store.Address) string {
+	h.t.Helper()
+	var id string
+	h.inTx(func(tx store.Tx) {
+		var err error
+		id, err = tx.Identity(a.ChannelID, a.ExternalID)
+		h.must(err)
+	})
+	return id
+}
+
+// The dispatcher delivers to the contact's channel address through
+// respond.io's /message; a 429 holds the next try back as long as its
+// Retry-After says, and the receiver's mId becomes the message's receipt.
+func TestCustomChannelRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var calls []map[string]any
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		json.NewDecoder(r.Body).Decode(&m)
+		mu.Lock()
+		calls = append(calls, m)
+		n := len(calls)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(429)
+			return
+		}
+		io.WriteString(w, `{"mId": "wamid.42"}`)
+	}))
+	defer rc.Close()
+	h := newHarness(t, compile(t, askName))
+	d := &runtime.Dispatcher{Engine: h.e, Channel: runtime.Channels{"sms1": &runtime.CustomChannel{ID: "sms1", URL: rc.URL, Token: "tok"}}}
+	h.do(inbound(runtime.InMessage, "m1", "hello"))
+	h.must(d.Drain(context.Background()))
+	if len(calls) != 1 {
+		t.Fatalf("calls: %v", calls)
+	}
+	h.now = h.now.Add(runtime.Backoff(1) + time.Second) // past the backoff, not the Retry-After
+	h.must(d.Drain(context.Background()))
+	if len(calls) != 1 {
+		t.Fatalf("tried again before Retry-After: %v", calls)
+	}
+	h.now = h.now.Add(2 * time.Minute)
+	h.must(d.Drain(context.Background()))
+	if len(calls) != 2 || calls[0]["messageId"] != calls[1]["messageId"] || calls[1]["contactId"] != "+60123456789" || calls[1]["channelId"] != "sms1" {
+		t.Fatalf("calls: %v", calls)
+	}
+	id := h.identity(sms)
+	h.inTx(func(tx store.Tx) {
+		r, err := tx.Receipt("sms1", "wamid.42")
+		h.must(err)
+		if r.ContactID != id || runtime.MessageID(r.OutboxID) != calls[1]["messageId"] {
+			t.Errorf("receipt: %+v", r)
+		}
+	})
+}
+
+// A message's choices go as a quick reply; its attachments follow, each a
+// message of its own, typed by their URLs.
+func TestWireMessages(t *testing.T) {
+	h := newHarness(t, compile(t, `flow "Menu"
+trigger conversation opened by contact
+send "Our menu" attach "https://example.com/menu.pdf", "https://example.com/dish.JPG?v=2"
+ask choice "Pick one" choices "Tea", "Coffee"
+`))
+	h.do(inbound(runtime.InMessage, "m1", "hello"))
+	var got []string
+	h.inTx(func(tx store.Tx) {
+		due, err := tx.DueOutbound(h.now, 10)
+		h.must(err)
+		for _, o := range due {
+			var m runtime.OutMessage
+			h.must(json.Unmarshal(o.Payload, &m))
+			for _, w := range runtime.WireMessages(m) {
+				b, _ := json.Marshal(w)
+				got = append(got, string(b))
+			}
+			if m.To == nil || *m.To != (store.Address{ChannelID: "sms1", Channel: "sms", ExternalID: "+60123456789"}) {
+				t.Errorf("address: %+v", m.To)
+			}
+		}
+	})
+	want := []string{
+		`{"type":"text","text":"Our menu"}`,
+		`{"type":"attachment","attachment":{"type":"file","url":"https://example.com/menu.pdf"}}`,
+		`{"type":"attachment","attachment":{"type":"image","url":"https://example.com/dish.JPG?v=2"}}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("wire messages:\n%s\nwant\n%s", got, want)
+	}
+}
