@@ -50,6 +50,14 @@ type Workspace struct {
 	Sheets    *Sheets   `toml:"sheets"`
 	AI        *AI       `toml:"ai"`
 	Retention Retention `toml:"retention"`
+	Limits    Limits    `toml:"limits"`
+}
+
+// Limits are the webhook's rate limits, requests a second: per channel
+// (bursts to twice that) and per contact (bursts to four times).
+type Limits struct {
+	Channel float64 `toml:"channel"` // default 1000
+	Contact float64 `toml:"contact"` // default 5
 }
 
 // API is the admin API's settings.
@@ -248,6 +256,9 @@ func (c *checker) check(w *Workspace) {
 		if a.Model == "" {
 			c.errorf("ai", "ai: model is required")
 		}
+	}
+	if l := w.Limits; l.Channel < 0 || l.Contact < 0 || l.Channel > 1e6 || l.Contact > 1e6 {
+		c.errorf("limits", "limits: requests a second, from 0 (the default) to 1000000")
 	}
 	r := &w.Retention
 	r.DedupFor = c.retention("retention.dedup", r.Dedup, 30*24*time.Hour)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,5 +163,64 @@ ask choice "Pick one" choices "Tea", "Coffee"
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("wire messages:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// recordingChannel keeps what it delivers.
+type recordingChannel struct{ got []string }
+
+func (c *recordingChannel) Deliver(_ context.Context, id, contact string, m runtime.OutMessage) (string, error) {
+	to := ""
+	if m.To != nil {
+		to = m.To.ExternalID
+	}
+	c.got = append(c.got, to+": "+m.Message.Text)
+	return "", nil
+}
+
+// An agent's message is delivered on the contact's channel, unless it was
+// sent there already (an echo of the provider's app).
+func TestAgentMessageDelivered(t *testing.T) {
+	h := newHarness(t, compile(t, askName))
+	ch := &recordingChannel{}
+	d := &runtime.Dispatcher{Engine: h.e, Channel: ch}
+	h.do(inbound(runtime.InMessage, "m1", "hello"))
+	id := h.identity(sms)
+	h.do(runtime.AgentMessage{Contact: id, User: "mia@example.com", Text: "Mia here"},
+		runtime.AgentMessage{Contact: id, User: "mia@example.com", Text: "from the phone", Sent: true})
+	h.must(d.Drain(context.Background()))
+	want := []string{"+60123456789: Your name?", "+60123456789: Mia here"}
+	if !slices.Equal(ch.got, want) {
+		t.Errorf("delivered %q, want %q", ch.got, want)
+	}
+}
+
+// An outside unassign frees the assignee's slot: a queued assignment goes
+// ahead. Resuming the bot lets a flow an agent stopped start again.
+func TestUnassignAndResumeBot(t *testing.T) {
+	mia := store.User{ID: "mia", Name: "Mia", Email: "mia@example.com", Teams: []string{"Support"}, Status: "online"}
+	h := newHarness(t, compile(t, `flow "Route"
+trigger conversation opened by contact
+exit on manual stop
+assign team "Support" round robin max open 1
+`), mia)
+	h.do(msg("c1", "hi"), msg("c2", "hi"))
+	if a := h.conversation("c1").Assignee; a != "mia" {
+		t.Fatalf("c1 assigned to %q", a)
+	}
+	if a := h.conversation("c2").Assignee; a != "" {
+		t.Fatalf("c2 assigned to %q while mia is full", a)
+	}
+	h.do(runtime.Unassign{Contact: "c1"})
+	if a, b := h.conversation("c1").Assignee, h.conversation("c2").Assignee; a != "" || b != "mia" {
+		t.Errorf("after unassigning c1: c1 %q, c2 %q", a, b)
+	}
+	h.do(runtime.StopBot{Contact: "c1"}, runtime.ManualStart{Contact: "c1", Flow: "Route"})
+	if got := h.lines("c1"); !slices.Contains(got, `* not started: "Route": stopped by an agent for this conversation`) {
+		t.Errorf("a stopped bot started: %q", got)
+	}
+	h.do(runtime.ResumeBot{Contact: "c1"}, runtime.ManualStart{Contact: "c1", Flow: "Route"})
+	if got := h.lines("c1"); !slices.Contains(got, "* bot resumed") || !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, `* assign team "Support"`) }) {
+		t.Errorf("after resuming: %q", got)
 	}
 }

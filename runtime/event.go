@@ -32,9 +32,24 @@ type Message struct {
 	Key string
 }
 
-// AgentMessage is a message a user sent the contact from the inbox.
+// AgentMessage is a message a user sent the contact from the inbox or the
+// API: the engine queues it for delivery on the contact's channel, unless
+// Sent says it reached the contact already (an echo of a message written
+// in the provider's own app).
 type AgentMessage struct {
 	Contact, User, Text string
+	Sent                bool
+}
+
+// Unassign is an agent or the API removing the conversation's assignee.
+type Unassign struct {
+	Contact string
+}
+
+// ResumeBot lets flows an agent stopped for the conversation (StopBot)
+// start again: Flow "" is all of them.
+type ResumeBot struct {
+	Contact, Flow string
 }
 
 // OpenConversation opens the contact's conversation from outside: By is
@@ -221,6 +236,8 @@ func (e StopBot) contact() string           { return e.Contact }
 func (e Result) contact() string            { return e.Contact }
 func (e Seed) contact() string              { return e.Contact }
 func (e StopRun) contact() string           { return e.Contact }
+func (e Unassign) contact() string          { return e.Contact }
+func (e ResumeBot) contact() string         { return e.Contact }
 func (e Inbound) contact() string           { return e.From.ContactID }
 func (e timerDue) contact() string          { return e.timer.ContactID }
 func (e assignDue) contact() string         { return e.out.ContactID }

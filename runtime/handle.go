@@ -21,7 +21,12 @@ func (t *turn) event(ev Event) error {
 	case Message:
 		t.message(ev)
 	case AgentMessage:
-		t.note(nil, KindAgentMessage, ev.Text, nil)
+		ev.Text = interpreter.CleanText(ev.Text)
+		var data []byte
+		if !ev.Sent {
+			data = t.deliverAgentMessage(ev)
+		}
+		t.note(nil, KindAgentMessage, ev.Text, data)
 		if t.open("user") {
 			t.fireOpened("user", false)
 		}
@@ -90,6 +95,13 @@ func (t *turn) event(ev Event) error {
 		return t.manualStart(ev)
 	case StopBot:
 		t.stopBot(ev.Flow)
+	case ResumeBot:
+		t.resumeBot(ev.Flow)
+	case Unassign:
+		if c := t.conv; c != nil && c.Open && c.Assignee != "" {
+			c.Assignee, c.Team, t.convDirty, t.freed = "", "", true, true
+			t.note(nil, KindEvent, "unassigned by hand", nil)
+		}
 	case Seed:
 		return t.seed(ev)
 	case AIAnswer:
@@ -269,6 +281,36 @@ func (t *turn) stopBot(flow string) {
 			t.convDirty = true
 		}
 	}
+}
+
+// resumeBot lets held flows start again in the conversation.
+func (t *turn) resumeBot(flow string) {
+	if t.conv == nil || len(t.conv.Held) == 0 {
+		return
+	}
+	kept := t.conv.Held[:0:0]
+	for _, f := range t.conv.Held {
+		if flow != "" && f != flow {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) != len(t.conv.Held) {
+		t.conv.Held, t.convDirty = kept, true
+		t.note(nil, KindEvent, "bot resumed", nil)
+	}
+}
+
+// deliverAgentMessage queues an agent's message for the contact's channel
+// and returns it as the outbox keeps it.
+func (t *turn) deliverAgentMessage(ev AgentMessage) []byte {
+	m := &interpreter.SendMessage{Text: ev.Text}
+	b, err := json.Marshal(OutMessage{Channel: t.c.Channel, Message: m, To: t.address(t.c.Channel)})
+	if t.fail(err); err != nil {
+		return nil
+	}
+	t.fail(t.tx.Enqueue(&store.Outbound{ContactID: t.c.ID, Lane: laneMessage, Kind: m.Type(), Payload: b,
+		Status: store.OutPending, NextAt: t.now, Created: t.now}))
+	return b
 }
 
 // seed sets the contact up without firing anything: see Seed.

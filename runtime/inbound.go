@@ -77,7 +77,7 @@ func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 		case own: // one flowd sent, confirmed
 			t.note(nil, KindStatus, fmt.Sprintf("message %s echoed by the channel", in.MID), nil)
 		default: // an agent wrote from the channel's own app
-			if err := t.event(AgentMessage{Contact: id, Text: interpreter.CleanText(in.Text)}); err != nil {
+			if err := t.event(AgentMessage{Contact: id, Text: in.Text, Sent: true}); err != nil {
 				return err
 			}
 		}

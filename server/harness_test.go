@@ -121,10 +121,16 @@ type flowd struct {
 	srv *httptest.Server
 }
 
-// startFlowd starts flowd with the flows named (a bare name is a bundled
+// startFlowd starts flowd, as startFlowdWith does, with the default options.
+func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
+	t.Helper()
+	return startFlowdWith(t, server.Options{}, rc, files...)
+}
+
+// startFlowdWith starts flowd with the flows named (a bare name is a bundled
 // flow of flows/, a path is taken as it is) and one custom channel whose
 // integration server is rc. A delivery is tried again after 5 ms.
-func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
+func startFlowdWith(t *testing.T, opts server.Options, rc *receiver, files ...string) *flowd {
 	t.Helper()
 	var paths []string
 	for _, f := range files {
@@ -148,9 +154,10 @@ func startFlowd(t *testing.T, rc *receiver, files ...string) *flowd {
 	if rc != nil {
 		url = rc.srv.URL
 	}
-	svc, err := server.Start(context.Background(), server.Options{Store: st, Flows: flows,
-		Channels: []server.Channel{{ID: channelID, Name: "custom", URL: url, Token: token}, {ID: "other", Name: "sms", URL: url, Token: "other-token"}},
-		Backoff:  func(int) time.Duration { return 5 * time.Millisecond }})
+	opts.Store, opts.Flows = st, flows
+	opts.Channels = []server.Channel{{ID: channelID, Name: "custom", URL: url, Token: token}, {ID: "other", Name: "sms", URL: url, Token: "other-token"}}
+	opts.Backoff = func(int) time.Duration { return 5 * time.Millisecond }
+	svc, err := server.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,10 @@ type Config struct {
 	// reachable, the flows loaded); nil is always.
 	Ready func(ctx context.Context) error
 	Log   *slog.Logger // nil is slog.Default()
+	// The webhook's rate limits, requests a second, per channel and per
+	// contact; a channel may burst to twice its rate, a contact to four
+	// times. 0 is ChannelRate and ContactRate.
+	ChannelRate, ContactRate float64
 }
 
 // A Server is flowd's HTTP surface.
@@ -36,6 +40,8 @@ type Server struct {
 	cfg      Config
 	channels map[string]*Channel
 	mux      *http.ServeMux
+
+	perChannel, perContact *limiters
 }
 
 // New returns a server on cfg.
@@ -43,7 +49,14 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Server{cfg: cfg, channels: map[string]*Channel{}, mux: http.NewServeMux()}
+	if cfg.ChannelRate <= 0 {
+		cfg.ChannelRate = ChannelRate
+	}
+	if cfg.ContactRate <= 0 {
+		cfg.ContactRate = ContactRate
+	}
+	s := &Server{cfg: cfg, channels: map[string]*Channel{}, mux: http.NewServeMux(),
+		perChannel: newLimiters(cfg.ChannelRate, int(2*cfg.ChannelRate)), perContact: newLimiters(cfg.ContactRate, int(4*cfg.ContactRate))}
 	for i := range cfg.Channels {
 		s.channels[cfg.Channels[i].ID] = &cfg.Channels[i]
 	}

@@ -31,6 +31,8 @@ type Options struct {
 	// Backoff is the wait before a delivery's next try; nil is
 	// runtime.Backoff. Tests shorten it.
 	Backoff func(n int) time.Duration
+	// The webhook's rate limits: see Config.
+	ChannelRate, ContactRate float64
 }
 
 // DefaultWorkers is how many outbox items a service carries out at once.
@@ -66,7 +68,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s := &Service{Engine: e, Writer: e.NewWriter(0)}
 	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
-	s.Server = New(Config{Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready})
+	s.Server = New(Config{Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
+		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate})
 	workers := opts.Workers
 	if workers == 0 {
 		workers = DefaultWorkers

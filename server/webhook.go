@@ -91,8 +91,12 @@ type webhookContact struct {
 // safe, as the committed ones are known by their mId.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	token := bearer(r)
-	if !s.anyChannelToken(token) {
+	sender := s.channelOfToken(token)
+	if sender == nil {
 		writeError(w, &apiError{Code: http.StatusUnauthorized, Message: "a channel's API token is wanted: Authorization: Bearer <token>"})
+		return
+	}
+	if s.perChannel.limited(w, sender.ID, "channel "+sender.ID) {
 		return
 	}
 	body, apiErr := readBody(w, r, MaxWebhookBody)
@@ -123,6 +127,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
+	if s.perContact.limited(w, ch.ID+"\x00"+req.ContactID, "contact "+req.ContactID) {
+		return
+	}
 	errs := s.cfg.Submit(r.Context(), evs)
 	for i, err := range errs {
 		if err == nil {
@@ -141,12 +148,15 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": len(evs)})
 }
 
-func (s *Server) anyChannelToken(token string) bool {
-	ok := false
-	for _, ch := range s.channels {
-		ok = sameToken(token, ch.Token) || ok // every one compared: no timing says which
+// channelOfToken is a channel whose token this is, or nil.
+func (s *Server) channelOfToken(token string) *Channel {
+	var found *Channel
+	for _, ch := range s.cfg.Channels {
+		if sameToken(token, ch.Token) && found == nil { // every one compared: no timing says which
+			found = s.channels[ch.ID]
+		}
 	}
-	return ok
+	return found
 }
 
 // readBody reads a request's body up to max bytes: 413 past it.

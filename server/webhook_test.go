@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/server"
 )
 
 // The consent flow end to end: a new contact's first message, posted in
@@ -317,5 +320,51 @@ func TestTextCleanedAtIntake(t *testing.T) {
 	}
 	if acts := f.activity(f.contact("c1").ID); !slices.Contains(acts, "message_in: An[31ma") {
 		t.Errorf("activity: %q", acts)
+	}
+}
+
+// A wait's timer fires on its own, without another event, soon after its
+// deadline (docs/server.md: within a second).
+func TestTimerFiresWhileServing(t *testing.T) {
+	rc := newReceiver(t)
+	f := startFlowd(t, rc, "testdata/wait.flow")
+	f.say("c1", "m1", "Hi")
+	got := rc.waitFor(2)
+	if got[0].text() != "One moment" || got[1].text() != "Done waiting" {
+		t.Errorf("messages: %q, %q", got[0].text(), got[1].text())
+	}
+}
+
+// Past its rate, a contact is answered 429 with Retry-After and the
+// X-RateLimit-* headers, and its message is not taken; another contact
+// still is.
+func TestRateLimitedContact(t *testing.T) {
+	f := startFlowdWith(t, server.Options{ContactRate: 1}, newReceiver(t), "testdata/echo.flow")
+	var last *http.Response
+	for i := 0; i < 10; i++ { // a burst of four is let through
+		b, _ := json.Marshal(message("c1", fmt.Sprintf("m%d", i), "hi"))
+		req, _ := http.NewRequest("POST", f.srv.URL+"/custom/channel/webhook", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp
+	}
+	if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" || last.Header.Get("X-RateLimit-Limit") != "1" || last.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("the tenth request: %d %v", last.StatusCode, last.Header)
+	}
+	if code, out := f.post("/custom/channel/webhook", token, message("c2", "n1", "hi")); code != 200 {
+		t.Errorf("another contact: %d %v", code, out)
+	}
+	var ins int
+	for _, a := range f.activity(f.contact("c1").ID) {
+		if strings.HasPrefix(a, "message_in") {
+			ins++
+		}
+	}
+	if ins < 4 || ins > 5 {
+		t.Errorf("%d of c1's messages were taken, want the burst of 4 (5 if a second passed)", ins)
 	}
 }
