@@ -512,3 +512,38 @@ func (e *Engine) RunTimers(ctx context.Context) {
 		t.Stop()
 	}
 }
+
+// Retention is how long the store keeps what only looks back: inbound
+// de-duplication keys, contacts' activity, and outbox rows done with. 0
+// keeps them for ever.
+type Retention struct {
+	Dedup, Activity, Outbox time.Duration
+}
+
+// pruneBatch bounds the rows of each kind one transaction of Prune deletes.
+const pruneBatch = 5000
+
+// Prune deletes what is past its retention, a batch per transaction, so
+// that events wait for no long one; it returns how many rows went.
+func (e *Engine) Prune(ctx context.Context, r Retention) (int, error) {
+	before := func(d time.Duration) time.Time {
+		if d <= 0 {
+			return time.Time{}
+		}
+		return e.cfg.Now().Add(-d)
+	}
+	p := store.Prune{Dedup: before(r.Dedup), Activity: before(r.Activity), Outbox: before(r.Outbox), Limit: pruneBatch}
+	total := 0
+	for ctx.Err() == nil {
+		var n int
+		err := e.inTx(ctx, func(tx store.Tx) (err error) {
+			n, err = tx.Prune(p)
+			return err
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -33,7 +34,12 @@ type Options struct {
 	Backoff func(n int) time.Duration
 	// The webhook's rate limits: see Config.
 	ChannelRate, ContactRate float64
+	// Retention is pruned at start and every PruneEvery.
+	Retention runtime.Retention
 }
+
+// PruneEvery is how often a service deletes what is past its retention.
+const PruneEvery = time.Hour
 
 // DefaultWorkers is how many outbox items a service carries out at once.
 const DefaultWorkers = 64
@@ -76,7 +82,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	loops, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.loops.Add(2)
+	s.loops.Add(3)
+	go func() {
+		defer s.loops.Done()
+		s.prune(loops, opts.Retention)
+	}()
 	go func() {
 		defer s.loops.Done()
 		e.RunTimers(loops)
@@ -86,6 +96,29 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		s.Dispatcher.Run(loops, workers, s.Writer.Submit)
 	}()
 	return s, nil
+}
+
+// prune deletes what is past its retention, now and every PruneEvery.
+func (s *Service) prune(ctx context.Context, r runtime.Retention) {
+	if r == (runtime.Retention{}) {
+		return
+	}
+	t := time.NewTicker(PruneEvery)
+	defer t.Stop()
+	for {
+		n, err := s.Engine.Prune(ctx, r)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			slog.Error("retention: pruning", "err", err)
+		case n > 0:
+			slog.Info("retention: pruned", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Handler is the service's HTTP handler.

@@ -2,13 +2,20 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowd/flowd/runtime"
 
 	"github.com/flowd/flowd/runtime/store"
 	"github.com/flowd/flowd/server"
@@ -367,4 +374,91 @@ func TestRateLimitedContact(t *testing.T) {
 	if ins < 4 || ins > 5 {
 		t.Errorf("%d of c1's messages were taken, want the burst of 4 (5 if a second passed)", ins)
 	}
+}
+
+// The VIP flow end to end: a copy whose CRM URL points at a fake CRM on
+// 127.0.0.1, which the workspace allows. A VIP goes to the VIP agent; a
+// contact without an email is asked for one, looked up, and goes to
+// Support. Without the allow-list, the guard refuses the CRM's private
+// address and the flow's failure path routes the contact to Support.
+func TestVIPThroughTheCustomChannel(t *testing.T) {
+	var mu sync.Mutex
+	var lookups []string
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		lookups = append(lookups, r.URL.Query().Get("email")+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		typ := "Regular"
+		if r.URL.Query().Get("email") == "vip@example.com" {
+			typ = "VIP"
+		}
+		fmt.Fprintf(w, `{"customerType": %q}`, typ)
+	}))
+	defer crm.Close()
+	src, err := os.ReadFile("../flows/routing_vip_contacts.flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vip := filepath.Join(t.TempDir(), "vip.flow")
+	if err := os.WriteFile(vip, bytes.ReplaceAll(src, []byte("https://crm.example.com"), []byte(crm.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	users := runtime.Users{
+		{ID: "vip-agent@example.com", Email: "vip-agent@example.com", Teams: []string{"Support"}, Status: "online"},
+		{ID: "mia@example.com", Email: "mia@example.com", Teams: []string{"Support"}, Status: "online"},
+	}
+	assignee := func(f *flowd, contact string) string {
+		var got string
+		f.waitContact(contact, func(c *store.Contact) bool {
+			tx, _ := f.st.Begin(context.Background())
+			defer tx.Rollback()
+			if conv, err := tx.LastConversation(c.ID); err == nil {
+				got = conv.Assignee
+			}
+			return got != ""
+		})
+		return got
+	}
+
+	rc := newReceiver(t)
+	f := startFlowdWith(t, server.Options{HTTPAllow: []string{"127.0.0.1"}, Engine: runtime.Config{Directory: users}}, rc, vip)
+	first := message("+60100000001", "v1", "Hello")
+	first["contact"] = map[string]any{"email": "vip@example.com"}
+	if code, out := f.post("/custom/channel/webhook/", token, first); code != 200 {
+		t.Fatal(code, out)
+	}
+	if a := assignee(f, "+60100000001"); a != "vip-agent@example.com" {
+		t.Errorf("the VIP went to %q", a)
+	}
+	f.say("+60100000002", "r1", "Hello")
+	if got := rc.waitFor(1); got[0].text() != "To help you faster, what is your email address?" {
+		t.Errorf("question: %q", got[0].text())
+	}
+	f.say("+60100000002", "r2", "bob@example.com")
+	if a := assignee(f, "+60100000002"); a != "mia@example.com" && a != "vip-agent@example.com" {
+		t.Errorf("the regular contact went to %q", a)
+	}
+	mu.Lock()
+	want := []string{"vip@example.com Bearer YOUR_CRM_API_KEY", "bob@example.com Bearer YOUR_CRM_API_KEY"}
+	if !slices.Equal(lookups, want) {
+		t.Errorf("CRM lookups: %q, want %q", lookups, want)
+	}
+	mu.Unlock()
+
+	guarded := startFlowdWith(t, server.Options{Engine: runtime.Config{Directory: users}}, newReceiver(t), vip)
+	if code, out := guarded.post("/custom/channel/webhook/", token, first); code != 200 {
+		t.Fatal(code, out)
+	}
+	if a := assignee(guarded, "+60100000001"); a == "" {
+		t.Error("not routed")
+	}
+	acts := strings.Join(guarded.activity(guarded.contact("+60100000001").ID), "\n")
+	if !strings.Contains(acts, "refused: 127.0.0.1 is") || !strings.Contains(acts, "CRM lookup failed for vip@example.com") {
+		t.Errorf("activity with the guard:\n%s", acts)
+	}
+	mu.Lock()
+	if len(lookups) != 2 {
+		t.Errorf("the guard let a call through: %q", lookups)
+	}
+	mu.Unlock()
 }

@@ -147,6 +147,19 @@ type Tx interface {
 	// Receipt finds it by that id.
 	SaveReceipt(r Receipt) error
 	Receipt(channelID, mid string) (*Receipt, error)
+
+	// Prune deletes what is past its retention: de-duplication keys
+	// recorded before p.Dedup, activity before p.Activity, and outbox rows
+	// done (delivered, failed, withdrawn) before p.Outbox, with their
+	// receipts; a zero time keeps all. It deletes at most p.Limit rows of
+	// each and returns how many it deleted.
+	Prune(p Prune) (int, error)
+}
+
+// Prune says what Tx.Prune deletes.
+type Prune struct {
+	Dedup, Activity, Outbox time.Time
+	Limit                   int
 }
 
 // An Address is where a channel reaches a contact: the channel's id, the

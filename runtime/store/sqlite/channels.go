@@ -21,6 +21,10 @@ func init() {
 		"contacts_by_phone": `SELECT id FROM contacts WHERE json_extract(fields, '$.phone') = ? ORDER BY created, id LIMIT ?`,
 		"contacts_by_email": `SELECT id FROM contacts WHERE json_extract(fields, '$.email') = ? ORDER BY created, id LIMIT ?`,
 		"save_receipt":      `INSERT OR REPLACE INTO receipts (channel_id, mid, contact_id, outbox_id, at) VALUES (?, ?, ?, ?, ?)`,
+		"prune_dedup":       `DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE at < ? LIMIT ?)`,
+		"prune_activity":    `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? LIMIT ?)`,
+		"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
+		"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
 		"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = ? AND mid = ?`,
 	} {
 		queries[name] = q
@@ -100,4 +104,30 @@ func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
 	}
 	r.At = fromNanos(at)
 	return r, nil
+}
+
+// Prune implements store.Tx.
+func (t *Tx) Prune(p store.Prune) (int, error) {
+	if err := t.flushAll(); err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, q := range []struct {
+		name   string
+		before time.Time
+	}{{"prune_dedup", p.Dedup}, {"prune_activity", p.Activity}, {"prune_receipts", p.Outbox}, {"prune_outbox", p.Outbox}} {
+		if q.before.IsZero() {
+			continue
+		}
+		res, err := t.exec(q.name, nanos(q.before), p.Limit)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
 }

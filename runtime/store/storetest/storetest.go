@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Queued", queued},
 			{"Dedup", dedup},
 			{"Channels", channels},
+			{"Prune", prune},
 			{"Savepoints", savepoints},
 			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
@@ -627,4 +629,47 @@ func channels(t *testing.T, open Open) {
 		_, err = tx.Receipt("ch2", "m-1")
 		wantIs(t, "a receipt of another channel", err, store.ErrNotFound)
 	})
+}
+
+func prune(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {
+		for i, at := range []time.Time{t0.Add(-48 * time.Hour), t0.Add(-time.Hour), t0} {
+			must(t, tx.AddActivity(&store.Activity{ContactID: "1", At: at, Kind: "note", Text: fmt.Sprint("a", i)}))
+			_, err := tx.Seen(fmt.Sprint("k", i), at)
+			must(t, err)
+			o := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: at, Created: at}
+			must(t, tx.Enqueue(o))
+			if i < 2 {
+				o.Status = store.OutDelivered
+				must(t, tx.UpdateOutbound(o))
+				must(t, tx.SaveReceipt(store.Receipt{ChannelID: "ch", MID: fmt.Sprint("p", i), ContactID: "1", OutboxID: o.ID, At: at}))
+			}
+		}
+	})
+	tx := begin(t, s)
+	defer tx.Rollback()
+	n, err := tx.Prune(store.Prune{Dedup: t0.Add(-2 * time.Hour), Activity: t0.Add(-30 * time.Minute), Outbox: t0.Add(-24 * time.Hour), Limit: 100})
+	must(t, err)
+	// dedup k0; activity a0, a1; outbox and receipt of the first
+	if n != 5 {
+		t.Errorf("pruned %d rows, want 5", n)
+	}
+	acts, _ := tx.Activity("1", 0, 10)
+	if len(acts) != 1 || acts[0].Text != "a2" {
+		t.Errorf("activity kept: %+v", acts)
+	}
+	if seen, _ := tx.Seen("k0", t0); seen {
+		t.Error("an old dedup key was kept")
+	}
+	if seen, _ := tx.Seen("k1", t0); !seen {
+		t.Error("a recent dedup key was pruned")
+	}
+	_, err = tx.Receipt("ch", "p0")
+	wantIs(t, "the receipt of a pruned outbox row", err, store.ErrNotFound)
+	if _, err := tx.Receipt("ch", "p1"); err != nil {
+		t.Errorf("a recent receipt: %v", err)
+	}
+	if due, _ := tx.DueOutbound(t0, 10); len(due) != 1 {
+		t.Errorf("a pending row was pruned: %+v", due)
+	}
 }
