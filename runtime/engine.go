@@ -330,6 +330,29 @@ func (e *Engine) handle(tx store.Tx, ev Event) error {
 		return e.inbound(tx, ev)
 	case outcome:
 		return e.record(tx, ev)
+	case SaveContact:
+		return e.saveContact(tx, ev)
+	case Erase:
+		return e.erase(tx, ev)
+	case Webhook:
+		if ev.Contact == "" { // named by the body: found, or created
+			id, created, err := e.resolve(tx, ev.Key, ev.Value, ev.Create)
+			if err != nil {
+				return err
+			}
+			ev.Contact = id
+			t, err := e.newTurn(tx, id, ev)
+			if err != nil {
+				return err
+			}
+			if created {
+				t.c.Fields[ev.Key], t.contactDirty = ev.Value, true
+			}
+			if err := t.event(ev); err != nil {
+				return err
+			}
+			return e.finish(t)
+		}
 	}
 	t, err := e.newTurn(tx, ev.contact(), ev)
 	if err != nil {

@@ -39,6 +39,8 @@ type Message struct {
 type AgentMessage struct {
 	Contact, User, Text string
 	Sent                bool
+	// Out, when set, receives the outbox id of the message to deliver.
+	Out *int64
 }
 
 // Unassign is an agent or the API removing the conversation's assignee.
@@ -89,10 +91,14 @@ type ManualAssign struct {
 	Contact, User string
 }
 
-// Webhook is a call to a flow's webhook trigger, with its JSON body.
+// Webhook is a call to a flow's webhook trigger, with its JSON body. The
+// contact is Contact, or, when that is "", the one Key (id, phone or
+// email) and Value name, created when Create lets it.
 type Webhook struct {
 	Contact, Flow string
 	Body          any
+	Key, Value    string
+	Create        bool
 }
 
 // Shortcut is an agent running a shortcut for the contact, with the answers

@@ -95,6 +95,8 @@ func (t *turn) event(ev Event) error {
 		return t.manualStart(ev)
 	case StopBot:
 		t.stopBot(ev.Flow)
+	case Comment:
+		t.note(nil, KindComment, interpreter.CleanText(ev.Text), nil)
 	case ResumeBot:
 		t.resumeBot(ev.Flow)
 	case Unassign:
@@ -308,8 +310,12 @@ func (t *turn) deliverAgentMessage(ev AgentMessage) []byte {
 	if t.fail(err); err != nil {
 		return nil
 	}
-	t.fail(t.tx.Enqueue(&store.Outbound{ContactID: t.c.ID, Lane: laneMessage, Kind: m.Type(), Payload: b,
-		Status: store.OutPending, NextAt: t.now, Created: t.now}))
+	o := &store.Outbound{ContactID: t.c.ID, Lane: laneMessage, Kind: m.Type(), Payload: b,
+		Status: store.OutPending, NextAt: t.now, Created: t.now}
+	t.fail(t.tx.Enqueue(o))
+	if ev.Out != nil {
+		*ev.Out = o.ID
+	}
 	return b
 }
 

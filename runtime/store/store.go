@@ -135,6 +135,14 @@ type Tx interface {
 	// named before, or a new contact number (created), which is never
 	// handed out again. a.ContactID is ignored.
 	Identify(a Address, at time.Time) (contactID string, created bool, err error)
+	// NewContactNumber hands out a contact number, as Identify does, for
+	// a contact no channel names (one the API creates).
+	NewContactNumber(at time.Time) (string, error)
+	// EraseContact deletes everything the store holds about the contact:
+	// its fields and tags, conversations, runs, enrolments, activity,
+	// timers, outbox items, identities and receipts; and records that a
+	// contact with this id was erased, and when, and nothing else.
+	EraseContact(id string, at time.Time) error
 	// Identity is the contact a channel's contact id names, without
 	// creating one: ErrNotFound when it names none.
 	Identity(channelID, externalID string) (contactID string, err error)

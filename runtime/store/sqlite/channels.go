@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
@@ -25,6 +26,7 @@ func init() {
 		"prune_activity":    `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? LIMIT ?)`,
 		"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
 		"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
+		"add_erasure":    `INSERT INTO erasures (contact_id, at) VALUES (?, ?)`,
 		"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = ? AND mid = ?`,
 	} {
 		queries[name] = q
@@ -130,4 +132,32 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 		total += int(n)
 	}
 	return total, nil
+}
+
+// NewContactNumber implements store.Tx.
+func (t *Tx) NewContactNumber(at time.Time) (string, error) {
+	var n int64
+	if err := t.stmt("new_number").QueryRow(nanos(at)).Scan(&n); err != nil {
+		return "", fmt.Errorf("new contact number: %w", err)
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// erased are the tables that hold a contact's rows, by their contact column.
+var erased = []string{"contacts:id", "conversations:contact_id", "runs:contact_id", "enrolments:contact_id", "activity:contact_id",
+	"timers:contact_id", "outbox:contact_id", "identities:contact_id", "receipts:contact_id"}
+
+// EraseContact implements store.Tx.
+func (t *Tx) EraseContact(id string, at time.Time) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	for _, tc := range erased {
+		table, col, _ := strings.Cut(tc, ":")
+		if _, err := t.tx.Exec(`DELETE FROM `+table+` WHERE `+col+` = ?`, id); err != nil {
+			return fmt.Errorf("erase %s: %w", table, err)
+		}
+	}
+	_, err := t.exec("add_erasure", id, nanos(at))
+	return err
 }

@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Dedup", dedup},
 			{"Channels", channels},
 			{"Prune", prune},
+			{"Erase", erase},
 			{"Savepoints", savepoints},
 			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
@@ -671,5 +672,68 @@ func prune(t *testing.T, open Open) {
 	}
 	if due, _ := tx.DueOutbound(t0, 10); len(due) != 1 {
 		t.Errorf("a pending row was pruned: %+v", due)
+	}
+}
+
+func erase(t *testing.T, open Open) {
+	var gone, kept string
+	s := inTx(t, open, func(tx store.Tx) {
+		var err error
+		gone, _, err = tx.Identify(store.Address{ChannelID: "ch", Channel: "sms", ExternalID: "+60111"}, t0)
+		must(t, err)
+		kept, err = tx.NewContactNumber(t0)
+		must(t, err)
+		if kept == gone || kept == "" {
+			t.Errorf("numbers %q and %q", gone, kept)
+		}
+		for _, id := range []string{gone, kept} {
+			must(t, tx.SaveContact(&store.Contact{ID: id, Fields: map[string]any{"email": id + "@example.com"}, Tags: []string{"VIP"}, Created: t0}))
+			must(t, tx.SaveConversation(&store.Conversation{ContactID: id, Open: true, OpenedBy: "contact", OpenedAt: t0}))
+			r := &store.Run{ContactID: id, Flow: "F", Program: "abc", Status: store.RunWaiting, Wait: "reply"}
+			must(t, tx.InsertRun(r))
+			must(t, tx.AddTimer(&store.Timer{ContactID: id, Kind: store.TimerRun, RunID: r.ID, At: t0}))
+			must(t, tx.AddEnrolment(id, "F", t0))
+			must(t, tx.AddActivity(&store.Activity{ContactID: id, At: t0, Kind: "message_in", Text: "my secret"}))
+			o := &store.Outbound{ContactID: id, Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
+			must(t, tx.Enqueue(o))
+			must(t, tx.SaveReceipt(store.Receipt{ChannelID: "ch", MID: "p-" + id, ContactID: id, OutboxID: o.ID, At: t0}))
+		}
+		must(t, tx.EraseContact(gone, t0))
+	})
+	tx := begin(t, s)
+	defer tx.Rollback()
+	_, err := tx.Contact(gone)
+	wantIs(t, "an erased contact", err, store.ErrNotFound)
+	_, err = tx.Identity("ch", "+60111")
+	wantIs(t, "an erased contact's identity", err, store.ErrNotFound)
+	_, err = tx.Receipt("ch", "p-"+gone)
+	wantIs(t, "an erased contact's receipt", err, store.ErrNotFound)
+	if n, _ := tx.Conversations(gone); n != 0 {
+		t.Errorf("%d conversations left", n)
+	}
+	if runs, _ := tx.Runs(gone, 0, 10); len(runs) != 0 {
+		t.Errorf("runs left: %+v", runs)
+	}
+	if acts, _ := tx.Activity(gone, 0, 10); len(acts) != 0 {
+		t.Errorf("activity left: %+v", acts)
+	}
+	if ok, _ := tx.Enrolled(gone, "F"); ok {
+		t.Error("enrolment left")
+	}
+	if ids, _ := tx.FindContacts("email", gone+"@example.com", 10); len(ids) != 0 {
+		t.Errorf("found by email: %v", ids)
+	}
+	due, _ := tx.DueTimers(t0, 10)
+	out, _ := tx.DueOutbound(t0, 10)
+	if len(due) != 1 || due[0].ContactID != kept || len(out) != 1 || out[0].ContactID != kept {
+		t.Errorf("timers %+v, outbox %+v: want only %s's", due, out, kept)
+	}
+	if c, err := tx.Contact(kept); err != nil || c.Fields["email"] != kept+"@example.com" {
+		t.Errorf("the other contact: %+v, %v", c, err)
+	}
+	again, created, err := tx.Identify(store.Address{ChannelID: "ch", Channel: "sms", ExternalID: "+60111"}, t0)
+	must(t, err)
+	if !created || again == gone {
+		t.Errorf("the erased contact's address again: %q (created %v); an erased number is not handed out again", again, created)
 	}
 }
