@@ -26,7 +26,7 @@ func init() {
 		"prune_activity":    `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? LIMIT ?)`,
 		"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
 		"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
-		"add_erasure":    `INSERT INTO erasures (contact_id, at) VALUES (?, ?)`,
+		"add_erasure":       `INSERT INTO erasures (contact_id, at) VALUES (?, ?)`,
 		"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = ? AND mid = ?`,
 	} {
 		queries[name] = q
