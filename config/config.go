@@ -51,6 +51,10 @@ type Workspace struct {
 	AI        *AI       `toml:"ai"`
 	Retention Retention `toml:"retention"`
 	Limits    Limits    `toml:"limits"`
+	// Webhooks name, by webhook id (the flow's name in lower case, with
+	// dashes: "order-shipped"), the variable holding each webhook flow's
+	// secret: a webhook flow without one is not served.
+	Webhooks map[string]string `toml:"webhooks"`
 }
 
 // Limits are the webhook's rate limits, requests a second: per channel
@@ -200,9 +204,10 @@ func (c *checker) report(sev dsl.Severity, path, format string, args ...any) {
 }
 
 var (
-	idChars  = regexp.MustCompile(`^[A-Za-z0-9_=+/@.-]{1,50}$`)
-	envName  = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
-	statuses = []string{"online", "away", "offline"}
+	idChars   = regexp.MustCompile(`^[A-Za-z0-9_=+/@.-]{1,50}$`)
+	webhookID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	envName   = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	statuses  = []string{"online", "away", "offline"}
 )
 
 func (c *checker) check(w *Workspace) {
@@ -259,6 +264,15 @@ func (c *checker) check(w *Workspace) {
 	}
 	if l := w.Limits; l.Channel < 0 || l.Contact < 0 || l.Channel > 1e6 || l.Contact > 1e6 {
 		c.errorf("limits", "limits: requests a second, from 0 (the default) to 1000000")
+	}
+	for id, env := range w.Webhooks {
+		if !webhookID.MatchString(id) {
+			c.errorf("webhooks."+id, "webhook id %q: want a-z, 0-9 and dashes, as the flow's name gives it", id)
+		}
+		if env == "" {
+			c.errorf("webhooks."+id, "webhook %q: name the variable holding its secret", id)
+		}
+		c.env("webhooks."+id, env)
 	}
 	r := &w.Retention
 	r.DedupFor = c.retention("retention.dedup", r.Dedup, 30*24*time.Hour)

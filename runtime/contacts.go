@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime/store"
 )
@@ -182,4 +184,57 @@ func (e *Engine) erase(tx store.Tx, ev Erase) error {
 	}
 	e.cache.take(ev.Contact)
 	return tx.EraseContact(ev.Contact, e.cfg.Now())
+}
+
+// WebhookID is the id of a flow's webhook URL, derived from its name:
+// lower case, each run of other characters a dash ("Order Shipped!" is
+// order-shipped).
+func WebhookID(flow string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(flow) {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+// WebhookContact is how a webhook flow's body names its contact: the key
+// (id, phone or email) its trigger identifies by, and the value its JSON
+// path selects in body.
+func WebhookContact(p *interpreter.Program, body any) (key, value string, err error) {
+	tr := p.Trigger
+	if tr == nil || tr.Event != interpreter.EventWebhook {
+		return "", "", fmt.Errorf("%q: %w with a webhook trigger", p.Flow, ErrNoFlow)
+	}
+	if tr.Identify == "" || tr.Path == "" {
+		return "", "", fmt.Errorf("%q: its trigger does not say how to identify the contact (identify email|phone|id \"PATH\")", p.Flow)
+	}
+	path, err := dsl.ParsePath(tr.Path)
+	if err != nil {
+		return "", "", err
+	}
+	nodes := path.Select(body)
+	if len(nodes) != 1 {
+		return "", "", fmt.Errorf("the body's %s at %s: %d values, want one", tr.Identify, tr.Path, len(nodes))
+	}
+	switch v := nodes[0].(type) {
+	case string:
+		value = v
+	case float64:
+		value = strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return "", "", fmt.Errorf("the body's %s at %s is not a text or a number", tr.Identify, tr.Path)
+	}
+	if value == "" {
+		return "", "", fmt.Errorf("the body's %s at %s is empty", tr.Identify, tr.Path)
+	}
+	return tr.Identify, value, nil
 }

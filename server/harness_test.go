@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,7 +141,9 @@ func startFlowdWith(t *testing.T, opts server.Options, rc *receiver, files ...st
 		paths = append(paths, f)
 	}
 	var flows []runtime.Flow
-	for _, f := range project.Load(paths, project.Options{}) {
+	loaded := project.Load(paths, project.Options{})
+	opts.Info = server.FlowInfos(loaded)
+	for _, f := range loaded {
 		if f.Failed() {
 			t.Fatalf("%s: %v", f.Path, f.Diags)
 		}
@@ -306,4 +309,59 @@ func (f *flowd) waitReceipt(mid string) *store.Receipt {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+const apiToken = "api-token-0123456789"
+
+// call calls the admin API with its token and returns the status and the
+// answer, decoded.
+func (f *flowd) call(method, path string, body any) (int, map[string]any) {
+	f.t.Helper()
+	return f.callWith(apiToken, method, path, body)
+}
+
+func (f *flowd) callWith(tok, method, path string, body any) (int, map[string]any) {
+	f.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		if s, ok := body.(string); ok {
+			b = []byte(s)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// must calls the admin API and wants a 200.
+func (f *flowd) must(method, path string, body any) map[string]any {
+	f.t.Helper()
+	code, out := f.call(method, path, body)
+	if code != 200 {
+		f.t.Fatalf("%s %s: %d %v", method, path, code, out)
+	}
+	return out
+}
+
+// after is the contact's activity after the line, which it must have: a
+// reply to a message is committed with it, so what is not there never will be.
+func (f *flowd) after(contactID, line string) []string {
+	f.t.Helper()
+	acts := f.activity(contactID)
+	i := slices.Index(acts, line)
+	if i < 0 {
+		f.t.Fatalf("no %q in %q", line, acts)
+	}
+	return acts[i+1:]
 }

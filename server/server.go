@@ -19,9 +19,20 @@ type Channel struct {
 	Token string // the channel's API token, both ways
 }
 
-// Config is what the server needs besides the engine.
+// Config is what the server serves.
 type Config struct {
+	Engine   *runtime.Engine // the admin API reads its store
 	Channels []Channel
+	// APIToken is the admin API's bearer token; "" turns the API off
+	// (every /v2 request is answered 401).
+	APIToken string
+	// Flows are the flow files as loaded, failed ones included.
+	Flows []FlowInfo
+	// Teams are the workspace's teams, which may have no members yet.
+	Teams []string
+	// WebhookSecrets are the webhook flows' secrets, by webhook id: a
+	// webhook flow without one is not served.
+	WebhookSecrets map[string]string
 	// Submit hands events to the engine and waits until they are
 	// committed: a runtime.Writer's SubmitAll.
 	Submit func(ctx context.Context, evs []runtime.Event) []error
@@ -67,33 +78,108 @@ func New(cfg Config) *Server {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Routes are the routes the server serves, method and pattern: the
-// OpenAPI document's test holds them to it.
-var Routes = []string{
-	"POST /custom/channel/webhook",
-	"POST /custom/channel/webhook/",
-	"GET /healthz",
-	"GET /readyz",
+// A route is a method and pattern the server serves, and its handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// Routes are the routes the server serves, as method and pattern: the
+// OpenAPI document's test holds the document to them.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.table() {
+		out = append(out, r.pattern)
+	}
+	return out
+}
+
+func (s *Server) table() []route {
+	return []route{
+		{"POST /custom/channel/webhook", s.webhook},
+		{"POST /custom/channel/webhook/", s.webhook}, // respond.io's path ends in a slash
+		{"GET /healthz", s.healthz},
+		{"GET /readyz", s.readyz},
+
+		{"GET /v2/contact/{identifier}", s.api(s.getContact)},
+		{"POST /v2/contact/{identifier}", s.api(s.saveContact(true, false))},
+		{"PUT /v2/contact/{identifier}", s.api(s.saveContact(false, true))},
+		{"DELETE /v2/contact/{identifier}", s.api(s.deleteContact)},
+		{"POST /v2/contact/create_or_update/{identifier}", s.api(s.saveContact(true, true))},
+		{"POST /v2/contact/{identifier}/tag", s.api(s.changeTags(true))},
+		{"DELETE /v2/contact/{identifier}/tag", s.api(s.changeTags(false))},
+		{"POST /v2/contact/{identifier}/lifecycle/update", s.api(s.updateLifecycle)},
+		{"POST /v2/contact/{identifier}/conversation/status", s.api(s.conversationStatus)},
+		{"POST /v2/contact/{identifier}/conversation/assignee", s.api(s.assignee)},
+		{"POST /v2/contact/{identifier}/comment", s.api(s.comment)},
+		{"POST /v2/contact/{identifier}/message", s.api(s.sendMessage)},
+		{"GET /v2/contact/{identifier}/message/list", s.api(s.listMessages)},
+		{"GET /v2/contact/{identifier}/channels", s.api(s.contactChannels)},
+
+		{"GET /v2/flowd/contact/{identifier}/activity", s.api(s.activity)},
+		{"GET /v2/flowd/contact/{identifier}/runs", s.api(s.runs)},
+		{"POST /v2/flowd/contact/{identifier}/runs/{run}/stop", s.api(s.stopRun)},
+		{"POST /v2/flowd/contact/{identifier}/bot/stop", s.api(s.bot(true))},
+		{"POST /v2/flowd/contact/{identifier}/bot/resume", s.api(s.bot(false))},
+		{"POST /v2/flowd/contact/{identifier}/shortcut", s.api(s.shortcut)},
+		{"GET /v2/flowd/flows", s.api(s.listFlows)},
+		{"GET /v2/flowd/users", s.api(s.listUsers)},
+		{"POST /v2/flowd/users/{user}/status", s.api(s.userStatus)},
+		{"GET /v2/flowd/teams", s.api(s.listTeams)},
+		{"POST /v2/flowd/webhooks/{id}", s.flowWebhook},
+	}
+}
+
+// dispatched are the routes Go's mux cannot tell apart
+// (/v2/contact/create_or_update/tag could be either): one pattern serves
+// them, and picks by the path.
+var dispatched = map[string]bool{
+	"POST /v2/contact/create_or_update/{identifier}": true,
+	"POST /v2/contact/{identifier}/tag":              true,
+	"POST /v2/contact/{identifier}/comment":          true,
+	"POST /v2/contact/{identifier}/message":          true,
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("POST /custom/channel/webhook", s.webhook)
-	s.mux.HandleFunc("POST /custom/channel/webhook/", s.webhook) // respond.io's path ends in a slash
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Ready != nil {
-			if err := s.cfg.Ready(r.Context()); err != nil {
-				writeError(w, &apiError{Code: http.StatusServiceUnavailable, Message: "not ready: " + err.Error()})
-				return
-			}
+	byPattern := map[string]http.HandlerFunc{}
+	for _, r := range s.table() {
+		if dispatched[r.pattern] {
+			byPattern[r.pattern] = r.handler
+			continue
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		s.mux.HandleFunc(r.pattern, r.handler)
+	}
+	s.mux.HandleFunc("POST /v2/contact/{first}/{second}", func(w http.ResponseWriter, r *http.Request) {
+		first, second := r.PathValue("first"), r.PathValue("second")
+		pattern, ident := "POST /v2/contact/{identifier}/"+second, first
+		if first == "create_or_update" {
+			pattern, ident = "POST /v2/contact/create_or_update/{identifier}", second
+		}
+		h := byPattern[pattern]
+		if h == nil {
+			writeError(w, &apiError{Code: http.StatusNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+			return
+		}
+		r.SetPathValue("identifier", ident)
+		h(w, r)
 	})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Code: http.StatusNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			writeError(w, &apiError{Code: http.StatusServiceUnavailable, Message: "not ready: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // bearer is the request's bearer token, or "".

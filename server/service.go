@@ -36,6 +36,11 @@ type Options struct {
 	ChannelRate, ContactRate float64
 	// Retention is pruned at start and every PruneEvery.
 	Retention runtime.Retention
+	// APIToken, Info, Teams and WebhookSecrets: see Config.
+	APIToken       string
+	Info           []FlowInfo
+	Teams          []string
+	WebhookSecrets map[string]string
 }
 
 // PruneEvery is how often a service deletes what is past its retention.
@@ -74,8 +79,9 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s := &Service{Engine: e, Writer: e.NewWriter(0)}
 	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
-	s.Server = New(Config{Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
-		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate})
+	s.Server = New(Config{Engine: e, Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
+		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate, APIToken: opts.APIToken, Flows: opts.Info,
+		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets})
 	workers := opts.Workers
 	if workers == 0 {
 		workers = DefaultWorkers

@@ -73,9 +73,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return 1
 	}
-	flows, ok := loadFlows(o.flows, stdout, stderr)
+	flows, info, ok := loadFlows(o.flows, stdout, stderr)
 	if !ok {
 		return 1
+	}
+	apiToken := getenv(ws.API.TokenEnv)
+	if apiToken == "" {
+		log.Warn("the admin API is off: /v2 answers 401 to every request until " + ws.API.TokenEnv + " is set")
+	}
+	secrets := map[string]string{}
+	for id, env := range ws.Webhooks {
+		if secrets[id] = getenv(env); secrets[id] == "" {
+			log.Warn("webhook " + id + " is off: " + env + " is not set")
+		}
+	}
+	var teams []string
+	for _, t := range ws.Teams {
+		teams = append(teams, t.Name)
 	}
 	st, err := sqlite.Open(o.db)
 	if err != nil {
@@ -85,6 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer st.Close()
 
 	opts := server.Options{Store: st, Flows: flows, Channels: channels, HTTPAllow: ws.HTTPAllow,
+		APIToken: apiToken, Info: info, Teams: teams, WebhookSecrets: secrets,
 		ChannelRate: ws.Limits.Channel, ContactRate: ws.Limits.Contact,
 		Retention: runtime.Retention{Dedup: ws.Retention.DedupFor, Activity: ws.Retention.ActivityFor, Outbox: ws.Retention.OutboxFor},
 		Engine:    runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, Directory: users(ws)}}
@@ -189,14 +204,15 @@ func users(ws *config.Workspace) runtime.Directory {
 
 // loadFlows loads the directory's flows: those with errors are reported
 // and left out, and the rest serve.
-func loadFlows(dir string, stdout, stderr io.Writer) ([]runtime.Flow, bool) {
+func loadFlows(dir string, stdout, stderr io.Writer) ([]runtime.Flow, []server.FlowInfo, bool) {
 	files, err := flowFiles([]string{dir})
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
-		return nil, false
+		return nil, nil, false
 	}
 	var flows []runtime.Flow
-	for _, f := range project.Load(files, project.Options{}) {
+	loaded := project.Load(files, project.Options{})
+	for _, f := range loaded {
 		if f.Failed() {
 			fmt.Fprintf(stderr, "flowd: not serving %s:\n", f.Path)
 			dsl.Render(stderr, f.Source, f.Diags)
@@ -206,7 +222,7 @@ func loadFlows(dir string, stdout, stderr io.Writer) ([]runtime.Flow, bool) {
 		fmt.Fprintf(stdout, "flowd: flow %q (%s)\n", f.Program.Flow, f.Path)
 	}
 	fmt.Fprintf(stdout, "flowd: %d of %d flows loaded from %s\n", len(flows), len(files), dir)
-	return flows, true
+	return flows, server.FlowInfos(loaded), true
 }
 
 // listenURL is the URL a listener is reached at.
