@@ -323,6 +323,11 @@ func (d *Dispatcher) do(ctx context.Context, o *store.Outbound, receipt **store.
 			return nil
 		}
 		resp.Seq = req.Seq
+		result := "delivered"
+		if resp.Err != "" {
+			result = "failed"
+		}
+		d.Engine.cfg.Meter.Carried(o.Lane, result)
 		ev := answer(resp).(Result)
 		ev.Note = "http -> " + resp.Result()
 		return ev
@@ -347,6 +352,7 @@ const MaxRetryAfter = 10 * time.Minute
 func (d *Dispatcher) delivered(o *store.Outbound, err error) Event {
 	if err == nil {
 		o.Status, o.Err = store.OutDelivered, ""
+		d.Engine.cfg.Meter.Carried(o.Lane, "delivered")
 		if o.Seq == 0 {
 			return nil
 		}
@@ -375,9 +381,11 @@ func (d *Dispatcher) delivered(o *store.Outbound, err error) Event {
 			wait = max(wait, min(later.RetryAfter(), MaxRetryAfter))
 		}
 		o.NextAt = d.Engine.cfg.Now().Add(wait)
+		d.Engine.cfg.Meter.Carried(o.Lane, "retried")
 		return nil
 	}
 	o.Status = store.OutFailed
+	d.Engine.cfg.Meter.Carried(o.Lane, "failed")
 	if o.Seq == 0 {
 		return nil
 	}

@@ -48,12 +48,34 @@ type Config struct {
 	// simulated world's cap, so that flows that start each other for a
 	// simulated year stop, visibly, before they fill memory.
 	MaxRuns int
+	// Meter is told what the engine does, for metrics; nil is none.
+	Meter Meter
 	// CacheContacts is how many contacts' states the engine keeps between
 	// events instead of reading them back; 0 is DefaultCacheContacts, a
 	// negative value none. Only an engine that is the store's one writer
 	// may keep any: the embedded store is one process's.
 	CacheContacts int
 }
+
+// A Meter is told what the engine and its dispatcher do: a service's
+// metrics. Its methods are called on the engine's hot path, and must be
+// quick and safe for concurrent use.
+type Meter interface {
+	// Handled is a transaction of events committed (failed counts those
+	// undone in it) and how long it took.
+	Handled(events, failed int, took time.Duration)
+	// Carried is an outbox item carried out: its lane and what came of
+	// it: delivered, retried or failed.
+	Carried(lane, result string)
+	// Fired is a timer fired, late by lag.
+	Fired(kind string, lag time.Duration)
+}
+
+type noMeter struct{}
+
+func (noMeter) Handled(int, int, time.Duration) {}
+func (noMeter) Carried(string, string)          {}
+func (noMeter) Fired(string, time.Duration)     {}
 
 // DefaultCacheContacts is the contacts an engine keeps in memory by default.
 const DefaultCacheContacts = 10_000
@@ -123,6 +145,9 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 	}
 	if cfg.CacheContacts == 0 {
 		cfg.CacheContacts = DefaultCacheContacts
+	}
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
 	}
 	e := &Engine{st: st, cfg: cfg, byHash: map[string]*interpreter.Program{}, cache: newStateCache(cfg.CacheContacts)}
 	var list []*interpreter.Program
@@ -236,8 +261,16 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 // savepoints, which cost two statements an event; when one fails, it rolls
 // that back and handles them again, each in a savepoint of its own.
 func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err error) {
+	start := time.Now()
 	defer func() {
 		if err == nil {
+			failed := 0
+			for _, f := range errs {
+				if f != nil {
+					failed++
+				}
+			}
+			e.cfg.Meter.Handled(len(evs), failed, time.Since(start))
 			e.notify()
 		}
 	}()
@@ -425,8 +458,10 @@ func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 		return 0, err
 	}
 	evs := make([]Event, len(due))
+	now := e.cfg.Now()
 	for i, tm := range due {
 		evs[i] = timerDue{tm}
+		e.cfg.Meter.Fired(tm.Kind, now.Sub(tm.At))
 	}
 	errs, err := e.HandleAll(ctx, evs)
 	if err != nil {
@@ -569,4 +604,14 @@ func (e *Engine) Prune(ctx context.Context, r Retention) (int, error) {
 		}
 	}
 	return total, ctx.Err()
+}
+
+// OutboxDepth is how many outbox items wait to be carried out.
+func (e *Engine) OutboxDepth(ctx context.Context) (int, error) {
+	tx, err := e.st.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	return tx.OutboxDepth()
 }

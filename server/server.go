@@ -33,6 +33,8 @@ type Config struct {
 	// WebhookSecrets are the webhook flows' secrets, by webhook id: a
 	// webhook flow without one is not served.
 	WebhookSecrets map[string]string
+	// Metrics are served at /metrics; nil serves none.
+	Metrics *Metrics
 	// Submit hands events to the engine and waits until they are
 	// committed: a runtime.Writer's SubmitAll.
 	Submit func(ctx context.Context, evs []runtime.Event) []error
@@ -53,6 +55,7 @@ type Server struct {
 	mux      *http.ServeMux
 
 	perChannel, perContact *limiters
+	docCache
 }
 
 // New returns a server on cfg.
@@ -100,6 +103,8 @@ func (s *Server) table() []route {
 		{"POST /custom/channel/webhook/", s.webhook}, // respond.io's path ends in a slash
 		{"GET /healthz", s.healthz},
 		{"GET /readyz", s.readyz},
+		{"GET /metrics", s.metrics},
+		{"GET /openapi.json", s.openapi},
 
 		{"GET /v2/contact/{identifier}", s.api(s.getContact)},
 		{"POST /v2/contact/{identifier}", s.api(s.saveContact(true, false))},
@@ -166,6 +171,14 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Code: http.StatusNotFound, Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Metrics == nil {
+		writeError(w, &apiError{Code: http.StatusNotFound, Message: "no metrics"})
+		return
+	}
+	s.cfg.Metrics.Handler().ServeHTTP(w, r)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -65,7 +65,14 @@ type Service struct {
 // Start starts a service: the engine on the store with the flows, and its
 // loops, which run until Close.
 func Start(ctx context.Context, opts Options) (*Service, error) {
-	e, err := runtime.New(ctx, opts.Store, opts.Flows, opts.Engine)
+	var metrics *Metrics
+	var e *runtime.Engine
+	metrics = NewMetrics(func(ctx context.Context) (int, error) { return e.OutboxDepth(ctx) })
+	cfg := opts.Engine
+	if cfg.Meter == nil {
+		cfg.Meter = metrics
+	}
+	e, err := runtime.New(ctx, opts.Store, opts.Flows, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
 	s.Server = New(Config{Engine: e, Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
 		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate, APIToken: opts.APIToken, Flows: opts.Info,
-		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets})
+		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets, Metrics: metrics})
 	workers := opts.Workers
 	if workers == 0 {
 		workers = DefaultWorkers

@@ -90,6 +90,25 @@ type webhookContact struct {
 // and 5xx when one failed after others committed: the sender's retry is
 // safe, as the committed ones are known by their mId.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.takeWebhook(rec, r)
+	if rec.status >= 400 {
+		s.cfg.Metrics.rejected(rec.status)
+	}
+}
+
+// statusRecorder remembers the status a handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) takeWebhook(w http.ResponseWriter, r *http.Request) {
 	token := bearer(r)
 	sender := s.channelOfToken(token)
 	if sender == nil {
@@ -145,6 +164,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 			Field: fmt.Sprintf("events[%d]", i)})
 		return
 	}
+	s.cfg.Metrics.taken(ch.ID, evs)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "events": len(evs)})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -461,4 +462,34 @@ func TestVIPThroughTheCustomChannel(t *testing.T) {
 		t.Errorf("the guard let a call through: %q", lookups)
 	}
 	mu.Unlock()
+}
+
+// /metrics counts what the service did, in Prometheus' text format.
+func TestMetrics(t *testing.T) {
+	rc := newReceiver(t)
+	f := startFlowd(t, rc, "request_consent_privacy.flow")
+	f.say("c1", "m1", "Hello")
+	rc.waitFor(2)
+	f.post("/custom/channel/webhook", "wrong", message("c1", "m2", "x"))
+	f.post("/custom/channel/webhook", token, `{`)
+	f.waitReceipt("provider-2")
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`flowd_inbound_events_total{channel="sms1",type="message"} 1`,
+		`flowd_inbound_rejected_total{reason="unauthorized"} 1`,
+		`flowd_inbound_rejected_total{reason="bad_request"} 1`,
+		`flowd_outbound_total{lane="message",result="delivered"} 2`,
+		`flowd_events_total{outcome="committed"}`,
+		`flowd_commit_seconds_count`,
+		"flowd_outbox_depth 0",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 }

@@ -156,6 +156,9 @@ type Tx interface {
 	SaveReceipt(r Receipt) error
 	Receipt(channelID, mid string) (*Receipt, error)
 
+	// OutboxDepth is how many outbox items wait to be carried out.
+	OutboxDepth() (int, error)
+
 	// Prune deletes what is past its retention: de-duplication keys
 	// recorded before p.Dedup, activity before p.Activity, and outbox rows
 	// done (delivered, failed, withdrawn) before p.Outbox, with their

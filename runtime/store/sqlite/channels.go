@@ -26,6 +26,7 @@ func init() {
 		"prune_activity":    `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? LIMIT ?)`,
 		"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
 		"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < ? AND status IN ('delivered', 'failed', 'withdrawn') LIMIT ?)`,
+		"outbox_depth":      `SELECT count(*) FROM outbox INDEXED BY outbox_pending WHERE status = 'pending'`,
 		"add_erasure":       `INSERT INTO erasures (contact_id, at) VALUES (?, ?)`,
 		"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = ? AND mid = ?`,
 	} {
@@ -160,4 +161,14 @@ func (t *Tx) EraseContact(id string, at time.Time) error {
 	}
 	_, err := t.exec("add_erasure", id, nanos(at))
 	return err
+}
+
+// OutboxDepth implements store.Tx.
+func (t *Tx) OutboxDepth() (int, error) {
+	if err := t.flush(&t.outbox); err != nil {
+		return 0, err
+	}
+	var n int
+	err := t.stmt("outbox_depth").QueryRow().Scan(&n)
+	return n, err
 }

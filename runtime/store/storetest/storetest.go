@@ -673,6 +673,9 @@ func prune(t *testing.T, open Open) {
 	if due, _ := tx.DueOutbound(t0, 10); len(due) != 1 {
 		t.Errorf("a pending row was pruned: %+v", due)
 	}
+	if n, err := tx.OutboxDepth(); err != nil || n != 1 {
+		t.Errorf("outbox depth %d, %v; want 1", n, err)
+	}
 }
 
 func erase(t *testing.T, open Open) {
