@@ -156,7 +156,8 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	if workers <= 0 {
 		workers = 1
 	}
-	wake := d.Engine.Subscribe()
+	wake, cancel := d.Engine.Subscribe()
+	defer cancel()
 	free := make(chan struct{}, workers)
 	slots := workers
 	var running sync.WaitGroup

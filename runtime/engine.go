@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -105,12 +106,17 @@ type Engine struct {
 // handled and committed (coalesced: one value stands for any number), so
 // that the loops that fire timers and carry out the outbox look again at
 // once instead of at their next poll.
-func (e *Engine) Subscribe() <-chan struct{} {
+// Cancel stops the values; the channel is not closed.
+func (e *Engine) Subscribe() (wake <-chan struct{}, cancel func()) {
 	ch := make(chan struct{}, 1)
 	e.subsMu.Lock()
 	defer e.subsMu.Unlock()
 	e.subs = append(e.subs, ch)
-	return ch
+	return ch, func() {
+		e.subsMu.Lock()
+		defer e.subsMu.Unlock()
+		e.subs = slices.DeleteFunc(e.subs, func(c chan struct{}) bool { return c == ch })
+	}
 }
 
 // notify tells the subscribers that events were handled.
@@ -546,7 +552,8 @@ func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error)
 // timer another process added), and wakes early when events were handled
 // (one may have added a sooner timer).
 func (e *Engine) RunTimers(ctx context.Context) {
-	wake := e.Subscribe()
+	wake, cancel := e.Subscribe()
+	defer cancel()
 	for ctx.Err() == nil {
 		for {
 			fired, err := e.Tick(ctx)

@@ -169,7 +169,7 @@ type StopRun struct {
 // of it): see docs/server.md.
 type Inbound struct {
 	From store.Address
-	Type string // InMessage, InEcho or InStatus
+	Type string // InMessage, InEcho, InStatus or InOpen
 	MID  string // the channel's message id
 	At   time.Time
 	// Text, Attachment and Location are a message or an echo. The text
@@ -192,6 +192,9 @@ const (
 	InMessage = "message"
 	InEcho    = "message_echo"
 	InStatus  = "message_status"
+	// InOpen is a visitor opening a web chat: the contact opens a
+	// conversation before writing, as a widget's visitor does.
+	InOpen = "open"
 )
 
 // An Attachment is a file a message carries: image, video, audio or file,

@@ -81,6 +81,10 @@ func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 				return err
 			}
 		}
+	case InOpen:
+		if err := t.event(OpenConversation{Contact: id, By: "contact"}); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("inbound event of type %q", in.Type)
 	}

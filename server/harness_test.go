@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -166,6 +168,7 @@ func startFlowdWith(t *testing.T, opts server.Options, rc *receiver, files ...st
 	}
 	f := &flowd{t: t, svc: svc, st: st, srv: httptest.NewServer(svc.Handler())}
 	t.Cleanup(func() {
+		svc.Server.StopStreams()
 		f.srv.Close()
 		svc.Close()
 		st.Close()
@@ -364,4 +367,41 @@ func (f *flowd) after(contactID, line string) []string {
 		f.t.Fatalf("no %q in %q", line, acts)
 	}
 	return acts[i+1:]
+}
+
+// visitorContact is the contact a web chat visitor's token names.
+func (f *flowd) visitorContact(token string) string {
+	f.t.Helper()
+	sum := sha256.Sum256([]byte(token))
+	tx, err := f.st.Begin(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer tx.Rollback()
+	id, err := tx.Identity("webchat", "v"+hex.EncodeToString(sum[:20]))
+	if err != nil {
+		f.t.Fatalf("visitor %q: %v", token, err)
+	}
+	return id
+}
+
+// waitContactID waits until the contact with the id satisfies ok.
+func (f *flowd) waitContactID(id string, ok func(*store.Contact) bool) *store.Contact {
+	f.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tx, err := f.st.Begin(context.Background())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		c, err := tx.Contact(id)
+		tx.Rollback()
+		if err == nil && ok(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("contact %s: %+v, %v", id, c, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -85,6 +85,13 @@ type (
 	flowsAnswer struct {
 		Items []FlowInfo `json:"items"`
 	}
+	visitorAnswer struct {
+		Token string `json:"token"`
+	}
+	chatMessageBody struct {
+		Text string `json:"text"`
+		MID  string `json:"mId"`
+	}
 )
 
 // A routeDoc says what a route does and takes.
@@ -131,6 +138,11 @@ var routeDocs = map[string]routeDoc{
 	"POST /v2/flowd/users/{user}/status":                  {summary: "Set a user's status: online, away or offline", auth: "api", body: userStatusBody{}, answer: map[string]any{}},
 	"GET /v2/flowd/teams":                                 {summary: "The teams and their members", auth: "api", answer: listAnswer{}},
 	"POST /v2/flowd/webhooks/{id}":                        {summary: "Start a webhook flow; the body is the trigger data", auth: "webhook", body: map[string]any{}, answer: map[string]any{}},
+
+	"GET /{$}":               {summary: "The web chat's page", ownShape: true},
+	"POST /webchat/session":  {summary: "A new web chat visitor: a token naming a new contact, whose conversation opens", answer: visitorAnswer{}},
+	"POST /webchat/message":  {summary: "The visitor's message", auth: "visitor", body: chatMessageBody{}, answer: statusAnswer{}},
+	"GET /webchat/events":    {summary: "The visitor's conversation as Server-Sent Events (message, state), resumable by Last-Event-ID", auth: "visitor", query: []string{"after"}, ownShape: true},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -141,9 +153,10 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 		Description: "flowd's HTTP surface: respond.io's Custom Channel webhook, the admin API in respond.io's Developer API v2 shapes, and flowd's additions. See docs/server.md."},
 		Paths: openapi3.NewPaths()}
 	doc.Components = &openapi3.Components{Schemas: openapi3.Schemas{}, SecuritySchemes: openapi3.SecuritySchemes{}}
-	for _, name := range []string{"api", "channel", "webhook"} {
+	for _, name := range []string{"api", "channel", "webhook", "visitor"} {
 		doc.Components.SecuritySchemes[name] = &openapi3.SecuritySchemeRef{Value: openapi3.NewSecurityScheme().WithType("http").WithScheme("bearer").
-			WithDescription(map[string]string{"api": "FLOWD_API_TOKEN", "channel": "the channel's API token", "webhook": "the webhook flow's own secret"}[name])}
+			WithDescription(map[string]string{"api": "FLOWD_API_TOKEN", "channel": "the channel's API token", "webhook": "the webhook flow's own secret",
+				"visitor": "a web chat visitor's token (also ?token= for EventSource)"}[name])}
 	}
 	errSchema, err := openapi3gen.NewSchemaRefForValue(apiError{}, doc.Components.Schemas)
 	if err != nil {
@@ -159,6 +172,7 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			return nil, fmt.Errorf("route %q has no doc", pattern)
 		}
 		method, path, _ := strings.Cut(pattern, " ")
+		path = strings.TrimSuffix(path, "{$}") // Go's mux: / and nothing after it
 		op := openapi3.NewOperation()
 		op.Summary = d.summary
 		op.OperationID = strings.ToLower(method) + strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(path)

@@ -38,7 +38,10 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 			documented = append(documented, method+" "+path)
 		}
 	}
-	served := f.svc.Server.Routes()
+	var served []string
+	for _, r := range f.svc.Server.Routes() {
+		served = append(served, strings.TrimSuffix(r, "{$}"))
+	}
 	slices.Sort(documented)
 	slices.Sort(served)
 	if !slices.Equal(documented, served) {
@@ -64,7 +67,7 @@ func TestOpenAPIListsEveryRoute(t *testing.T) {
 		var out struct{ Message string }
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusMethodNotAllowed || strings.HasPrefix(out.Message, "no such endpoint") {
+		if resp.StatusCode == http.StatusMethodNotAllowed || strings.HasPrefix(out.Message, "no such endpoint") || resp.StatusCode == 404 && path == "/" {
 			t.Errorf("%s: not served: %d %s", route, resp.StatusCode, out.Message)
 		}
 	}

@@ -56,6 +56,7 @@ type Server struct {
 
 	perChannel, perContact *limiters
 	docCache
+	chat webChat
 }
 
 // New returns a server on cfg.
@@ -74,6 +75,7 @@ func New(cfg Config) *Server {
 	for i := range cfg.Channels {
 		s.channels[cfg.Channels[i].ID] = &cfg.Channels[i]
 	}
+	s.chat = webChat{sessions: newLimiters(SessionRate, 10*SessionRate), stop: make(chan struct{})}
 	s.routes()
 	return s
 }
@@ -132,6 +134,11 @@ func (s *Server) table() []route {
 		{"POST /v2/flowd/users/{user}/status", s.api(s.userStatus)},
 		{"GET /v2/flowd/teams", s.api(s.listTeams)},
 		{"POST /v2/flowd/webhooks/{id}", s.flowWebhook},
+
+		{"GET /{$}", s.page},
+		{"POST /webchat/session", s.newSession},
+		{"POST /webchat/message", s.chatMessage},
+		{"GET /webchat/events", s.events},
 	}
 }
 

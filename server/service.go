@@ -76,7 +76,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	channels := runtime.Channels{}
+	channels := runtime.Channels{WebChatChannel: webChatChannel{}}
 	for _, ch := range opts.Channels {
 		channels[ch.ID] = &runtime.CustomChannel{ID: ch.ID, URL: ch.URL, Token: ch.Token, Client: opts.ChannelClient}
 	}

@@ -123,6 +123,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	fmt.Fprintf(stdout, "flowd: listening on %s (store %s)\n", listenURL(ln.Addr()), o.db)
+	fmt.Fprintf(stdout, "flowd: web chat: open %s/ in a browser to chat with the flows as a new contact\n", listenURL(ln.Addr()))
 	for _, ch := range channels {
 		fmt.Fprintf(stdout, "flowd: channel %q (%s): webhook %s/custom/channel/webhook/, delivering to %s/message\n",
 			ch.ID, ch.Name, listenURL(ln.Addr()), strings.TrimSuffix(ch.URL, "/"))
@@ -131,6 +132,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "flowd: no channel: set %s, %s and %s, or add [[channels]] to %s\n",
 			config.EnvChannelURL, config.EnvChannelToken, config.EnvChannelID, config.FileName)
 	}
+	srv.RegisterOnShutdown(svc.Server.StopStreams) // the web chat's streams would hold Shutdown
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
