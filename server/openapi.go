@@ -139,10 +139,10 @@ var routeDocs = map[string]routeDoc{
 	"GET /v2/flowd/teams":                                 {summary: "The teams and their members", auth: "api", answer: listAnswer{}},
 	"POST /v2/flowd/webhooks/{id}":                        {summary: "Start a webhook flow; the body is the trigger data", auth: "webhook", body: map[string]any{}, answer: map[string]any{}},
 
-	"GET /{$}":               {summary: "The web chat's page", ownShape: true},
-	"POST /webchat/session":  {summary: "A new web chat visitor: a token naming a new contact, whose conversation opens", answer: visitorAnswer{}},
-	"POST /webchat/message":  {summary: "The visitor's message", auth: "visitor", body: chatMessageBody{}, answer: statusAnswer{}},
-	"GET /webchat/events":    {summary: "The visitor's conversation as Server-Sent Events (message, state), resumable by Last-Event-ID", auth: "visitor", query: []string{"after"}, ownShape: true},
+	"GET /{$}":              {summary: "The web chat's page", ownShape: true},
+	"POST /webchat/session": {summary: "A new web chat visitor: a token naming a new contact, whose conversation opens", answer: visitorAnswer{}},
+	"POST /webchat/message": {summary: "The visitor's message", auth: "visitor", body: chatMessageBody{}, answer: statusAnswer{}},
+	"GET /webchat/events":   {summary: "The visitor's conversation as Server-Sent Events (message, state), resumable by Last-Event-ID", auth: "visitor", query: []string{"after"}, ownShape: true},
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
