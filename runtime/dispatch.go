@@ -95,9 +95,7 @@ func (d *Dispatcher) claim(ctx context.Context, max int) ([]store.Outbound, erro
 			return err
 		}
 		for i := range due {
-			claim := due[i]
-			claim.NextAt = e.cfg.Now().Add(ClaimLease)
-			if err := tx.UpdateOutbound(&claim); err != nil {
+			if err := tx.ClaimOutbound(due[i].ID, e.cfg.Now().Add(ClaimLease)); err != nil {
 				return err
 			}
 		}

@@ -117,8 +117,14 @@ type Tx interface {
 	// NextOutbound is when the next item DueOutbound would return falls
 	// due after now; ok is false when none will.
 	NextOutbound(now time.Time) (at time.Time, ok bool, err error)
+	// ClaimOutbound leaves a due item to the dispatcher that claims it
+	// until the lease ends: DueOutbound does not return it, nor the
+	// contact's later items of its lane, meanwhile. A backend whose
+	// claims a dead process may have left releases them: the embedded
+	// one when it opens, a shared one when the lease ends.
+	ClaimOutbound(id int64, until time.Time) error
 	// UpdateOutbound records an attempt: its status, attempts, next try
-	// and error.
+	// and error; the item's claim ends.
 	UpdateOutbound(o *Outbound) error
 	// Queued is the work of a lane waiting for the engine itself (an
 	// assignment nobody can take yet), oldest first.

@@ -267,6 +267,15 @@ func (t *Tx) WithdrawOutbound(runID int64, lane string) error {
 	return err
 }
 
+// ClaimOutbound implements store.Tx.
+func (t *Tx) ClaimOutbound(id int64, until time.Time) error {
+	if err := t.flush(&t.outbox); err != nil {
+		return err
+	}
+	_, err := t.exec("claim_outbound", nanos(until), id)
+	return err
+}
+
 // UpdateOutbound implements store.Tx.
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 	if err := t.flush(&t.outbox); err != nil {

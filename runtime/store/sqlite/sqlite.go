@@ -69,6 +69,11 @@ func Open(path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
 	}
+	// this process owns the file now: claims in it are a dead one's
+	if _, err := db.Exec(`UPDATE outbox SET claimed_until = 0 WHERE claimed_until > 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("release claims in %s: %w", path, err)
+	}
 	return s, nil
 }
 

@@ -43,6 +43,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Channels", channels},
 			{"Prune", prune},
 			{"Erase", erase},
+			{"Claims", claims},
 			{"Savepoints", savepoints},
 			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
@@ -738,5 +739,43 @@ func erase(t *testing.T, open Open) {
 	must(t, err)
 	if !created || again == gone {
 		t.Errorf("the erased contact's address again: %q (created %v); an erased number is not handed out again", again, created)
+	}
+}
+
+func claims(t *testing.T, open Open) {
+	s, reopen := open(t)
+	tx := begin(t, s)
+	a := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
+	b := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
+	must(t, tx.Enqueue(a))
+	must(t, tx.Enqueue(b))
+	must(t, tx.ClaimOutbound(a.ID, t0.Add(time.Minute)))
+	if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
+		t.Errorf("due while the first is claimed: %+v", due)
+	}
+	if at, ok, _ := tx.NextOutbound(t0); !ok || !at.Equal(t0.Add(time.Minute)) {
+		t.Errorf("next outbound while claimed: %v %v", at, ok)
+	}
+	if due, _ := tx.DueOutbound(t0.Add(time.Minute), 10); len(due) != 1 || due[0].ID != a.ID {
+		t.Errorf("due once the lease ended: %+v", due)
+	}
+	a.Attempts, a.NextAt = 1, t0.Add(30*time.Second)
+	must(t, tx.UpdateOutbound(a)) // recorded: the claim ends, the next try holds
+	if due, _ := tx.DueOutbound(t0.Add(30*time.Second), 10); len(due) != 1 || due[0].ID != a.ID || due[0].Attempts != 1 {
+		t.Errorf("due after the outcome: %+v", due)
+	}
+	must(t, tx.ClaimOutbound(a.ID, t0.Add(time.Hour)))
+	must(t, tx.Commit())
+	s.Close()
+	if reopen == nil {
+		return
+	}
+	s = reopen()
+	defer s.Close()
+	tx = begin(t, s)
+	defer tx.Rollback()
+	due, _ := tx.DueOutbound(t0.Add(time.Minute), 10)
+	if s.Name() == "sqlite" && (len(due) != 1 || due[0].ID != a.ID) {
+		t.Errorf("the embedded store's claims after reopening (a dead process's): %+v", due)
 	}
 }
