@@ -5,9 +5,10 @@ import "github.com/flowd/flowd/runtime/store"
 // A contactState is what a turn loads for its contact: the contact, its
 // latest conversation and its active runs, decoded.
 type contactState struct {
-	c    *store.Contact
-	conv *store.Conversation
-	runs []*liveRun
+	c     *store.Contact
+	conv  *store.Conversation
+	runs  []*liveRun
+	addrs []store.Address // as turn.addrs: nil until read
 }
 
 // A stateCache keeps the contact states the engine last committed, so that

@@ -154,7 +154,7 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	if workers <= 0 {
 		workers = 1
 	}
-	wake, cancel := d.Engine.Subscribe()
+	wake, cancel := d.Engine.Subscribe(WakeOutbox)
 	defer cancel()
 	free := make(chan struct{}, workers)
 	slots := workers

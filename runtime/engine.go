@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -99,36 +100,67 @@ type Engine struct {
 	starting int // and in the one under way
 
 	subsMu sync.Mutex
-	subs   []chan struct{} // told when events were handled: see Subscribe
+	subs   [wakeKinds][]chan struct{} // see Subscribe
+	// timerWake is when the timer loop will look next (Unix nanoseconds;
+	// 0: it is looking): a timer added for later need not wake it.
+	timerWake atomic.Int64
 }
 
-// Subscribe returns a channel that receives a value after events were
-// handled and committed (coalesced: one value stands for any number), so
-// that the loops that fire timers and carry out the outbox look again at
-// once instead of at their next poll.
-// Cancel stops the values; the channel is not closed.
-func (e *Engine) Subscribe() (wake <-chan struct{}, cancel func()) {
+// What a subscriber is woken for.
+const (
+	WakeHandled = iota // events were handled and committed
+	WakeTimers         // a committed transaction added a timer
+	WakeOutbox         // a committed transaction queued outbox work
+	wakeKinds
+)
+
+// Subscribe returns a channel that receives a value after a committed
+// transaction did what kind says (coalesced: one value stands for any
+// number), so that the loops that fire timers and carry out the outbox,
+// and the web chat's streams, look again at once instead of at their next
+// poll. Cancel stops the values; the channel is not closed.
+func (e *Engine) Subscribe(kind int) (wake <-chan struct{}, cancel func()) {
 	ch := make(chan struct{}, 1)
 	e.subsMu.Lock()
 	defer e.subsMu.Unlock()
-	e.subs = append(e.subs, ch)
+	e.subs[kind] = append(e.subs[kind], ch)
 	return ch, func() {
 		e.subsMu.Lock()
 		defer e.subsMu.Unlock()
-		e.subs = slices.DeleteFunc(e.subs, func(c chan struct{}) bool { return c == ch })
+		e.subs[kind] = slices.DeleteFunc(e.subs[kind], func(c chan struct{}) bool { return c == ch })
 	}
 }
 
-// notify tells the subscribers that events were handled.
-func (e *Engine) notify() {
+// notify wakes the subscribers of kind.
+func (e *Engine) notify(kind int) {
 	e.subsMu.Lock()
 	defer e.subsMu.Unlock()
-	for _, ch := range e.subs {
+	for _, ch := range e.subs[kind] {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// A watchTx notes what a transaction adds that a loop waits for.
+type watchTx struct {
+	store.Tx
+	timers, outbox bool
+	soonest        time.Time // of the timers added
+}
+
+func (w *watchTx) AddTimer(t *store.Timer) error {
+	if !w.timers || t.At.Before(w.soonest) {
+		w.soonest = t.At
+	}
+	w.timers = true
+	return w.Tx.AddTimer(t)
+}
+
+func (w *watchTx) Enqueue(o *store.Outbound) error {
+	w.outbox = true
+	return w.Tx.Enqueue(o)
 }
 
 // New returns an engine on st running flows, whose sources it stores, and
@@ -277,7 +309,7 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 				}
 			}
 			e.cfg.Meter.Handled(len(evs), failed, time.Since(start))
-			e.notify()
+			e.notify(WakeHandled)
 		}
 	}()
 	errs = make([]error, len(evs))
@@ -320,10 +352,11 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer func() { e.cache.on, e.starting = false, 0 }()
-	tx, err := e.st.Begin(ctx)
+	stx, err := e.st.Begin(ctx)
 	if err != nil {
 		return err
 	}
+	tx := &watchTx{Tx: stx}
 	if err := fn(tx); err != nil {
 		e.cache.abort()
 		return errors.Join(err, tx.Rollback())
@@ -334,6 +367,12 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	e.cache.commit()
 	e.started += e.starting
+	if wakeAt := e.timerWake.Load(); tx.timers && (wakeAt == 0 || tx.soonest.UnixNano() < wakeAt) {
+		e.notify(WakeTimers) // sooner than the timer loop will look
+	}
+	if tx.outbox {
+		e.notify(WakeOutbox)
+	}
 	return nil
 }
 
@@ -552,22 +591,29 @@ func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error)
 // timer another process added), and wakes early when events were handled
 // (one may have added a sooner timer).
 func (e *Engine) RunTimers(ctx context.Context) {
-	wake, cancel := e.Subscribe()
+	wake, cancel := e.Subscribe(WakeTimers)
 	defer cancel()
 	for ctx.Err() == nil {
-		for {
+		at, ok, err := e.NextTimer(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				slog.Error("timers: reading the next", "err", err)
+			}
+		case ok && !at.After(e.cfg.Now()):
 			fired, err := e.Tick(ctx)
 			if err != nil && ctx.Err() == nil {
 				slog.Error("timers: firing", "err", err)
 			}
-			if fired < maxDue {
-				break
+			if fired > 0 && err == nil {
+				continue // more may be due
 			}
 		}
 		wait := time.Second
-		if at, ok, err := e.NextTimer(ctx); err == nil && ok {
+		if ok && err == nil {
 			wait = min(wait, max(at.Sub(e.cfg.Now()), time.Millisecond))
 		}
+		e.timerWake.Store(e.cfg.Now().Add(wait).UnixNano())
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -575,6 +621,7 @@ func (e *Engine) RunTimers(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
+		e.timerWake.Store(0)
 	}
 }
 

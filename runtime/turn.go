@@ -120,7 +120,7 @@ func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error)
 	t := &turn{e: e, tx: tx, now: e.cfg.Now(), users: map[string]*store.User{}}
 	t.budget.Begin(e.machine.Work())
 	if st := e.cache.take(contactID); st != nil {
-		t.c, t.conv, t.runs = st.c, st.conv, st.runs
+		t.c, t.conv, t.runs, t.addrs = st.c, st.conv, st.runs, st.addrs
 		return t, nil
 	}
 	c, conv, err := tx.ContactState(contactID)
@@ -223,7 +223,7 @@ func (t *turn) flush() error {
 		t.fail(t.tx.TouchConversation(t.conv))
 	}
 	if t.err == nil {
-		t.e.cache.keep(t.c.ID, &contactState{c: t.c, conv: t.conv, runs: active})
+		t.e.cache.keep(t.c.ID, &contactState{c: t.c, conv: t.conv, runs: active, addrs: t.addrs}) // a contact's addresses never change
 	}
 	return t.err
 }

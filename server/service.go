@@ -76,9 +76,19 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	workers := opts.Workers
+	if workers == 0 {
+		workers = DefaultWorkers
+	}
+	client := opts.ChannelClient
+	if client == nil { // connections kept for every worker: a dial per delivery would cost more than the delivery
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = workers
+		client = &http.Client{Transport: t, Timeout: runtime.DeliveryTimeout}
+	}
 	channels := runtime.Channels{WebChatChannel: webChatChannel{}}
 	for _, ch := range opts.Channels {
-		channels[ch.ID] = &runtime.CustomChannel{ID: ch.ID, URL: ch.URL, Token: ch.Token, Client: opts.ChannelClient}
+		channels[ch.ID] = &runtime.CustomChannel{ID: ch.ID, URL: ch.URL, Token: ch.Token, Client: client}
 	}
 	caller := opts.HTTP
 	if caller == nil {
@@ -89,10 +99,6 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.Server = New(Config{Engine: e, Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
 		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate, APIToken: opts.APIToken, Flows: opts.Info,
 		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets, Metrics: metrics})
-	workers := opts.Workers
-	if workers == 0 {
-		workers = DefaultWorkers
-	}
 	loops, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.loops.Add(3)

@@ -204,7 +204,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy must not hold the stream back
 	w.WriteHeader(http.StatusOK)
-	wake, cancel := s.cfg.Engine.Subscribe()
+	wake, cancel := s.cfg.Engine.Subscribe(runtime.WakeHandled)
 	defer cancel()
 	var last chatState
 	first := true

@@ -34,10 +34,7 @@ func TestCrash(t *testing.T) {
 	}
 	const contacts, workers = 200, 16
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "flowd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildFlowd(t, dir)
 	flows := filepath.Join(dir, "flows")
 	os.Mkdir(flows, 0o755)
 	src, err := os.ReadFile("../../flows/request_consent_privacy.flow")
@@ -300,4 +297,33 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// buildFlowd builds the flowd command into dir.
+func buildFlowd(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "flowd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// flowd bench runs: over HTTP against a flowd serve it starts, and the
+// engine alone, each printing its figures. (The figures themselves are for
+// the closing notes, not for a test.)
+func TestBenchRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds flowd and runs it: not in -short")
+	}
+	bin := buildFlowd(t, t.TempDir())
+	out, err := exec.Command(bin, "bench", "-c", "4", "-t", "300ms", "--flow", "../../flows/request_consent_privacy.flow").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"http:   C=4 ", "turns/s  latency p50 ", "engine: C=4 "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
 }

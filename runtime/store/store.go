@@ -119,9 +119,11 @@ type Tx interface {
 	NextOutbound(now time.Time) (at time.Time, ok bool, err error)
 	// ClaimOutbound leaves a due item to the dispatcher that claims it
 	// until the lease ends: DueOutbound does not return it, nor the
-	// contact's later items of its lane, meanwhile. A backend whose
-	// claims a dead process may have left releases them: the embedded
-	// one when it opens, a shared one when the lease ends.
+	// contact's later items of its lane, meanwhile. A claim is not undone
+	// by a rollback; it ends with the lease, when the item's outcome is
+	// recorded (UpdateOutbound), or with the process that holds it: the
+	// embedded store keeps its claims in memory, a shared one as a lease
+	// another process takes over once it ends.
 	ClaimOutbound(id int64, until time.Time) error
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error; the item's claim ends.

@@ -63,13 +63,12 @@ var queries = map[string]string{
 	"due_timers":         `SELECT id, contact_id, kind, run_id, seq, at FROM timers WHERE at <= ? ORDER BY at, id LIMIT ?`,
 	"next_timer":         `SELECT at FROM timers ORDER BY at LIMIT 1`,
 	"delete_timer":       `DELETE FROM timers WHERE id = ?`,
-	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ?, claimed_until = 0 WHERE id = ?`,
-	"claim_outbound":     `UPDATE outbox SET claimed_until = ? WHERE id = ?`,
+	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
 	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane = ? AND status IN ('pending', 'queued')`,
 	"queued":             `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
-	"next_outbound":      `SELECT min(max(o.next_at, o.claimed_until)) FROM outbox o WHERE o.status = 'pending' AND max(o.next_at, o.claimed_until) > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
-	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ?1 AND o.claimed_until <= ?1 AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
+	"next_outbound":      `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
+	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
 
 const (

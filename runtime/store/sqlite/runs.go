@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
@@ -231,7 +232,10 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 		return nil, err
 	}
 	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
-	return collect(rows, err, scanOutbound)
+	due, err := collect(rows, err, scanOutbound)
+	// a claimed item is left to its claimer, and the contact's later items
+	// of its lane wait behind it: the query gives only the first of each
+	return slices.DeleteFunc(due, func(o store.Outbound) bool { return t.db.claims.held(o.ID, now) }), err
 }
 
 // NextOutbound implements store.Tx.
@@ -267,13 +271,11 @@ func (t *Tx) WithdrawOutbound(runID int64, lane string) error {
 	return err
 }
 
-// ClaimOutbound implements store.Tx.
+// ClaimOutbound implements store.Tx: the claim is the process's, in
+// memory (see DB.claims), and holds even if the transaction rolls back.
 func (t *Tx) ClaimOutbound(id int64, until time.Time) error {
-	if err := t.flush(&t.outbox); err != nil {
-		return err
-	}
-	_, err := t.exec("claim_outbound", nanos(until), id)
-	return err
+	t.db.claims.claim(id, until)
+	return nil
 }
 
 // UpdateOutbound implements store.Tx.
@@ -282,6 +284,9 @@ func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 		return err
 	}
 	_, err := t.exec("update_outbound", o.Status, o.Attempts, nanos(o.NextAt), o.Err, o.ID)
+	if err == nil {
+		t.db.claims.release(o.ID)
+	}
 	return err
 }
 

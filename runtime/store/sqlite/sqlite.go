@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
@@ -33,6 +34,11 @@ var migrations embed.FS
 
 // A DB is the embedded store.
 type DB struct {
+	// claims are the outbox items claimed, and until when: kept in memory,
+	// as the file has one process, whose claims die with it; claiming
+	// then writes nothing, and costs no commit
+	claims claims
+
 	db      *sqlx.DB
 	stmts   map[string]*sqlx.Stmt // prepared once, bound to each transaction
 	inserts map[string]*sqlx.Stmt // the buffers' inserts, by table and rows
@@ -68,11 +74,6 @@ func Open(path string) (*DB, error) {
 	if err := s.prepare(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
-	}
-	// this process owns the file now: claims in it are a dead one's
-	if _, err := db.Exec(`UPDATE outbox SET claimed_until = 0 WHERE claimed_until > 0`); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("release claims in %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -255,5 +256,40 @@ func (s *DB) Reset() error {
 		return err
 	}
 	clear(s.next)
+	s.claims.reset()
 	return nil
+}
+
+// claims are outbox items claimed by this process's dispatcher.
+type claims struct {
+	mu    sync.Mutex
+	until map[int64]time.Time
+}
+
+func (c *claims) claim(id int64, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.until == nil {
+		c.until = map[int64]time.Time{}
+	}
+	c.until[id] = until
+}
+
+func (c *claims) release(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.until, id)
+}
+
+func (c *claims) held(id int64, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.until[id]
+	return ok && now.Before(until)
+}
+
+func (c *claims) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.until)
 }

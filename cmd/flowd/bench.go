@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/flowd/flowd/interpreter"
+	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/sqlite"
+)
+
+// runBench implements `flowd bench`: C concurrent contacts through the
+// consent flow over HTTP for T seconds, against a flowd serve it starts (or
+// one at --url), with a receiver of its own for /message; then, in the same
+// run, the engine alone (the Writer on the same turns, no HTTP).
+func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fl := newFlags("bench", "flowd bench [-c 32] [-t 10s] [--url URL --receiver ADDR]",
+		"Measures turns/s and latency over HTTP through the consent flow, and the engine alone on the same turns.", stderr)
+	c := fl.Int("c", 32, "concurrent contacts")
+	d := fl.Duration("t", 10*time.Second, "how long each measure runs")
+	url := fl.String("url", "", "a running flowd serve to drive, whose FLOWD_CHANNEL_URL is http://<--receiver>, channel id bench, token bench-token (default: start one)")
+	recvAddr := fl.String("receiver", "127.0.0.1:0", "where the receiver of /message listens")
+	rate := fl.Float64("rate", 0, "inbound turns a second to offer in all (0: as fast as answered)")
+	engineOnly := fl.Bool("engine", false, "measure the engine alone only")
+	flowPath := fl.String("flow", filepath.Join("flows", "request_consent_privacy.flow"), "the consent flow")
+	if err := fl.Parse(args); err != nil || fl.NArg() > 0 || *c < 1 {
+		return 2
+	}
+	src, err := os.ReadFile(*flowPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd bench: %v (run it in the repository's root, or give --flow)\n", err)
+		return 1
+	}
+	if !*engineOnly {
+		res, err := benchHTTP(*url, *recvAddr, src, *c, *d, *rate)
+		if err != nil {
+			fmt.Fprintf(stderr, "flowd bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "http:   C=%d %5.0f turns/s  latency p50 %v  p99 %v  max %v  (%d turns, %d outbound)\n",
+			*c, res.rate, res.p50, res.p99, res.max, res.turns, res.outbound)
+	}
+	alone, err := benchEngine(src, *c, *d)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd bench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "engine: C=%d %5.0f turns/s  (%d turns, %d commits; the Writer on a file store, synchronous=FULL, no HTTP)\n",
+		*c, alone.rate, alone.turns, alone.commits)
+	return 0
+}
+
+type benchResult struct {
+	turns, outbound, commits int64
+	rate                     float64
+	p50, p99, max            time.Duration
+}
+
+// benchTurn is one of a contact's two turns: the message, and the text the
+// turn's last outbound message starts with.
+var benchTurns = [2][2]string{{"Hello", "Do you accept"}, {"ACCEPT AND CONTINUE", "Thank you!"}}
+
+// benchHTTP drives a flowd serve over HTTP.
+func benchHTTP(url, recvAddr string, flow []byte, c int, d time.Duration, rate float64) (benchResult, error) {
+	rc := &benchReceiver{waiting: map[string]chan struct{}{}}
+	ln, err := net.Listen("tcp", recvAddr)
+	if err != nil {
+		return benchResult{}, err
+	}
+	srv := &http.Server{Handler: rc}
+	go srv.Serve(ln)
+	defer srv.Close()
+	if url == "" {
+		stop, u, err := spawnServe(flow, "http://"+ln.Addr().String())
+		if err != nil {
+			return benchResult{}, err
+		}
+		defer stop()
+		url = u
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c * 2}, Timeout: 30 * time.Second}
+	var turns atomic.Int64
+	lat := make([][]time.Duration, c)
+	var next atomic.Int64
+	stopAt := time.Now().Add(d)
+	var pace <-chan time.Time
+	if rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+		defer t.Stop()
+		pace = t.C
+	}
+	run := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stopAt) {
+				contact := fmt.Sprintf("b%s_%d", run, next.Add(1))
+				for i, turn := range benchTurns {
+					if pace != nil {
+						<-pace
+					}
+					done := rc.expect(contact, turn[1])
+					t0 := time.Now()
+					body := fmt.Sprintf(`{"channelId":"bench","contactId":%q,"events":[{"type":"message","mId":"%s-%d","timestamp":%d,"message":{"type":"text","text":%q}}]}`,
+						contact, contact, i, t0.UnixMilli(), turn[0])
+					req, _ := http.NewRequest("POST", url+"/custom/channel/webhook/", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer bench-token")
+					resp, err := client.Do(req)
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						failed.Store(fmt.Errorf("webhook answered %d", resp.StatusCode))
+						return
+					}
+					select {
+					case <-done:
+					case <-time.After(30 * time.Second):
+						failed.Store(fmt.Errorf("%s: no %q within 30 s", contact, turn[1]))
+						return
+					}
+					lat[w] = append(lat[w], time.Since(t0))
+					turns.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err, ok := failed.Load().(error); ok {
+		return benchResult{}, err
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res := benchResult{turns: turns.Load(), outbound: rc.count.Load(), rate: float64(turns.Load()) / took.Seconds()}
+	if n := len(all); n > 0 {
+		res.p50, res.p99, res.max = all[n/2], all[n*99/100], all[n-1]
+	}
+	return res, nil
+}
+
+// spawnServe starts flowd serve on the consent flow alone, a fresh store,
+// and one channel delivering to the receiver; stop stops it.
+func spawnServe(flow []byte, receiver string) (stop func(), url string, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "flowd-bench-")
+	if err != nil {
+		return nil, "", err
+	}
+	os.Mkdir(filepath.Join(dir, "flows"), 0o755)
+	os.WriteFile(filepath.Join(dir, "flows", "consent.flow"), flow, 0o644)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	os.WriteFile(filepath.Join(dir, "flows", "flowd.toml"), []byte("[limits]\nchannel = 1000000\ncontact = 1000\n"), 0o644)
+	cmd := exec.Command(exe, "serve", "--flows", filepath.Join(dir, "flows"), "--addr", addr, "--db", filepath.Join(dir, "flowd.db"))
+	cmd.Env = append(os.Environ(), "FLOWD_CHANNEL_URL="+receiver, "FLOWD_CHANNEL_TOKEN=bench-token", "FLOWD_CHANNEL_ID=bench")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &logs
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		os.RemoveAll(dir)
+	}
+	url = "http://" + addr
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(url + "/readyz"); err == nil {
+			resp.Body.Close()
+			return stop, url, nil
+		}
+	}
+	stop()
+	return nil, "", fmt.Errorf("flowd serve did not start: %s", logs.String())
+}
+
+// benchReceiver takes /message and tells the contact waiting for a text.
+type benchReceiver struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{} // contact + text prefix
+	count   atomic.Int64
+}
+
+func (rc *benchReceiver) expect(contact, prefix string) <-chan struct{} {
+	ch := make(chan struct{})
+	rc.mu.Lock()
+	rc.waiting[contact+"\x00"+prefix] = ch
+	rc.mu.Unlock()
+	return ch
+}
+
+func (rc *benchReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var m struct {
+		ContactID string
+		Message   struct{ Text, Title string }
+	}
+	json.NewDecoder(r.Body).Decode(&m)
+	n := rc.count.Add(1)
+	text := m.Message.Text + m.Message.Title
+	rc.mu.Lock()
+	for _, t := range benchTurns {
+		if strings.HasPrefix(text, t[1]) {
+			key := m.ContactID + "\x00" + t[1]
+			if ch, ok := rc.waiting[key]; ok {
+				close(ch)
+				delete(rc.waiting, key)
+			}
+		}
+	}
+	rc.mu.Unlock()
+	fmt.Fprintf(w, `{"mId":"r%d"}`, n)
+}
+
+// benchEngine runs the same turns through the Writer alone: C contacts,
+// each its two messages, on a file store, for d.
+func benchEngine(flow []byte, c int, d time.Duration) (benchResult, error) {
+	dir, err := os.MkdirTemp("", "flowd-bench-")
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(filepath.Join(dir, "flowd.db"))
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer st.Close()
+	p, _, err := interpreter.CompileSource("consent.flow", flow)
+	if err != nil {
+		return benchResult{}, err
+	}
+	flows := []runtime.Flow{{Program: p, Source: flow}}
+	ctx := context.Background()
+	e, err := runtime.New(ctx, st, flows, runtime.Config{})
+	if err != nil {
+		return benchResult{}, err
+	}
+	w := e.NewWriter(0)
+	defer w.Close()
+	var turns, next atomic.Int64
+	var failed atomic.Value
+	stopAt := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stopAt) {
+				from := store.Address{ChannelID: "bench", Channel: "custom", ExternalID: fmt.Sprint("e", next.Add(1))}
+				for i, turn := range benchTurns {
+					in := runtime.Inbound{From: from, Type: runtime.InMessage, MID: fmt.Sprint(from.ExternalID, "-", i), Text: turn[0]}
+					if err := w.Submit(ctx, in); err != nil {
+						failed.Store(err)
+						return
+					}
+					turns.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err, ok := failed.Load().(error); ok {
+		return benchResult{}, err
+	}
+	_, commits := w.Stats()
+	return benchResult{turns: turns.Load(), commits: commits, rate: float64(turns.Load()) / took.Seconds()}, nil
+}
