@@ -378,9 +378,7 @@ func (t *turn) end(r *liveRun, status, why string) {
 	r.ended, r.dirty, r.cont = true, true, nil
 	r.rec.Status, r.rec.Cont, r.rec.Err, r.rec.Deadline = status, nil, why, time.Time{}
 	t.fail(t.tx.DeleteRunTimers(r.rec.ID, 0))
-	for _, lane := range []string{laneAssign, laneAI, laneHTTP} {
-		t.fail(t.tx.WithdrawOutbound(r.rec.ID, lane))
-	}
+	t.fail(t.tx.WithdrawOutbound(r.rec.ID, laneAssign, laneAI, laneHTTP))
 }
 
 // exit stops the waiting runs whose flows exit on cond, but keep.

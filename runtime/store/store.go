@@ -131,9 +131,9 @@ type Tx interface {
 	// Queued is the work of a lane waiting for the engine itself (an
 	// assignment nobody can take yet), oldest first.
 	Queued(lane string, limit int) ([]Outbound, error)
-	// WithdrawOutbound withdraws a run's pending and queued work in a lane:
+	// WithdrawOutbound withdraws a run's pending and queued work in lanes:
 	// the run no longer waits for it (a timeout, an exit).
-	WithdrawOutbound(runID int64, lane string) error
+	WithdrawOutbound(runID int64, lanes ...string) error
 
 	// Seen records an inbound de-duplication key and reports whether it
 	// was recorded before.

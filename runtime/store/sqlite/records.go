@@ -65,7 +65,7 @@ var queries = map[string]string{
 	"delete_timer":       `DELETE FROM timers WHERE id = ?`,
 	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
-	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane = ? AND status IN ('pending', 'queued')`,
+	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane IN (SELECT value FROM json_each(?)) AND status IN ('pending', 'queued')`,
 	"queued":             `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
 	"next_outbound":      `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
 	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,

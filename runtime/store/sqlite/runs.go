@@ -263,11 +263,18 @@ func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
 }
 
 // WithdrawOutbound implements store.Tx.
-func (t *Tx) WithdrawOutbound(runID int64, lane string) error {
-	if err := t.flush(&t.outbox); err != nil {
+func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
+	// rows not inserted yet are withdrawn where they wait: no flush
+	for _, row := range t.outbox.rows {
+		if row[4] == runID && slices.Contains(lanes, row[2].(string)) && (row[7] == store.OutPending || row[7] == store.OutQueued) {
+			row[7] = store.OutWithdrawn
+		}
+	}
+	list, err := jsonText(lanes)
+	if err != nil {
 		return err
 	}
-	_, err := t.exec("withdraw", runID, lane)
+	_, err = t.exec("withdraw", runID, list)
 	return err
 }
 

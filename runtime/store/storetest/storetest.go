@@ -448,6 +448,15 @@ func queued(t *testing.T, open Open) {
 		if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
 			t.Errorf("the ai lane withdrawn, still due: %+v", due)
 		}
+		// several lanes at once, of work queued in this very transaction
+		h := &store.Outbound{ContactID: "4", Lane: "http", Kind: "http", RunID: 4, Seq: 1, Payload: []byte(`{}`), NextAt: t0, Created: t0}
+		m := &store.Outbound{ContactID: "4", Lane: "message", Kind: "send_message", RunID: 4, Payload: []byte(`{}`), NextAt: t0, Created: t0}
+		must(t, tx.Enqueue(h))
+		must(t, tx.Enqueue(m))
+		must(t, tx.WithdrawOutbound(4, "assign", "ai", "http"))
+		if due, _ := tx.DueOutbound(t0, 10); len(due) != 1 || due[0].ID != m.ID {
+			t.Errorf("after withdrawing the run's http and ai work: %+v, want only its message", due)
+		}
 	})
 }
 
