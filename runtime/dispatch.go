@@ -147,9 +147,10 @@ func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []erro
 // what is due, carries each item out on a worker of its own, at most
 // workers at once (so that a slow receiver holds up only its own
 // contacts), and hands each outcome to submit (a Writer's Submit, which
-// shares commits). It looks again when the engine has handled events,
-// when a worker finishes, and at least every second; when ctx ends it
-// waits for the workers under way.
+// shares commits). It looks again when the engine queued work or
+// recorded an outcome, when a worker comes free while work was left
+// unclaimed, when a retry falls due, and at least every second; when ctx
+// ends it waits for the workers under way.
 func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.Context, Event) error) {
 	if workers <= 0 {
 		workers = 1
@@ -163,16 +164,20 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	// the workers' own context outlives ctx: an item under way finishes
 	// and its outcome is recorded before Run returns
 	work := context.WithoutCancel(ctx)
+	look, starved := true, false
 	for {
 		for n := len(free); n > 0; n-- {
 			<-free
 			slots++
 		}
-		if slots > 0 {
-			due, err := d.claim(ctx, min(slots, maxDispatch))
+		wait := time.Second
+		if look && slots > 0 {
+			limit := min(slots, maxDispatch)
+			due, err := d.claim(ctx, limit)
 			if err != nil && ctx.Err() == nil {
 				slog.Error("outbox: claiming work", "err", err)
 			}
+			starved = len(due) == limit // more may be due: look again as workers come free
 			for _, o := range due {
 				slots--
 				running.Add(1)
@@ -189,10 +194,11 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 					}
 				}()
 			}
-		}
-		wait := time.Second
-		if at, ok, err := d.next(ctx); err == nil && ok {
-			wait = min(wait, max(time.Until(at), time.Millisecond))
+			if len(due) == 0 { // idle: sleep until the next retry falls due
+				if at, ok, err := d.next(ctx); err == nil && ok {
+					wait = min(wait, max(time.Until(at), time.Millisecond))
+				}
+			}
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -200,9 +206,14 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 			timer.Stop()
 			return
 		case <-wake:
+			look = true
 		case <-timer.C:
+			look = true
 		case <-free:
+			// a worker's outcome may let the contact's next item go: the
+			// outcome's commit wakes the loop through the engine
 			slots++
+			look = starved
 		}
 		timer.Stop()
 	}

@@ -163,6 +163,13 @@ func (w *watchTx) Enqueue(o *store.Outbound) error {
 	return w.Tx.Enqueue(o)
 }
 
+// UpdateOutbound notes an outcome: the contact's next item of the lane
+// may go now.
+func (w *watchTx) UpdateOutbound(o *store.Outbound) error {
+	w.outbox = true
+	return w.Tx.UpdateOutbound(o)
+}
+
 // New returns an engine on st running flows, whose sources it stores, and
 // seeds the store with the directory's users.
 func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine, error) {
