@@ -22,6 +22,7 @@ import (
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/flowd/flowd/dsl"
+	"github.com/flowd/flowd/interpreter"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -35,6 +36,11 @@ const MaxFileSize = 1 << 20
 type Workspace struct {
 	Timezone string         `toml:"timezone"`
 	Location *time.Location `toml:"-"` // Timezone loaded; UTC when none
+	// BusinessHours are the workspace's, as a during step writes opening
+	// hours ("mon-fri 09:00-18:00, sat 10:00-14:00"), in its timezone:
+	// what `during business hours` checks. Default mon-fri 09:00-18:00.
+	BusinessHours string                  `toml:"business_hours"`
+	Hours         []interpreter.HoursSpec `toml:"-"` // BusinessHours read; nil is the default
 	// AutoClose closes a conversation this long after an agent's last
 	// message: "24h" (the default), "30m", "7d", or "never".
 	AutoClose string        `toml:"auto_close"`
@@ -219,6 +225,13 @@ func (c *checker) check(w *Workspace) {
 		} else {
 			w.Location = loc
 		}
+	}
+	if w.BusinessHours != "" {
+		hours, diags := dsl.ParseHours(w.BusinessHours)
+		for _, d := range diags {
+			c.errorf("business_hours", "business_hours: %s", d.Summary)
+		}
+		w.Hours = interpreter.HoursSpecs(hours)
 	}
 	switch w.AutoClose {
 	case "":

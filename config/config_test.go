@@ -10,6 +10,7 @@ import (
 
 const good = `# the workspace
 timezone = "Asia/Kuala_Lumpur"
+business_hours = "mon-fri 08:30-17:30, sat 10:00-14:00"
 auto_close = "7d"
 http_allow = ["crm.internal", "127.0.0.1"]
 
@@ -47,6 +48,9 @@ func TestGoodWorkspace(t *testing.T) {
 	if w.Location.String() != "Asia/Kuala_Lumpur" || w.AutoAfter != 7*24*time.Hour || w.API.TokenEnv != "ADMIN_TOKEN" {
 		t.Errorf("workspace: %+v", w)
 	}
+	if len(w.Hours) != 2 || w.Hours[0].From != 8*60+30 || !w.Hours[1].Days[time.Saturday] || w.Hours[1].Days[time.Sunday] {
+		t.Errorf("business hours: %+v", w.Hours)
+	}
 	if u := w.Users[0]; u.ID != "ana@example.com" || u.Status != "online" || u.Teams[0] != "Support" {
 		t.Errorf("user: %+v", u)
 	}
@@ -64,6 +68,8 @@ func TestWorkspaceErrorsArePositioned(t *testing.T) {
 		{"wrong type", "http_allow = \"x\"\n", "flowd.toml:1:"},
 		{"timezone", "\n\ntimezone = \"Mars/Olympus\"\n", `flowd.toml:3:12: error: unknown timezone "Mars/Olympus"`},
 		{"auto close", "auto_close = \"soon\"\n", `flowd.toml:1:14: error: auto_close "soon"`},
+		{"business hours", "business_hours = \"mon-fry 09:00-18:00\"\n", `flowd.toml:1:18: error: business_hours: unknown weekday "fry"`},
+		{"business hours, not hours", "business_hours = \"always\"\n", `flowd.toml:1:18: error: business_hours:`},
 		{"channel name", "[[channels]]\nid = \"a\"\nname = \"pigeon\"\nurl = \"https://x\"\ntoken_env = \"T\"\n", `flowd.toml:3:8: error: channel name "pigeon"`},
 		{"second channel's url", "[[channels]]\nid = \"a\"\nname = \"sms\"\nurl = \"https://x\"\ntoken_env = \"T\"\n[[channels]]\nid = \"b\"\nname = \"sms\"\nurl = \"ftp://x\"\ntoken_env = \"T\"\n",
 			`flowd.toml:9:7: error: "ftp://x": want an http or https URL`},

@@ -446,18 +446,21 @@ type Start struct {
 	Flow *Text `parser:"'start' @@"`
 }
 
-// A During checks business hours or a date range:
+// A During checks opening hours, the workspace's business hours or a date
+// range:
 //
 //	during mon-fri 09:00-18:00, sat 10:00-14:00 in "Asia/Kuala_Lumpur" {
 //	  on outside { send "We are closed" }
 //	}
+//	during business hours { on outside { send "We are closed" } }
 //	during 2026-12-24 .. 2026-12-26 18:00
 type During struct {
-	Pos   lexer.Position
-	Range *DateRange  `parser:"'during' ( @@"`
-	Hours []*Hours    `parser:"| @@ ( ',' @@ )* )"`
-	Zone  *Text       `parser:"( 'in' @@ )?"`
-	Body  *DuringBody `parser:"@@?"`
+	Pos      lexer.Position
+	Range    *DateRange  `parser:"'during' ( @@"`
+	Business bool        `parser:"| @'business' 'hours'"`
+	Hours    []*Hours    `parser:"| @@ ( ',' @@ )* )"`
+	Zone     *Text       `parser:"( 'in' @@ )?"`
+	Body     *DuringBody `parser:"@@?"`
 }
 
 // DuringBody is the { } part of a during step; it holds on inside / on outside.

@@ -671,3 +671,41 @@ func article(word string) string {
 	}
 	return "a " + word
 }
+
+// ParseHours reads opening hours as a during step writes them, "mon-fri
+// 09:00-18:00, sat 10:00-14:00", and checks them by the step's rules: the
+// workspace file's business hours. A diagnostic's column counts from the
+// text's start, 1 being its first character.
+func ParseHours(text string) ([]*Hours, Diagnostics) {
+	const before = "during "
+	if strings.ContainsAny(text, "{}\n\r#\"") {
+		return nil, Diagnostics{errorAt(lexer.Position{Line: 1, Column: 1}, "not opening hours such as \"mon-fri 09:00-18:00\"")}
+	}
+	src := "flow \"hours\"\ntrigger manual\n" + before + text + " {\n  on inside {\n    stop\n  }\n}\n"
+	f, err := Parse("hours", []byte(src))
+	var diags Diagnostics
+	if err != nil {
+		diags, _ = err.(Diagnostics)
+	} else {
+		diags = Check(f)
+	}
+	var out Diagnostics
+	for _, d := range diags {
+		if d.Severity != Error {
+			continue
+		}
+		d.Pos = lexer.Position{Line: 1, Column: max(1, d.Pos.Column-len(before))}
+		out = append(out, d)
+	}
+	if len(out) > 0 || f == nil {
+		if len(out) == 0 {
+			out = Diagnostics{errorAt(lexer.Position{Line: 1, Column: 1}, "not opening hours such as \"mon-fri 09:00-18:00\"")}
+		}
+		return nil, out
+	}
+	d, ok := f.Steps[0].Step.(*During)
+	if !ok || len(d.Hours) == 0 || d.Zone != nil {
+		return nil, Diagnostics{errorAt(lexer.Position{Line: 1, Column: 1}, "not opening hours such as \"mon-fri 09:00-18:00\"")}
+	}
+	return d.Hours, nil
+}

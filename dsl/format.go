@@ -637,6 +637,10 @@ func (p *printer) aiOpt(o *AIOpt) {
 
 func (p *printer) during(s *During) {
 	p.word("during")
+	if s.Business {
+		p.word("business")
+		p.word("hours")
+	}
 	if r := s.Range; r != nil {
 		p.at(r.Pos)
 		p.word(r.StartDate)

@@ -504,3 +504,14 @@ func TestLoopStoppedByCap(t *testing.T) {
 		t.Errorf("%s", strings.Join(results[0].Failures, "\n"))
 	}
 }
+
+// The workspace file beside a flow sets its cases' timezone and business
+// hours, as flowd serve's does: testdata/workspace's hours are not the
+// default ones.
+func TestWorkspaceFile(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := Run([]string{"testdata/workspace"}, &out, false)
+	if err != nil || failed > 0 || passed != 5 {
+		t.Errorf("%d passed, %d failed, %v\n%s", passed, failed, err, out.String())
+	}
+}

@@ -2,9 +2,11 @@ package flowtest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/flowd/flowd/config"
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/project"
@@ -17,6 +19,10 @@ type Flows struct {
 	main  *interpreter.Program
 	all   []runtime.Flow       // the main flow first
 	known *interpreter.Program // the names a case may use: see knownNames
+	// ws is the workspace file beside the flow, if there is one: its
+	// timezone and business hours are the cases' too, as they are flowd
+	// serve's
+	ws *config.Workspace
 }
 
 // All returns the flows an engine runs for the .flowtest, the main flow
@@ -63,6 +69,15 @@ func LoadFlows(path, base string) (*interpreter.Program, *Flows, error) {
 			return nil, nil, fmt.Errorf("%s does not compile:\n%s", path, b.String())
 		}
 		fs := &Flows{main: main.Program, all: []runtime.Flow{main.Runtime()}}
+		if wsPath := filepath.Join(filepath.Dir(path), config.FileName); fileExists(wsPath) {
+			ws, src, diags := config.Load(wsPath)
+			if ws == nil {
+				var b strings.Builder
+				dsl.Render(&b, src, diags)
+				return nil, nil, fmt.Errorf("the workspace file beside %s has errors:\n%s", path, b.String())
+			}
+			fs.ws = ws
+		}
 		for _, f := range loaded {
 			if f.Path != path && !f.Failed() {
 				fs.all = append(fs.all, f.Runtime())
@@ -107,4 +122,9 @@ func relativeTo(base, path string) string {
 		return filepath.ToSlash(rel)
 	}
 	return path
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

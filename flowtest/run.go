@@ -95,6 +95,10 @@ func runCase(file string, c *Case, main *interpreter.Program, flows *Flows, left
 		return cr0.res, interpreter.Work{}
 	}
 	defer w.Close()
+	if ws := flows.ws; ws != nil { // as flowd serve runs: the case's own lines may change them
+		w.SetBusinessHours(ws.Hours)
+		w.SetTimezone(ws.Location)
+	}
 	w.SetLimit(left)
 	cr := &caseRun{file: file, world: w, main: main, trigger: map[string]any{}, res: &Result{File: file, Case: c}}
 	cr.known = flows.known

@@ -292,7 +292,18 @@ func stepLabel(st *dsl.Stmt) string {
 	case *dsl.Start:
 		s = "start " + x.Flow.Value()
 	case *dsl.During:
-		s = "during business hours"
+		var hours []string
+		for _, h := range x.Hours {
+			days := h.FirstDay.Name
+			if h.LastDay != nil {
+				days += "-" + h.LastDay.Name
+			}
+			hours = append(hours, days+" "+h.From.Value+"-"+h.To.Value)
+		}
+		s = "during " + strings.Join(hours, ", ")
+		if x.Business {
+			s = "during business hours"
+		}
 		if x.Range != nil {
 			s = "during " + x.Range.StartDate + " .. " + x.Range.EndDate
 		}

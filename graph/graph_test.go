@@ -137,8 +137,8 @@ ai reply "Help" {
 		got[label[e.From]+" -"+e.Label+"-> "+label[e.To]] = true
 	}
 	for _, want := range []string{
-		"during business hours -inside-> send open",
-		"during business hours -outside-> assign team Support",
+		"during mon-fri 09:00-18:00 -inside-> send open",
+		"during mon-fri 09:00-18:00 -outside-> assign team Support",
 		"assign team Support -assigned-> ai reply",
 		"ai reply -unable, idle, failure-> end",
 		"ai reply -success-> end",

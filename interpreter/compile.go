@@ -473,23 +473,7 @@ func (c *compiler) during(s *dsl.During) {
 		spec.From, _ = dsl.ParseDateTime(r.StartDate, r.StartTime, false) // checked by dsl.Check
 		spec.To, _ = dsl.ParseDateTime(r.EndDate, r.EndTime, true)
 	}
-	for _, h := range s.Hours {
-		var hs HoursSpec
-		first := weekdayIndex[h.FirstDay.Name]
-		last := first
-		if h.LastDay != nil {
-			last = weekdayIndex[h.LastDay.Name]
-		}
-		for d := first; ; d = (d + 1) % 7 {
-			hs.Days[d] = true
-			if d == last {
-				break
-			}
-		}
-		hs.From, _ = dsl.ParseClock(h.From.Value)
-		hs.To, _ = dsl.ParseClock(h.To.Value)
-		spec.Hours = append(spec.Hours, hs)
-	}
+	spec.Hours, spec.Business = HoursSpecs(s.Hours), s.Business
 	c.prog.Durings = append(c.prog.Durings, spec)
 	pc := c.emit(DURING, len(c.prog.Durings)-1, -1)
 	pcs, next := c.branches(s, "inside", "outside")
@@ -573,3 +557,37 @@ func (c *compiler) ai(s *dsl.AI) {
 	}
 	spec.Next = next
 }
+
+// HoursSpecs are opening hours as the VM checks them; hours checked by
+// dsl.Check or dsl.ParseHours.
+func HoursSpecs(hours []*dsl.Hours) []HoursSpec {
+	var out []HoursSpec
+	for _, h := range hours {
+		var hs HoursSpec
+		first := weekdayIndex[h.FirstDay.Name]
+		last := first
+		if h.LastDay != nil {
+			last = weekdayIndex[h.LastDay.Name]
+		}
+		for d := first; ; d = (d + 1) % 7 {
+			hs.Days[d] = true
+			if d == last {
+				break
+			}
+		}
+		hs.From, _ = dsl.ParseClock(h.From.Value)
+		hs.To, _ = dsl.ParseClock(h.To.Value)
+		out = append(out, hs)
+	}
+	return out
+}
+
+// DefaultBusinessHours are the workspace's business hours when it names
+// none: Monday to Friday, 09:00 to 18:00.
+var DefaultBusinessHours = func() []HoursSpec {
+	h := HoursSpec{From: 9 * 60, To: 18 * 60}
+	for d := time.Monday; d <= time.Friday; d++ {
+		h.Days[d] = true
+	}
+	return []HoursSpec{h}
+}()

@@ -35,6 +35,9 @@ type Context struct {
 	Trigger      map[string]any
 	Now          time.Time
 	Location     *time.Location // the workspace timezone; nil is UTC
+	// BusinessHours are the workspace's, which during business hours
+	// checks; nil is DefaultBusinessHours.
+	BusinessHours []HoursSpec
 }
 
 // Status is how a sprint ended.
@@ -911,7 +914,13 @@ func (r *run) inside(d *DuringSpec) bool {
 	mins := now.Hour()*60 + now.Minute()
 	day := int(now.Weekday())
 	yesterday := (day + 6) % 7
-	for _, h := range d.Hours {
+	hours := d.Hours
+	if d.Business {
+		if hours = r.ctx.BusinessHours; hours == nil {
+			hours = DefaultBusinessHours
+		}
+	}
+	for _, h := range hours {
 		if h.From < h.To {
 			if h.Days[day] && mins >= h.From && mins < h.To {
 				return true

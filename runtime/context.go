@@ -17,8 +17,9 @@ func (t *turn) context(r *liveRun) *interpreter.Context {
 		Conversation: t.conversationValues(),
 		Assignee:     t.assigneeValues(),
 		Trigger:      r.trigger,
-		Now:          t.now,
-		Location:     t.e.cfg.Location,
+		Now:           t.now,
+		Location:      t.e.cfg.Location,
+		BusinessHours: t.e.cfg.BusinessHours,
 	}
 }
 

@@ -31,6 +31,9 @@ type Config struct {
 	// negative value never.
 	AutoClose time.Duration
 	Location  *time.Location // the workspace timezone; nil is UTC
+	// BusinessHours are the workspace's, which during business hours
+	// checks; nil is interpreter.DefaultBusinessHours.
+	BusinessHours []interpreter.HoursSpec
 	// FiringCap and FiringWindow bound the flows one contact may enter
 	// in a window before a start set off by a flow's change is refused;
 	// 0 is the default.
@@ -265,6 +268,14 @@ func (e *Engine) SetLocation(loc *time.Location) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.cfg.Location = loc
+}
+
+// SetBusinessHours changes the workspace's business hours for the events
+// that follow; nil is interpreter.DefaultBusinessHours.
+func (e *Engine) SetBusinessHours(hours []interpreter.HoursSpec) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.BusinessHours = hours
 }
 
 // Now is the engine's clock.

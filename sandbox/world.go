@@ -261,6 +261,10 @@ func (w *World) SetTimezone(loc *time.Location) error {
 	return nil
 }
 
+// SetBusinessHours sets the workspace's business hours; nil is
+// interpreter.DefaultBusinessHours.
+func (w *World) SetBusinessHours(hours []interpreter.HoursSpec) { w.e.SetBusinessHours(hours) }
+
 // Timezone is the workspace timezone.
 func (w *World) Timezone() *time.Location { return w.loc }
 

@@ -112,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		APIToken: apiToken, Info: info, Teams: teams, WebhookSecrets: secrets,
 		ChannelRate: ws.Limits.Channel, ContactRate: ws.Limits.Contact,
 		Retention: runtime.Retention{Dedup: ws.Retention.DedupFor, Activity: ws.Retention.ActivityFor, Outbox: ws.Retention.OutboxFor},
-		Engine:    runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, Directory: users(ws)}}
+		Engine:    runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, BusinessHours: ws.Hours, Directory: users(ws)}}
 	if s := ws.Sheets; s != nil {
 		opts.Sheets = &runtime.SheetsClient{BaseURL: s.URL, Token: getenv(s.TokenEnv)}
 	}
