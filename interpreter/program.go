@@ -161,7 +161,7 @@ type DuringSpec struct {
 	Zone     string         // IANA name; "" is the workspace timezone
 	Loc      *time.Location // Zone loaded; nil for the workspace timezone
 	Hours    []HoursSpec
-	Business bool // the workspace's business hours (Context.BusinessHours)
+	Business bool      // the workspace's business hours (Context.BusinessHours)
 	From, To time.Time // date range, wall clock in Zone (zero when Hours)
 	IsRange  bool
 	InsidePC int // pc of on inside, or -1 (continue)

@@ -13,10 +13,10 @@ import (
 // them for the next.
 func (t *turn) context(r *liveRun) *interpreter.Context {
 	return &interpreter.Context{
-		Contact:      t.contactValues(r.prog),
-		Conversation: t.conversationValues(),
-		Assignee:     t.assigneeValues(),
-		Trigger:      r.trigger,
+		Contact:       t.contactValues(r.prog),
+		Conversation:  t.conversationValues(),
+		Assignee:      t.assigneeValues(),
+		Trigger:       r.trigger,
 		Now:           t.now,
 		Location:      t.e.cfg.Location,
 		BusinessHours: t.e.cfg.BusinessHours,
