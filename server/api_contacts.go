@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/mail"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -532,19 +531,11 @@ func (s *Server) contactChannels(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := []map[string]any{}
-	err = s.read(r.Context(), func(tx store.Tx) error {
+	return s.itemsOf(w, r, id, func(tx store.Tx) (items []map[string]any, err error) {
 		addrs, err := tx.Addresses(id)
 		for _, a := range addrs {
 			items = append(items, map[string]any{"id": a.ChannelID, "name": a.Channel, "source": "custom_channel", "contactId": a.ExternalID})
 		}
-		return err
+		return items, err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-	return nil
 }
-
-var _ = slices.Contains[[]string]

@@ -82,8 +82,7 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := []map[string]any{}
-	err = s.read(r.Context(), func(tx store.Tx) error {
+	return s.itemsOf(w, r, id, func(tx store.Tx) (items []map[string]any, err error) {
 		acts, err := tx.Activity(id, int64(after), limit)
 		for _, a := range acts {
 			item := map[string]any{"id": a.ID, "at": a.At.Format(time.RFC3339Nano), "kind": a.Kind, "text": a.Text}
@@ -92,13 +91,8 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) error {
 			}
 			items = append(items, item)
 		}
-		return err
+		return items, err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-	return nil
 }
 
 func (s *Server) runs(w http.ResponseWriter, r *http.Request) error {
@@ -106,8 +100,7 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := []map[string]any{}
-	err = s.read(r.Context(), func(tx store.Tx) error {
+	return s.itemsOf(w, r, id, func(tx store.Tx) (items []map[string]any, err error) {
 		runs, err := tx.Runs(id, 0, 1000)
 		for _, run := range runs {
 			item := map[string]any{"id": run.ID, "flow": run.Flow, "version": run.Program, "status": run.Status,
@@ -123,10 +116,22 @@ func (s *Server) runs(w http.ResponseWriter, r *http.Request) error {
 			}
 			items = append(items, item)
 		}
+		return items, err
+	})
+}
+
+// itemsOf answers {"items": [...]} with what list reads of a contact.
+func (s *Server) itemsOf(w http.ResponseWriter, r *http.Request, id string, list func(store.Tx) ([]map[string]any, error)) error {
+	var items []map[string]any
+	err := s.read(r.Context(), func(tx store.Tx) (err error) {
+		items, err = list(tx)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if items == nil {
+		items = []map[string]any{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 	return nil

@@ -277,20 +277,11 @@ func (f *flowd) activityOf(external string) []string {
 	return out
 }
 
-// waitContact waits until the contact satisfies ok, and returns it.
+// waitContact waits until the contact a channel's contact id names
+// satisfies ok, and returns it.
 func (f *flowd) waitContact(external string, ok func(*store.Contact) bool) *store.Contact {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c := f.contact(external)
-		if ok(c) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("contact %s: tags %v, fields %v; activity:\n%s", external, c.Tags, c.Fields, strings.Join(f.activity(c.ID), "\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return f.waitContactID(f.contact(external).ID, ok)
 }
 
 // waitReceipt waits until the receiver's id of a message is recorded.
@@ -400,7 +391,7 @@ func (f *flowd) waitContactID(id string, ok func(*store.Contact) bool) *store.Co
 			return c
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("contact %s: %+v, %v", id, c, err)
+			f.t.Fatalf("contact %s: %+v, %v; activity:\n%s", id, c, err, strings.Join(f.activity(id), "\n"))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
