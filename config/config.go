@@ -189,10 +189,6 @@ func (c *checker) errorf(path, format string, args ...any) {
 	c.report(dsl.Error, path, format, args...)
 }
 
-func (c *checker) warnf(path, format string, args ...any) {
-	c.report(dsl.Warning, path, format, args...)
-}
-
 func (c *checker) report(sev dsl.Severity, path, format string, args ...any) {
 	pos, ok := c.pos[path]
 	for p := path; !ok && p != ""; {
