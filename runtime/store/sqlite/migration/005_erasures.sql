@@ -4,6 +4,5 @@ CREATE TABLE erasures (
 	at         INTEGER NOT NULL
 );
 CREATE INDEX enrolments_contact ON enrolments (contact_id);
-CREATE INDEX timers_contact_all ON timers (contact_id);
 CREATE INDEX outbox_contact ON outbox (contact_id);
 CREATE INDEX receipts_contact ON receipts (contact_id);
