@@ -44,9 +44,10 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The embedded store uses sqlx; the PostgreSQL backend (lib/pq) and hot
-// reload of flow files (fsnotify) come with the next issue, and nothing
-// imports them yet: go mod tidy would drop them.
+// The stores use sqlx; lib/pq is the PostgreSQL driver, which the tests'
+// server (internal/pgtest) uses already and the PostgreSQL store will;
+// hot reload of flow files (fsnotify) comes with that issue, and nothing
+// imports it yet: go mod tidy would drop it.
 require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/jmoiron/sqlx v1.4.0
