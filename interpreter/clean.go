@@ -12,8 +12,9 @@ import (
 const MaxMessageLen = 4096
 
 // CleanText makes text from outside fit to enter a run, at the boundary
-// where it arrives (the sandbox today, the server's intake tomorrow; the
-// machine cleans an answer again, so that no caller can forget):
+// where it arrives: the engine's intake of every outside event, whoever
+// handed it over (the server, the sandbox); the machine cleans an answer
+// again, so that no caller can forget:
 // invalid UTF-8 is repaired (each bad byte becomes U+FFFD), the control
 // characters of Unicode's category Cc other than newline and tab (NUL, ESC,
 // CR, DEL and the C1 controls) are removed, and the text is cut at

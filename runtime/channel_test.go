@@ -224,3 +224,24 @@ assign team "Support" round robin max open 1
 		t.Errorf("after resuming: %q", got)
 	}
 }
+
+// Every outside event's text is cleaned by the engine, whoever handed it
+// over: tags, fields, an agent's message, a comment.
+func TestOutsideTextCleaned(t *testing.T) {
+	h := newHarness(t, compile(t, askName))
+	h.do(msg("c1", "hi\x00"),
+		runtime.TagChange{Contact: "c1", Add: []string{"V\x1bIP"}},
+		runtime.FieldChange{Contact: "c1", Field: "lifecycle", Value: "Lead\x07"},
+		runtime.AgentMessage{Contact: "c1", Text: "on\x00 it"},
+		runtime.Comment{Contact: "c1", Text: "note\x7f"})
+	c := h.contact("c1")
+	if !slices.Equal(c.Tags, []string{"VIP"}) || c.Fields["lifecycle"] != "Lead" {
+		t.Errorf("contact: tags %q, fields %v", c.Tags, c.Fields)
+	}
+	got := strings.Join(h.lines("c1"), "\n")
+	for _, want := range []string{"> hi", "agent: on it", "* note"} {
+		if !strings.Contains(got, want+"\n") && !strings.HasSuffix(got, want) {
+			t.Errorf("activity lacks %q:\n%s", want, got)
+		}
+	}
+}

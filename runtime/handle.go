@@ -47,16 +47,16 @@ func (t *turn) event(ev Event) error {
 	case CloseConversation:
 		if t.conv != nil && t.conv.Open {
 			t.note(nil, KindEvent, "conversation closed by "+ev.By, nil)
-			t.close(ev.By, ev.Category, ev.Summary, false)
+			t.close(ev.By, interpreter.CleanText(ev.Category), interpreter.CleanText(ev.Summary), false)
 		}
 	case TagChange:
-		t.addTags(ev.Add, false)
-		t.removeTags(ev.Remove, false)
+		t.addTags(cleanAll(ev.Add), false)
+		t.removeTags(cleanAll(ev.Remove), false)
 	case FieldChange:
 		if ev.Clear {
 			t.clearField(ev.Field, false)
 		} else {
-			t.setField(ev.Field, ev.Value, false)
+			t.setField(ev.Field, interpreter.CleanText(ev.Value), false)
 		}
 	case ManualAssign:
 		u := t.user(ev.User)
@@ -215,7 +215,7 @@ func (t *turn) shortcut(ev Shortcut) {
 		}
 		for _, f := range p.Trigger.Form {
 			if v, ok := ev.Form[f.Name]; ok {
-				data[f.Name] = interpreter.FieldValue(f.Type, v)
+				data[f.Name] = interpreter.FieldValue(f.Type, interpreter.CleanText(v))
 			}
 		}
 	}
@@ -400,4 +400,13 @@ func (t *turn) timerDue(tm store.Timer) {
 		}
 	}
 	t.queue = append(t.queue, pending{r, in})
+}
+
+// cleanAll is texts from outside, each cleaned (interpreter.CleanText).
+func cleanAll(texts []string) []string {
+	out := make([]string, len(texts))
+	for i, s := range texts {
+		out[i] = interpreter.CleanText(s)
+	}
+	return out
 }

@@ -121,8 +121,8 @@ func (e *Engine) status(tx store.Tx, in Inbound) error {
 		return err
 	}
 	text := fmt.Sprintf("message %s %s", in.MID, in.Status)
-	if in.StatusMessage != "" {
-		text += ": " + in.StatusMessage
+	if msg := interpreter.CleanText(in.StatusMessage); msg != "" {
+		text += ": " + msg
 	}
 	data, err := json.Marshal(map[string]any{"mId": in.MID, "status": in.Status, "outbox": outbox})
 	if err != nil {

@@ -388,7 +388,7 @@ func (w *World) read1(fn func(store.Tx) error) error {
 
 // Say is a message from the contact, cleaned as any text from outside.
 func (w *World) Say(text string) error {
-	return w.event(runtime.Message{Contact: ContactID, Text: interpreter.CleanText(text)})
+	return w.event(runtime.Message{Contact: ContactID, Text: text}) // the engine cleans it
 }
 
 // SendLocation is a location from the contact.
@@ -398,7 +398,7 @@ func (w *World) SendLocation(lat, long float64) error {
 
 // AgentSays is a message an agent writes to the contact.
 func (w *World) AgentSays(text string) error {
-	return w.event(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: interpreter.CleanText(text)})
+	return w.event(runtime.AgentMessage{Contact: ContactID, User: "agent", Text: text}) // the engine cleans it
 }
 
 // ManualAssign: the user, made up if need be, takes the

@@ -80,25 +80,8 @@ func (s *Server) getContact(w http.ResponseWriter, r *http.Request) error {
 		}
 		v = contactView{ID: jsonID(c.ID), Tags: append([]string{}, c.Tags...), Status: "close", CreatedAt: c.Created.Unix(),
 			CustomFields: []customField{}, Lifecycle: c.Fields["lifecycle"]}
-		for _, f := range standardFields {
-			val := c.Fields[f.field]
-			switch f.api {
-			case "firstName":
-				v.FirstName = val
-			case "lastName":
-				v.LastName = val
-			case "phone":
-				v.Phone = val
-			case "email":
-				v.Email = val
-			case "language":
-				v.Language = val
-			case "profilePic":
-				v.ProfilePic = val
-			case "countryCode":
-				v.CountryCode = val
-			}
-		}
+		v.FirstName, v.LastName, v.Phone, v.Email = c.Fields["firstname"], c.Fields["lastname"], c.Fields["phone"], c.Fields["email"]
+		v.Language, v.ProfilePic, v.CountryCode = c.Fields["language"], c.Fields["profile_pic"], c.Fields["country"]
 		names := make([]string, 0, len(c.Fields))
 		for k := range c.Fields {
 			if !notCustom[k] {
@@ -179,15 +162,41 @@ func contactFields(w http.ResponseWriter, r *http.Request) (map[string]*string, 
 			out[cf.Name] = v
 		}
 	}
-	if v := out["email"]; v != nil {
-		if a, err := mail.ParseAddress(*v); err != nil || a.Address != *v {
-			return nil, badRequest("email", "email %q is not an email address", *v)
+	for _, f := range []string{"email", "phone"} {
+		if v := out[f]; v != nil {
+			if err := checkField(f, f, *v); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if v := out["phone"]; v != nil && !runtime.IsE164(*v) {
-		return nil, badRequest("phone", "phone %q: want E.164, such as +60123456789", *v)
-	}
 	return out, nil
+}
+
+// fieldName is flowd's name of one of respond.io's contact fields, or ""
+// when flowd keeps none of it.
+func fieldName(api string) string {
+	for _, f := range standardFields {
+		if f.api == api {
+			return f.field
+		}
+	}
+	return ""
+}
+
+// checkField checks the value of a standard field that has a form: an
+// email address, or a phone number in E.164.
+func checkField(at, field, value string) *apiError {
+	switch field {
+	case "email":
+		if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+			return badRequest(at, "%s %q is not an email address", at, value)
+		}
+	case "phone":
+		if !runtime.IsE164(value) {
+			return badRequest(at, "%s %q: want E.164, such as +60123456789", at, value)
+		}
+	}
+	return nil
 }
 
 // fieldValue is a field's value: text (a number or a boolean as text), or
@@ -211,8 +220,7 @@ func fieldValue(field string, raw json.RawMessage) (*string, error) {
 	if len(s) > MaxFieldLen {
 		return nil, tooLong(field, len(s), MaxFieldLen)
 	}
-	s = interpreter.CleanText(s)
-	return &s, nil
+	return &s, nil // the engine cleans it
 }
 
 // saveContact serves create (POST), update (PUT) and create-or-update.
@@ -226,13 +234,8 @@ func (s *Server) saveContact(create, update bool) func(w http.ResponseWriter, r 
 		if create && key == runtime.ByID {
 			return badRequest("identifier", "a contact is created by phone: or email:, not by id")
 		}
-		if key == runtime.ByEmail {
-			if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
-				return badRequest("identifier", "%q is not an email address", value)
-			}
-		}
-		if key == runtime.ByPhone && !runtime.IsE164(value) {
-			return badRequest("identifier", "%q: want E.164, such as +60123456789", value)
+		if err := checkField("identifier", key, value); err != nil {
+			return err
 		}
 		fields, err := contactFields(w, r)
 		if err != nil {
@@ -277,7 +280,6 @@ func tags(w http.ResponseWriter, r *http.Request) ([]string, error) {
 		if len(t) > MaxTagLen {
 			return nil, tooLong(at, len(t), MaxTagLen)
 		}
-		tags[i] = interpreter.CleanText(t)
 	}
 	return tags, nil
 }
@@ -319,7 +321,7 @@ func (s *Server) updateLifecycle(w http.ResponseWriter, r *http.Request) error {
 		if len(*body.Name) > MaxFieldLen {
 			return tooLong("name", len(*body.Name), MaxFieldLen)
 		}
-		ev = runtime.FieldChange{Contact: id, Field: "lifecycle", Value: interpreter.CleanText(*body.Name)}
+		ev = runtime.FieldChange{Contact: id, Field: "lifecycle", Value: *body.Name}
 	}
 	if err := s.submit(r.Context(), ev); err != nil {
 		return err
@@ -346,7 +348,7 @@ func (s *Server) conversationStatus(w http.ResponseWriter, r *http.Request) erro
 	case "open":
 		ev = runtime.OpenConversation{Contact: id, By: "user"}
 	case "close":
-		ev = runtime.CloseConversation{Contact: id, By: "user", Category: interpreter.CleanText(body.Category), Summary: interpreter.CleanText(body.Summary)}
+		ev = runtime.CloseConversation{Contact: id, By: "user", Category: body.Category, Summary: body.Summary}
 	case "":
 		return required("status")
 	default:

@@ -206,7 +206,6 @@ func (s *Server) shortcut(w http.ResponseWriter, r *http.Request) error {
 		if len(v) > MaxCommentLen {
 			return tooLong("form."+k, len(v), MaxCommentLen)
 		}
-		body.Form[k] = interpreter.CleanText(v)
 	}
 	if err := s.submit(r.Context(), runtime.Shortcut{Contact: id, Name: body.Name, User: body.User, Form: body.Form}); err != nil {
 		return err

@@ -176,32 +176,11 @@ func startFlowdWith(t *testing.T, opts server.Options, rc *receiver, files ...st
 	return f
 }
 
-// post posts a body to path with the channel's token and returns the
+// post posts a body to path with a channel's token and returns the
 // status and the answer.
 func (f *flowd) post(path, tok string, body any) (int, map[string]any) {
 	f.t.Helper()
-	var b []byte
-	switch body := body.(type) {
-	case string:
-		b = []byte(body)
-	case []byte:
-		b = body
-	default:
-		b, _ = json.Marshal(body)
-	}
-	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return f.callWith(tok, http.MethodPost, path, body)
 }
 
 // message is a webhook body with one text message.
@@ -218,21 +197,43 @@ func (f *flowd) say(contact, mid, text string) {
 	}
 }
 
-// contact reads the contact a channel's contact id names.
-func (f *flowd) contact(external string) *store.Contact {
+// read runs fn in a transaction of the service's store that reads only.
+func (f *flowd) read(fn func(tx store.Tx)) {
 	f.t.Helper()
 	tx, err := f.st.Begin(context.Background())
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	defer tx.Rollback()
-	id, _, err := tx.Identify(store.Address{ChannelID: channelID, Channel: "custom", ExternalID: external}, time.Now())
-	if err != nil {
-		f.t.Fatal(err)
+	fn(tx)
+}
+
+// eventually waits until ok holds, or fails the test with what says why.
+func (f *flowd) eventually(ok func() bool, why func() string) {
+	f.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			f.t.Fatal(why())
+		}
 	}
-	c, err := tx.Contact(id)
+}
+
+// contactID is the id of the contact a channel's contact id names, or "".
+func (f *flowd) contactID(external string) string {
+	var id string
+	f.read(func(tx store.Tx) { id, _ = tx.Identity(channelID, external) })
+	return id
+}
+
+// contact reads the contact a channel's contact id names.
+func (f *flowd) contact(external string) *store.Contact {
+	f.t.Helper()
+	id := f.contactID(external)
+	var c *store.Contact
+	var err error
+	f.read(func(tx store.Tx) { c, err = tx.Contact(id) })
 	if err != nil {
-		f.t.Fatalf("contact %s (%s): %v", external, id, err)
+		f.t.Fatalf("contact %s: %v", external, err)
 	}
 	return c
 }
@@ -240,19 +241,16 @@ func (f *flowd) contact(external string) *store.Contact {
 // activity is the contact's activity, as kind: text lines.
 func (f *flowd) activity(contactID string) []string {
 	f.t.Helper()
-	tx, err := f.st.Begin(context.Background())
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer tx.Rollback()
-	acts, err := tx.Activity(contactID, 0, 1000)
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	var out []string
-	for _, a := range acts {
-		out = append(out, a.Kind+": "+a.Text)
-	}
+	f.read(func(tx store.Tx) {
+		acts, err := tx.Activity(contactID, 0, 1000)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, a := range acts {
+			out = append(out, a.Kind+": "+a.Text)
+		}
+	})
 	return out
 }
 
@@ -260,21 +258,10 @@ func (f *flowd) activity(contactID string) []string {
 // without creating one.
 func (f *flowd) activityOf(external string) []string {
 	f.t.Helper()
-	tx, err := f.st.Begin(context.Background())
-	if err != nil {
-		f.t.Fatal(err)
+	if id := f.contactID(external); id != "" {
+		return f.activity(id)
 	}
-	defer tx.Rollback()
-	id, created, err := tx.Identify(store.Address{ChannelID: channelID, Channel: "custom", ExternalID: external}, time.Now())
-	if err != nil || created {
-		return nil
-	}
-	acts, _ := tx.Activity(id, 0, 1000)
-	var out []string
-	for _, a := range acts {
-		out = append(out, a.Kind+": "+a.Text)
-	}
-	return out
+	return nil
 }
 
 // waitContact waits until the contact a channel's contact id names
@@ -287,22 +274,13 @@ func (f *flowd) waitContact(external string, ok func(*store.Contact) bool) *stor
 // waitReceipt waits until the receiver's id of a message is recorded.
 func (f *flowd) waitReceipt(mid string) *store.Receipt {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tx, err := f.st.Begin(context.Background())
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		r, err := tx.Receipt(channelID, mid)
-		tx.Rollback()
-		if err == nil {
-			return r
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("no receipt %s: %v", mid, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var r *store.Receipt
+	var err error
+	f.eventually(func() bool {
+		f.read(func(tx store.Tx) { r, err = tx.Receipt(channelID, mid) })
+		return err == nil
+	}, func() string { return fmt.Sprintf("no receipt %s: %v", mid, err) })
+	return r
 }
 
 const apiToken = "api-token-0123456789"
@@ -317,14 +295,16 @@ func (f *flowd) call(method, path string, body any) (int, map[string]any) {
 func (f *flowd) callWith(tok, method, path string, body any) (int, map[string]any) {
 	f.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	switch body := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(body)
+	default:
 		b, _ := json.Marshal(body)
-		if s, ok := body.(string); ok {
-			b = []byte(s)
-		}
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -360,16 +340,14 @@ func (f *flowd) after(contactID, line string) []string {
 	return acts[i+1:]
 }
 
-// visitorContact is the contact a web chat visitor's token names.
+// visitorContact is the contact a web chat visitor's token names: the
+// store keeps the token's hash (see server/webchat.go).
 func (f *flowd) visitorContact(token string) string {
 	f.t.Helper()
 	sum := sha256.Sum256([]byte(token))
-	tx, err := f.st.Begin(context.Background())
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer tx.Rollback()
-	id, err := tx.Identity("webchat", "v"+hex.EncodeToString(sum[:20]))
+	var id string
+	var err error
+	f.read(func(tx store.Tx) { id, err = tx.Identity("webchat", "v"+hex.EncodeToString(sum[:20])) })
 	if err != nil {
 		f.t.Fatalf("visitor %q: %v", token, err)
 	}
@@ -379,20 +357,13 @@ func (f *flowd) visitorContact(token string) string {
 // waitContactID waits until the contact with the id satisfies ok.
 func (f *flowd) waitContactID(id string, ok func(*store.Contact) bool) *store.Contact {
 	f.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		tx, err := f.st.Begin(context.Background())
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		c, err := tx.Contact(id)
-		tx.Rollback()
-		if err == nil && ok(c) {
-			return c
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("contact %s: %+v, %v; activity:\n%s", id, c, err, strings.Join(f.activity(id), "\n"))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var c *store.Contact
+	var err error
+	f.eventually(func() bool {
+		f.read(func(tx store.Tx) { c, err = tx.Contact(id) })
+		return err == nil && ok(c)
+	}, func() string {
+		return fmt.Sprintf("contact %s: %+v, %v; activity:\n%s", id, c, err, strings.Join(f.activity(id), "\n"))
+	})
+	return c
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -287,7 +286,7 @@ func (e *webhookEvent) event(at string, from store.Address, now time.Time) (runt
 		default:
 			return in, badRequest(at+".status.value", "%s.status.value %q: want sent, delivered, read or failed", at, e.Status.Value)
 		}
-		in.Status, in.StatusMessage = e.Status.Value, interpreter.CleanText(limit(e.Status.Message, 1000))
+		in.Status, in.StatusMessage = e.Status.Value, limit(e.Status.Message, 1000) // the engine cleans it
 	case "":
 		return in, badRequest(at+".type", "%s.type is required", at)
 	default:
@@ -370,25 +369,22 @@ func (c *webhookContact) profile() (map[string]string, *apiError) {
 		return nil, nil
 	}
 	out := map[string]string{}
-	for _, f := range []struct{ name, field, value string }{
-		{"firstName", "firstname", c.FirstName}, {"lastName", "lastname", c.LastName},
-		{"email", "email", c.Email}, {"phone", "phone", c.Phone}, {"language", "language", c.Language},
-		{"countryCode", "country", c.CountryCode}, {"profilePic", "", c.ProfilePic}, {"locale", "", c.Locale},
+	for _, f := range []struct{ name, value string }{
+		{"firstName", c.FirstName}, {"lastName", c.LastName}, {"email", c.Email}, {"phone", c.Phone},
+		{"language", c.Language}, {"countryCode", c.CountryCode}, {"profilePic", c.ProfilePic}, {"locale", c.Locale},
 	} {
+		at := "contact." + f.name
 		if len(f.value) > MaxProfileLen {
-			return nil, badRequest("contact."+f.name, "contact.%s is %d characters: at most %d", f.name, len(f.value), MaxProfileLen)
+			return nil, badRequest(at, "%s is %d characters: at most %d", at, len(f.value), MaxProfileLen)
 		}
-		if f.field != "" && f.value != "" {
-			out[f.field] = f.value
+		field := fieldName(f.name)
+		if field == "" || f.value == "" {
+			continue
 		}
-	}
-	if c.Email != "" {
-		if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
-			return nil, badRequest("contact.email", "contact.email %q is not an email address", c.Email)
+		if err := checkField(at, field, f.value); err != nil {
+			return nil, err
 		}
-	}
-	if c.Phone != "" && !runtime.IsE164(c.Phone) {
-		return nil, badRequest("contact.phone", "contact.phone %q: want E.164, such as +60123456789", c.Phone)
+		out[field] = f.value
 	}
 	return out, nil
 }
