@@ -126,15 +126,23 @@ func (c *CustomChannel) post(ctx context.Context, id, contactID string, msg any)
 		MID any `json:"mId"`
 	}
 	if len(b) > 0 && json.Unmarshal(b, &answer) == nil && answer.MID != nil {
+		var mid string
 		switch v := answer.MID.(type) {
 		case string:
-			return v, nil
+			mid = v
 		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64), nil
+			mid = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		if len(mid) <= MaxReceiptID { // a longer one no status report could name
+			return mid, nil
 		}
 	}
 	return "", nil
 }
+
+// MaxReceiptID bounds the receiver's message id flowd keeps; a webhook's
+// mId is at most 50 characters.
+const MaxReceiptID = 255
 
 // retryAfter reads a Retry-After header: seconds, or an HTTP date.
 func retryAfter(h string, now time.Time) time.Duration {

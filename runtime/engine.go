@@ -102,8 +102,10 @@ type Engine struct {
 	started  int // runs started in committed transactions, for MaxRuns
 	starting int // and in the one under way
 
-	subsMu sync.Mutex
-	subs   [wakeKinds][]chan struct{} // see Subscribe
+	subsMu     sync.Mutex
+	subs       [wakeKinds][]chan struct{} // see Subscribe
+	actSubs    map[string][]chan struct{} // by contact: see SubscribeActivity
+	actWatched atomic.Int64               // how many
 	// timerWake is when the timer loop will look next (Unix nanoseconds;
 	// 0: it is looking): a timer added for later need not wake it.
 	timerWake atomic.Int64
@@ -111,17 +113,16 @@ type Engine struct {
 
 // What a subscriber is woken for.
 const (
-	WakeHandled = iota // events were handled and committed
-	WakeTimers         // a committed transaction added a timer
-	WakeOutbox         // a committed transaction queued outbox work
+	WakeTimers = iota // a committed transaction added a timer
+	WakeOutbox        // a committed transaction queued outbox work
 	wakeKinds
 )
 
 // Subscribe returns a channel that receives a value after a committed
 // transaction did what kind says (coalesced: one value stands for any
-// number), so that the loops that fire timers and carry out the outbox,
-// and the web chat's streams, look again at once instead of at their next
-// poll. Cancel stops the values; the channel is not closed.
+// number), so that the loops that fire timers and carry out the outbox
+// look again at once instead of at their next poll. Cancel stops the
+// values; the channel is not closed.
 func (e *Engine) Subscribe(kind int) (wake <-chan struct{}, cancel func()) {
 	ch := make(chan struct{}, 1)
 	e.subsMu.Lock()
@@ -146,11 +147,59 @@ func (e *Engine) notify(kind int) {
 	}
 }
 
-// A watchTx notes what a transaction adds that a loop waits for.
+// SubscribeActivity returns a channel that receives a value after a
+// committed transaction added to the contact's activity (coalesced), so
+// that a web chat's stream of one contact wakes for that contact only.
+// Cancel stops the values; the channel is not closed.
+func (e *Engine) SubscribeActivity(contactID string) (wake <-chan struct{}, cancel func()) {
+	ch := make(chan struct{}, 1)
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	if e.actSubs == nil {
+		e.actSubs = map[string][]chan struct{}{}
+	}
+	e.actSubs[contactID] = append(e.actSubs[contactID], ch)
+	e.actWatched.Add(1)
+	return ch, func() {
+		e.subsMu.Lock()
+		defer e.subsMu.Unlock()
+		e.actSubs[contactID] = slices.DeleteFunc(e.actSubs[contactID], func(c chan struct{}) bool { return c == ch })
+		if len(e.actSubs[contactID]) == 0 {
+			delete(e.actSubs, contactID)
+		}
+		e.actWatched.Add(-1)
+	}
+}
+
+// notifyActivity wakes the subscribers of the contacts' activity.
+func (e *Engine) notifyActivity(contacts []string) {
+	e.subsMu.Lock()
+	defer e.subsMu.Unlock()
+	for _, id := range contacts {
+		for _, ch := range e.actSubs[id] {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// A watchTx notes what a transaction adds that a loop or a stream waits
+// for.
 type watchTx struct {
 	store.Tx
 	timers, outbox bool
 	soonest        time.Time // of the timers added
+	watched        bool      // some contact's activity has a subscriber
+	touched        []string  // then, the contacts whose activity grew
+}
+
+func (w *watchTx) AddActivity(a *store.Activity) error {
+	if w.watched && (len(w.touched) == 0 || w.touched[len(w.touched)-1] != a.ContactID) {
+		w.touched = append(w.touched, a.ContactID)
+	}
+	return w.Tx.AddActivity(a)
 }
 
 func (w *watchTx) AddTimer(t *store.Timer) error {
@@ -327,7 +376,6 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 				}
 			}
 			e.cfg.Meter.Handled(len(evs), failed, time.Since(start))
-			e.notify(WakeHandled)
 		}
 	}()
 	errs = make([]error, len(evs))
@@ -374,7 +422,7 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &watchTx{Tx: stx}
+	tx := &watchTx{Tx: stx, watched: e.actWatched.Load() > 0}
 	if err := fn(tx); err != nil {
 		e.cache.abort()
 		return errors.Join(err, tx.Rollback())
@@ -390,6 +438,9 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	if tx.outbox {
 		e.notify(WakeOutbox)
+	}
+	if len(tx.touched) > 0 {
+		e.notifyActivity(tx.touched)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -132,5 +131,3 @@ func required(field string) error {
 func tooLong(field string, n, max int) error {
 	return badRequest(field, "%s is %d characters: at most %d", field, n, max)
 }
-
-var _ = fmt.Sprintf

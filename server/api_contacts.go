@@ -470,6 +470,12 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxScanned bounds the activity one page of messages reads.
+const maxScanned = 1000
+
+// trafficOf is the direction of the activity that is a message.
+var trafficOf = map[string]string{runtime.KindMessageIn: "incoming", runtime.KindMessageOut: "outgoing", runtime.KindAgentMessage: "outgoing"}
+
 // messageView is respond.io's message.
 type messageView struct {
 	MessageID        any            `json:"messageId"`
@@ -496,23 +502,29 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	items := []messageView{}
 	next := 0
 	err = s.read(r.Context(), func(tx store.Tx) error {
-		for before := int64(cursor); len(items) < limit; {
+		// at most maxScanned entries of activity are read a request: a page
+		// of a contact with little to show ends early, and says where next
+		for before, read := int64(cursor), 0; read < maxScanned; read += 100 {
 			acts, err := tx.ActivityBefore(id, before, 100)
 			if err != nil || len(acts) == 0 {
+				next = 0
 				return err
 			}
 			for _, a := range acts {
-				before = a.ID
-				traffic := map[string]string{runtime.KindMessageIn: "incoming", runtime.KindMessageOut: "outgoing", runtime.KindAgentMessage: "outgoing"}[a.Kind]
+				before, next = a.ID, int(a.ID)
+				traffic := trafficOf[a.Kind]
 				if traffic == "" {
 					continue
 				}
 				items = append(items, messageView{MessageID: a.ID, ContactID: jsonID(id), Traffic: traffic,
 					Message: map[string]any{"type": "text", "text": a.Text}, Timestamp: a.At.UnixMilli()})
 				if len(items) == limit {
-					next = int(a.ID)
-					break
+					return nil
 				}
+			}
+			if len(acts) < 100 { // the contact's first entry was read
+				next = 0
+				return nil
 			}
 		}
 		return nil

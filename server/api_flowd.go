@@ -2,14 +2,12 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/graph"
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/project"
@@ -335,8 +333,3 @@ func (s *Server) flowWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "flow": flow.Flow})
 }
-
-var (
-	_ = json.Marshal
-	_ = dsl.ParsePath
-)

@@ -42,8 +42,8 @@ const (
 	SessionRate = 0.5
 	// MaxStreams bounds the event streams open at once in a process.
 	MaxStreams = 1000
-	// streamPoll is how often a stream looks at the store when nothing
-	// woke it: another process may have written.
+	// streamPoll is how often a stream looks at the store when this
+	// process's commits did not wake it: another process may have written.
 	streamPoll = time.Second
 )
 
@@ -204,7 +204,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no") // a proxy must not hold the stream back
 	w.WriteHeader(http.StatusOK)
-	wake, cancel := s.cfg.Engine.Subscribe(runtime.WakeHandled)
+	wake, cancel := s.cfg.Engine.SubscribeActivity(id)
 	defer cancel()
 	var last chatState
 	first := true
