@@ -119,13 +119,13 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(due), d.recordFailed(ctx, outs, errs, d.Engine.HandleAll)
+	return len(due), d.recordFailed(ctx, outs, errs)
 }
 
 // recordFailed records the items whose outcome's event failed (the run it
 // answered could not go on) without the answer: the item is done, and is
 // not carried out again.
-func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []error, handle func(context.Context, []Event) ([]error, error)) error {
+func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []error) error {
 	var again []Event
 	for i, err := range errs {
 		if err != nil {
@@ -137,7 +137,7 @@ func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []erro
 	if len(again) == 0 {
 		return nil
 	}
-	if _, err := handle(ctx, again); err != nil {
+	if _, err := d.Engine.HandleAll(ctx, again); err != nil {
 		return errors.Join(append(errs, err)...)
 	}
 	return errors.Join(errs...)

@@ -75,6 +75,26 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+// clientAddress is the address a request came from: the peer's, or, when
+// the peer is a reverse proxy on this host (loopback, as docs/server.md
+// sets it up), the address the proxy appended to X-Forwarded-For; a header
+// from anyone else is not believed.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 {
+			parts := strings.Split(fwd[len(fwd)-1], ",")
+			if last := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(last) != nil {
+				return last
+			}
+		}
+	}
+	return host
+}
+
 // visitorAddress is the web chat address a visitor token names: a hash of
 // it, so that the store holds nothing a visitor could present.
 func visitorAddress(token string) store.Address {
@@ -85,10 +105,7 @@ func visitorAddress(token string) store.Address {
 // newSession makes a visitor: a token, a contact, and an open conversation,
 // which fires conversation opened flows as a contact's first message would.
 func (s *Server) newSession(w http.ResponseWriter, r *http.Request) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientAddress(r)
 	if s.chat.sessions.limited(w, host, "new web chat sessions from "+host) {
 		return
 	}
