@@ -37,6 +37,10 @@ const (
 	// MaxContactTags is how many tags a contact may have; a tag step that
 	// would give it more fails. (Each tag step reads the whole list.)
 	MaxContactTags = 1000
+	// MaxContactFields is how many fields, standard and custom, a contact
+	// may have: a flow declares its custom fields, but the admin API may
+	// name any, and each turn reads them all.
+	MaxContactFields = 200
 	// MaxContinuation is the largest encoded continuation: what a paused
 	// run keeps.
 	MaxContinuation = 64 << 10

@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
 )
@@ -243,5 +246,29 @@ func TestOutsideTextCleaned(t *testing.T) {
 		if !strings.Contains(got, want+"\n") && !strings.HasSuffix(got, want) {
 			t.Errorf("activity lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// An outside change cannot take a contact past its bounds: the event fails
+// with ErrLimit and changes nothing.
+func TestOutsideChangesBounded(t *testing.T) {
+	h := newHarness(t, compile(t, askName))
+	h.do(msg("c1", "hi"))
+	tags := make([]string, interpreter.MaxContactTags+1)
+	for i := range tags {
+		tags[i] = fmt.Sprint("t", i)
+	}
+	err := h.e.Handle(context.Background(), runtime.TagChange{Contact: "c1", Add: tags})
+	if !errors.Is(err, runtime.ErrLimit) || len(h.contact("c1").Tags) != 0 {
+		t.Errorf("too many tags: %v, tags %d", err, len(h.contact("c1").Tags))
+	}
+	fields := map[string]*string{}
+	v := "x"
+	for i := 0; i <= interpreter.MaxContactFields; i++ {
+		fields[fmt.Sprint("f", i)] = &v
+	}
+	err = h.e.Handle(context.Background(), runtime.SaveContact{Contact: "c1", Update: true, Fields: fields})
+	if !errors.Is(err, runtime.ErrLimit) || len(h.contact("c1").Fields) > 1 {
+		t.Errorf("too many fields: %v, fields %d", err, len(h.contact("c1").Fields))
 	}
 }

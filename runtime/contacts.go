@@ -153,6 +153,9 @@ func (e *Engine) saveContact(tx store.Tx, ev SaveContact) error {
 			t.clearField(k, false)
 			continue
 		}
+		if err := t.roomForField(k); err != nil {
+			return err
+		}
 		val := interpreter.CleanText(*v)
 		if k == ByPhone || k == ByEmail {
 			other, err := lookup(tx, k, val)

@@ -50,12 +50,19 @@ func (t *turn) event(ev Event) error {
 			t.close(ev.By, interpreter.CleanText(ev.Category), interpreter.CleanText(ev.Summary), false)
 		}
 	case TagChange:
-		t.addTags(cleanAll(ev.Add), false)
+		add := cleanAll(ev.Add)
+		if err := t.roomForTags(add); err != nil {
+			return err
+		}
+		t.addTags(add, false)
 		t.removeTags(cleanAll(ev.Remove), false)
 	case FieldChange:
 		if ev.Clear {
 			t.clearField(ev.Field, false)
 		} else {
+			if err := t.roomForField(ev.Field); err != nil {
+				return err
+			}
 			t.setField(ev.Field, interpreter.CleanText(ev.Value), false)
 		}
 	case ManualAssign:
@@ -409,4 +416,31 @@ func cleanAll(texts []string) []string {
 		out[i] = interpreter.CleanText(s)
 	}
 	return out
+}
+
+// ErrLimit is an outside change that would take a contact past one of
+// its bounds (interpreter.MaxContactTags, MaxContactFields).
+var ErrLimit = errors.New("over a limit")
+
+// roomForTags refuses tags that would give the contact more than
+// interpreter.MaxContactTags; a flow's tag step is bounded by the machine.
+func (t *turn) roomForTags(tags []string) error {
+	n := len(t.c.Tags)
+	for _, tag := range tags {
+		if !containsTag(t.c.Tags, tag) {
+			n++
+		}
+	}
+	if n > interpreter.MaxContactTags {
+		return fmt.Errorf("a contact may have at most %d tags: %w", interpreter.MaxContactTags, ErrLimit)
+	}
+	return nil
+}
+
+// roomForField refuses a new field past interpreter.MaxContactFields.
+func (t *turn) roomForField(field string) error {
+	if _, has := t.c.Fields[field]; !has && len(t.c.Fields) >= interpreter.MaxContactFields {
+		return fmt.Errorf("a contact may have at most %d fields: %w", interpreter.MaxContactFields, ErrLimit)
+	}
+	return nil
 }

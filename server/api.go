@@ -45,6 +45,8 @@ func asAPIError(err error) *apiError {
 		return ae
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, runtime.ErrNoFlow):
 		return &apiError{Code: http.StatusNotFound, Message: err.Error()}
+	case errors.Is(err, runtime.ErrLimit):
+		return &apiError{Code: http.StatusBadRequest, Message: err.Error()}
 	case errors.Is(err, runtime.ErrExists), errors.Is(err, store.ErrConflict):
 		return &apiError{Code: http.StatusConflict, Message: err.Error()}
 	case errors.Is(err, runtime.ErrClosed):
