@@ -58,6 +58,9 @@ func (t *turn) assignTo(r *liveRun, a *interpreter.Assign, u *store.User) {
 // its max open; then the one with fewest open conversations (least open)
 // or the one whose last assignment is oldest (round robin, the default).
 func (t *turn) pick(a *interpreter.Assign) (*store.User, error) {
+	if err := t.tx.LockAssignment(); err != nil {
+		return nil, err
+	}
 	if d := t.e.cfg.Directory; d != nil {
 		if err := seedUsers(t.tx, d.Named(a), false); err != nil {
 			return nil, err

@@ -36,6 +36,12 @@ func (Users) Named(*interpreter.Assign) []store.User { return nil }
 // teams of those it has up to date; their status and last assignment are
 // store state, and stay.
 func seedUsers(tx store.Tx, users []store.User, update bool) error {
+	if len(users) == 0 {
+		return nil
+	}
+	if err := tx.LockAssignment(); err != nil {
+		return err
+	}
 	for _, u := range users {
 		old, err := tx.User(u.ID)
 		switch {

@@ -89,17 +89,10 @@ const maxDispatch = 256
 func (d *Dispatcher) claim(ctx context.Context, max int) ([]store.Outbound, error) {
 	e := d.Engine
 	var due []store.Outbound
-	err := e.inTx(ctx, func(tx store.Tx) error {
-		var err error
-		if due, err = tx.DueOutbound(e.cfg.Now(), max); err != nil {
-			return err
-		}
-		for i := range due {
-			if err := tx.ClaimOutbound(due[i].ID, e.cfg.Now().Add(ClaimLease)); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+		now := e.cfg.Now()
+		due, err = tx.ClaimOutbound(now, now.Add(ClaimLease), max)
+		return err
 	})
 	return due, err
 }

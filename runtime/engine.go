@@ -58,7 +58,8 @@ type Config struct {
 	// CacheContacts is how many contacts' states the engine keeps between
 	// events instead of reading them back; 0 is DefaultCacheContacts, a
 	// negative value none. Only an engine that is the store's one writer
-	// may keep any: the embedded store is one process's.
+	// keeps any (store.Store.Exclusive): the embedded store is one
+	// process's.
 	CacheContacts int
 }
 
@@ -243,6 +244,9 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 	if cfg.CacheContacts == 0 {
 		cfg.CacheContacts = DefaultCacheContacts
 	}
+	if !st.Exclusive() {
+		cfg.CacheContacts = -1 // another process may change what it would keep
+	}
 	if cfg.Meter == nil {
 		cfg.Meter = noMeter{}
 	}
@@ -366,6 +370,40 @@ func (e *Engine) Handle(ctx context.Context, ev Event) error {
 // savepoints, which cost two statements an event; when one fails, it rolls
 // that back and handles them again, each in a savepoint of its own.
 func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err error) {
+	for try := 1; ; try++ {
+		errs, err = e.handleAll(ctx, evs)
+		busy := errors.Is(err, store.ErrBusy)
+		var again []int // events undone because the store was busy
+		for i, f := range errs {
+			if errors.Is(f, store.ErrBusy) {
+				again = append(again, i)
+			}
+		}
+		if try == maxBusyTries || !busy && len(again) == 0 {
+			return errs, err
+		}
+		if busy {
+			continue // none committed: all again
+		}
+		retry := make([]Event, len(again))
+		for j, i := range again {
+			retry[j] = evs[i]
+		}
+		if errs2, err2 := e.handleAll(ctx, retry); err2 == nil {
+			for j, i := range again {
+				errs[i] = errs2[j]
+			}
+		}
+		return errs, nil
+	}
+}
+
+// maxBusyTries bounds how often HandleAll handles events again that a busy
+// store undid (store.ErrBusy): two processes locking the same contacts in
+// different orders, which the database breaks by failing one.
+const maxBusyTries = 3
+
+func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err error) {
 	start := time.Now()
 	defer func() {
 		if err == nil {
@@ -382,6 +420,9 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 	var failed bool
 	err = e.inTx(ctx, func(tx store.Tx) error {
 		e.cache.on = true
+		if err := lockContacts(tx, evs); err != nil {
+			return err
+		}
 		for i, ev := range evs {
 			if errs[i] = e.handle(tx, ev); errs[i] != nil {
 				failed = true
@@ -397,6 +438,9 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 		return errs, nil // rolled back: the event's own error
 	}
 	err = e.inTx(ctx, func(tx store.Tx) error {
+		if err := lockContacts(tx, evs); err != nil {
+			return err
+		}
 		for i, ev := range evs {
 			var err error
 			if errs[i], err = e.atomic(tx, ev); err != nil {
@@ -409,6 +453,31 @@ func (e *Engine) HandleAll(ctx context.Context, evs []Event) (errs []error, err 
 		return nil, err
 	}
 	return errs, nil
+}
+
+// lockContacts takes the locks of the contacts the events name, all at
+// once, so that the store takes them in its fixed order; a contact found
+// only while its event is handled (a new identity, a webhook's lookup) is
+// locked then, by newTurn.
+func lockContacts(tx store.Tx, evs []Event) error {
+	ids := make([]string, 0, len(evs))
+	for _, ev := range evs {
+		if id := ev.contact(); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return tx.LockContacts(ids...)
+}
+
+// ignoreNotFound is err, or nil when it is store.ErrNotFound.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // inTx runs fn in a transaction, which it commits unless fn fails. The
@@ -462,6 +531,9 @@ func (e *Engine) atomic(tx store.Tx, ev Event) (failed, err error) {
 // handle handles one event and the assignments it lets go ahead.
 func (e *Engine) handle(tx store.Tx, ev Event) error {
 	if u, ok := ev.(UserStatus); ok {
+		if err := tx.LockAssignment(); err != nil {
+			return err
+		}
 		user, err := tx.User(u.User)
 		if err != nil {
 			return err
@@ -537,6 +609,15 @@ func (e *Engine) retryAssignments(tx store.Tx) error {
 		return err
 	}
 	for _, o := range queued {
+		// the assignment lock is held: waiting for a contact's now could
+		// wait for a transaction that waits for it; one busy is retried
+		// by the next event that frees a slot
+		if ok, err := tx.TryLockContact(o.ContactID); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		t, err := e.newTurn(tx, o.ContactID, nil)
 		if err != nil {
 			return err
@@ -557,15 +638,20 @@ func (e *Engine) retryAssignments(tx store.Tx) error {
 // maxDue bounds the timers one Tick fires.
 const maxDue = 1000
 
-// Tick fires the timers due by now, each as an event of its own, in one
-// transaction as HandleAll handles events; each deletes its timer as it
-// fires, so a timer fires once. A timer whose event fails is deleted too,
+// TimerLease is how long timers claimed by one process are left to it
+// before another may fire them: the claimer died before they fired.
+const TimerLease = 30 * time.Second
+
+// Tick claims the timers due by now and fires them, each as an event of its
+// own, in one transaction as HandleAll handles events; each deletes its
+// timer as it fires, so a timer fires once, whichever process claimed it. A timer whose event fails is deleted too,
 // with the failure in the contact's activity: it is not fired again at
 // every tick. Tick returns how many fired, and the events' errors joined.
 func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 	var due []store.Timer
 	err := e.inTx(ctx, func(tx store.Tx) (err error) {
-		due, err = tx.DueTimers(e.cfg.Now(), maxDue)
+		now := e.cfg.Now()
+		due, err = tx.ClaimTimers(now, now.Add(TimerLease), maxDue)
 		return err
 	})
 	if err != nil || len(due) == 0 {
@@ -589,7 +675,10 @@ func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 		failures = append(failures, f)
 		tm := due[i]
 		err := e.inTx(ctx, func(tx store.Tx) error {
-			return errors.Join(tx.DeleteTimer(tm.ID), tx.AddActivity(&store.Activity{ContactID: tm.ContactID,
+			if err := tx.DeleteTimer(tm.ID); err != nil {
+				return ignoreNotFound(err)
+			}
+			return errors.Join(tx.AddActivity(&store.Activity{ContactID: tm.ContactID,
 				At: e.cfg.Now(), Kind: KindError, RunID: tm.RunID, Text: "failed: timer: " + f.Error()}))
 		})
 		if err != nil {

@@ -382,7 +382,10 @@ func (t *turn) seed(s Seed) error {
 
 // timerDue fires a stored timer: a run's, a watchdog's, or auto-close.
 func (t *turn) timerDue(tm store.Timer) {
-	t.fail(t.tx.DeleteTimer(tm.ID))
+	if err := t.tx.DeleteTimer(tm.ID); err != nil {
+		t.fail(ignoreNotFound(err)) // gone: it fired already
+		return
+	}
 	if tm.Kind == store.TimerAutoClose {
 		if t.conv != nil && t.conv.Open {
 			t.note(nil, KindConversation, "conversation closed: idle", nil)

@@ -117,6 +117,9 @@ func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error)
 	if contactID == "" {
 		return nil, errors.New("the event names no contact")
 	}
+	if err := tx.LockContacts(contactID); err != nil {
+		return nil, err
+	}
 	t := &turn{e: e, tx: tx, now: e.cfg.Now(), users: map[string]*store.User{}}
 	t.budget.Begin(e.machine.Work())
 	if st := e.cache.take(contactID); st != nil {

@@ -14,15 +14,39 @@ import (
 // A Store is a backend. The engine writes through one transaction at a time
 // per process, and groups several events in it, each in a savepoint.
 type Store interface {
+	// Begin starts a transaction; ctx governs it, each of its statements
+	// included, until it commits or rolls back.
 	Begin(ctx context.Context) (Tx, error)
 	Close() error
 	// Name names the backend, as the contract suite's subtests do: "sqlite".
 	Name() string
+	// Exclusive reports whether this process is the database's only
+	// writer (the embedded store), so that what it committed last is what
+	// the database holds: the engine may then keep contacts in memory.
+	Exclusive() bool
 }
 
 // A Tx is one transaction: every read and write the engine makes while it
 // handles events. Getters return ErrNotFound for a missing record.
+//
+// Several processes may share a database. A contact's events are
+// serialized by the contact's lock, which a transaction takes before it
+// reads the contact and holds until it ends; the state that assignment
+// shares between contacts (users, open counts, the queue) by the
+// workspace's assignment lock, taken after the contact locks. A backend
+// that finds two transactions waiting for each other ends one with an
+// error wrapping ErrBusy: the engine handles its events again.
 type Tx interface {
+	// LockContacts takes the contacts' locks, in the backend's fixed
+	// order, so that two transactions locking the same contacts never wait
+	// for each other; a lock already held is not taken again.
+	LockContacts(ids ...string) error
+	// TryLockContact takes the contact's lock if no other transaction
+	// holds it, without waiting: false when one does.
+	TryLockContact(id string) (bool, error)
+	// LockAssignment takes the workspace's assignment lock.
+	LockAssignment() error
+
 	Commit() error
 	Rollback() error
 	// Savepoint, RollbackTo and Release bound one event inside the
@@ -36,7 +60,9 @@ type Tx interface {
 	// ContactState is the contact and its latest conversation, open or
 	// closed (nil when it never had one): what every event reads first.
 	ContactState(id string) (*Contact, *Conversation, error)
-	SaveContact(c *Contact) error // insert or replace
+	// SaveContact inserts the contact or updates the one saved: its
+	// fields, tags and channels; Created stays the first save's.
+	SaveContact(c *Contact) error
 
 	// OpenConversation is the contact's open conversation; ErrNotFound
 	// when it has none.
@@ -46,9 +72,10 @@ type Tx interface {
 	LastConversation(contactID string) (*Conversation, error)
 	// Conversations counts the contact's conversations, open or closed.
 	Conversations(contactID string) (int, error)
-	// SaveConversation inserts c (ID 0: it sets the ID) or updates it. A
-	// contact has at most one open conversation: opening a second is
-	// ErrConflict.
+	// SaveConversation inserts c (ID 0: it sets the ID and Number, one
+	// past the contact's latest) or updates it. A contact has at most one
+	// open conversation, and each number once: opening a second, or two
+	// transactions numbering the same one, is ErrConflict.
 	SaveConversation(c *Conversation) error
 	// TouchConversation saves only the last message fields of a saved
 	// conversation (last_incoming, last_outgoing, ...): what most events
@@ -103,28 +130,36 @@ type Tx interface {
 	// DeleteContactTimers drops the contact's timers of a kind that
 	// belongs to no run (auto-close).
 	DeleteContactTimers(contactID, kind string) error
-	// DueTimers are the timers due at now, soonest first.
+	// DueTimers are the timers due at now, soonest first, claimed or not.
 	DueTimers(now time.Time, limit int) ([]Timer, error)
+	// ClaimTimers claims the timers due at now that no other claim holds,
+	// soonest first, at most limit, until the lease ends: until then no
+	// other claim takes them, and a process that dies holding them leaves
+	// them to another once the lease is over. A timer's claim ends when it
+	// is deleted, as it fires.
+	ClaimTimers(now, until time.Time, limit int) ([]Timer, error)
 	// NextTimer is when the next timer is due; ok is false when none is.
 	NextTimer() (at time.Time, ok bool, err error)
+	// DeleteTimer deletes a timer as it fires: ErrNotFound when it is
+	// gone already (another transaction fired it).
 	DeleteTimer(id int64) error
 
 	Enqueue(o *Outbound) error
-	// DueOutbound is the outbound work ready at now: for each contact and
-	// lane only the oldest undelivered item, so that a contact's messages
-	// go in order, retries included.
+	// DueOutbound is the outbound work ready at now that no claim holds:
+	// for each contact and lane only the oldest undelivered item, so that
+	// a contact's messages go in order, retries included.
 	DueOutbound(now time.Time, limit int) ([]Outbound, error)
 	// NextOutbound is when the next item DueOutbound would return falls
 	// due after now; ok is false when none will.
 	NextOutbound(now time.Time) (at time.Time, ok bool, err error)
-	// ClaimOutbound leaves a due item to the dispatcher that claims it
-	// until the lease ends: DueOutbound does not return it, nor the
-	// contact's later items of its lane, meanwhile. A claim is not undone
-	// by a rollback; it ends with the lease, when the item's outcome is
-	// recorded (UpdateOutbound), or with the process that holds it: the
-	// embedded store keeps its claims in memory, a shared one as a lease
-	// another process takes over once it ends.
-	ClaimOutbound(id int64, until time.Time) error
+	// ClaimOutbound claims the work DueOutbound would return, at most
+	// limit, for a dispatcher until the lease ends: no other claim takes
+	// an item meanwhile, nor the contact's later items of its lane. A claim
+	// ends when the item's outcome is recorded (UpdateOutbound), or with
+	// the lease, so that a dispatcher that died leaves its work to
+	// another. The embedded store keeps its claims in memory (one process,
+	// whose claims die with it); a shared one in the rows.
+	ClaimOutbound(now, until time.Time, limit int) ([]Outbound, error)
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error; the item's claim ends.
 	UpdateOutbound(o *Outbound) error
@@ -202,6 +237,10 @@ type Receipt struct {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrBusy ends a transaction that waited for another that waited for
+	// it (a deadlock the database broke), or that lost a race another
+	// process won (a serialization failure): its work may be done again.
+	ErrBusy = errors.New("busy: try again")
 )
 
 // A Contact is an end customer: standard and custom fields, tags, channels.

@@ -54,7 +54,7 @@ func (t *Tx) flush(b *buffer) error {
 		for _, row := range b.rows[:n] {
 			args = append(args, row...)
 		}
-		if _, err := t.tx.Stmtx(st).Exec(args...); err != nil {
+		if _, err := t.tx.Stmtx(st).ExecContext(t.ctx, args...); err != nil {
 			return fmt.Errorf("insert into %s: %w", b.table, err)
 		}
 		b.rows = b.rows[n:]
@@ -95,7 +95,7 @@ func (t *Tx) nextID(table string) (int64, error) {
 	}
 	id, ok := s.next[table]
 	if !ok {
-		if err := t.tx.Get(&id, `SELECT coalesce(max(id), 0) + 1 FROM `+table); err != nil {
+		if err := t.tx.GetContext(t.ctx, &id, `SELECT coalesce(max(id), 0) + 1 FROM `+table); err != nil {
 			return 0, err
 		}
 	}

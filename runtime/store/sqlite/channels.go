@@ -36,7 +36,7 @@ func init() {
 // Identify implements store.Tx.
 func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 	var id string
-	err := t.stmt("identity").QueryRow(a.ChannelID, a.ExternalID).Scan(&id)
+	err := t.stmt("identity").QueryRowContext(t.ctx, a.ChannelID, a.ExternalID).Scan(&id)
 	if err == nil {
 		return id, false, nil
 	}
@@ -44,7 +44,7 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 		return "", false, fmt.Errorf("identity: %w", err)
 	}
 	var n int64
-	if err := t.stmt("new_number").QueryRow(nanos(at)).Scan(&n); err != nil {
+	if err := t.stmt("new_number").QueryRowContext(t.ctx, nanos(at)).Scan(&n); err != nil {
 		return "", false, fmt.Errorf("new contact number: %w", err)
 	}
 	id = strconv.FormatInt(n, 10)
@@ -57,7 +57,7 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 // Identity implements store.Tx.
 func (t *Tx) Identity(channelID, externalID string) (string, error) {
 	var id string
-	if err := t.stmt("identity").QueryRow(channelID, externalID).Scan(&id); err != nil {
+	if err := t.stmt("identity").QueryRowContext(t.ctx, channelID, externalID).Scan(&id); err != nil {
 		return "", notFound("identity "+externalID, err)
 	}
 	return id, nil
@@ -65,7 +65,7 @@ func (t *Tx) Identity(channelID, externalID string) (string, error) {
 
 // Addresses implements store.Tx.
 func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
-	rows, err := t.stmt("addresses").Query(contactID)
+	rows, err := t.stmt("addresses").QueryContext(t.ctx, contactID)
 	return collect(rows, err, func(rows *sql.Rows) (store.Address, error) {
 		var a store.Address
 		return a, rows.Scan(&a.ChannelID, &a.Channel, &a.ExternalID, &a.ContactID)
@@ -83,7 +83,7 @@ func (t *Tx) FindContacts(field, value string, limit int) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("contacts are not found by %q", field)
 	}
-	rows, err := t.stmt(q).Query(value, limit)
+	rows, err := t.stmt(q).QueryContext(t.ctx, value, limit)
 	return collect(rows, err, func(rows *sql.Rows) (string, error) {
 		var id string
 		return id, rows.Scan(&id)
@@ -100,7 +100,7 @@ func (t *Tx) SaveReceipt(r store.Receipt) error {
 func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
 	r := &store.Receipt{}
 	var at int64
-	err := t.stmt("receipt").QueryRow(channelID, mid).Scan(&r.ChannelID, &r.MID, &r.ContactID, &r.OutboxID, &at)
+	err := t.stmt("receipt").QueryRowContext(t.ctx, channelID, mid).Scan(&r.ChannelID, &r.MID, &r.ContactID, &r.OutboxID, &at)
 	if err != nil {
 		return nil, notFound("receipt "+mid, err)
 	}
@@ -137,7 +137,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 // NewContactNumber implements store.Tx.
 func (t *Tx) NewContactNumber(at time.Time) (string, error) {
 	var n int64
-	if err := t.stmt("new_number").QueryRow(nanos(at)).Scan(&n); err != nil {
+	if err := t.stmt("new_number").QueryRowContext(t.ctx, nanos(at)).Scan(&n); err != nil {
 		return "", fmt.Errorf("new contact number: %w", err)
 	}
 	return strconv.FormatInt(n, 10), nil
@@ -166,7 +166,7 @@ func (t *Tx) EraseContact(id string, at time.Time) error {
 		return err
 	}
 	for _, q := range erasing {
-		if _, err := t.tx.Exec(q, id); err != nil {
+		if _, err := t.tx.ExecContext(t.ctx, q, id); err != nil {
 			return fmt.Errorf("erase: %s: %w", q, err)
 		}
 	}
@@ -180,6 +180,6 @@ func (t *Tx) OutboxDepth() (int, error) {
 		return 0, err
 	}
 	var n int
-	err := t.stmt("outbox_depth").QueryRow().Scan(&n)
+	err := t.stmt("outbox_depth").QueryRowContext(t.ctx).Scan(&n)
 	return n, err
 }

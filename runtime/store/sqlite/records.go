@@ -15,7 +15,8 @@ import (
 // queries are prepared once when the store opens.
 var queries = map[string]string{
 	"contact":      `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = ?`,
-	"save_contact": `INSERT OR REPLACE INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)`,
+	"save_contact": `INSERT INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels`,
 
 	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + coalesced + `
 		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
@@ -24,7 +25,7 @@ var queries = map[string]string{
 	"last_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = ?`,
 	"insert_conversation": `INSERT INTO conversations (` + conversationCols[4:] + `)
-		VALUES (?, (SELECT count(*) + 1 FROM conversations WHERE contact_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM conversations WHERE contact_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id, number`,
 	"touch_conversation": `UPDATE conversations SET last_incoming = ?, last_incoming_at = ?, last_outgoing = ?,
 		last_outgoing_at = ?, last_outgoing_source = ? WHERE id = ?`,
@@ -34,7 +35,9 @@ var queries = map[string]string{
 
 	"users":       `SELECT ` + userCols + ` FROM users ORDER BY id`,
 	"user":        `SELECT ` + userCols + ` FROM users WHERE id = ?`,
-	"save_user":   `INSERT OR REPLACE INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)`,
+	"save_user":   `INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, teams = excluded.teams, status = excluded.status,
+		last_assigned = excluded.last_assigned`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
 
 	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
@@ -119,7 +122,7 @@ func (t *Tx) Contact(id string) (*store.Contact, error) {
 	var fields, tags, channels string
 	var created int64
 	c := &store.Contact{}
-	err := t.stmt("contact").QueryRow(id).Scan(&c.ID, &fields, &tags, &c.Channel, &channels, &created)
+	err := t.stmt("contact").QueryRowContext(t.ctx, id).Scan(&c.ID, &fields, &tags, &c.Channel, &channels, &created)
 	if err != nil {
 		return nil, notFound("contact "+id, err)
 	}
@@ -197,7 +200,7 @@ func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error
 	var fields, tags, channels string
 	var created int64
 	convDests, finish := conversationDests(conv)
-	err := t.stmt("contact_state").QueryRow(id).Scan(append([]any{&c.ID, &fields, &tags, &c.Channel, &channels, &created}, convDests...)...)
+	err := t.stmt("contact_state").QueryRowContext(t.ctx, id).Scan(append([]any{&c.ID, &fields, &tags, &c.Channel, &channels, &created}, convDests...)...)
 	if err != nil {
 		return nil, nil, notFound("contact "+id, err)
 	}
@@ -212,7 +215,7 @@ func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error
 
 // OpenConversation implements store.Tx.
 func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
-	c, err := scanConversation(t.stmt("open_conversation").QueryRow(contactID))
+	c, err := scanConversation(t.stmt("open_conversation").QueryRowContext(t.ctx, contactID))
 	if err != nil {
 		return nil, notFound("open conversation of "+contactID, err)
 	}
@@ -221,7 +224,7 @@ func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
 
 // LastConversation implements store.Tx.
 func (t *Tx) LastConversation(contactID string) (*store.Conversation, error) {
-	c, err := scanConversation(t.stmt("last_conversation").QueryRow(contactID))
+	c, err := scanConversation(t.stmt("last_conversation").QueryRowContext(t.ctx, contactID))
 	if err != nil {
 		return nil, notFound("conversation of "+contactID, err)
 	}
@@ -231,7 +234,7 @@ func (t *Tx) LastConversation(contactID string) (*store.Conversation, error) {
 // Conversations implements store.Tx.
 func (t *Tx) Conversations(contactID string) (int, error) {
 	var n int
-	err := t.stmt("conversations").QueryRow(contactID).Scan(&n)
+	err := t.stmt("conversations").QueryRowContext(t.ctx, contactID).Scan(&n)
 	return n, err
 }
 
@@ -249,7 +252,7 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource, held}
 	if c.ID == 0 {
 		insert := append([]any{c.ContactID, c.ContactID}, args[1:]...)
-		err := t.stmt("insert_conversation").QueryRow(insert...).Scan(&c.ID, &c.Number)
+		err := t.stmt("insert_conversation").QueryRowContext(t.ctx, insert...).Scan(&c.ID, &c.Number)
 		return conflict(err)
 	}
 	_, err = t.exec("update_conversation", append(args, c.ID)...)
@@ -305,13 +308,13 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 
 // Users implements store.Tx.
 func (t *Tx) Users() ([]store.User, error) {
-	rows, err := t.stmt("users").Query()
+	rows, err := t.stmt("users").QueryContext(t.ctx)
 	return collect(rows, err, func(rows *sql.Rows) (store.User, error) { return scanUser(rows) })
 }
 
 // User implements store.Tx.
 func (t *Tx) User(id string) (*store.User, error) {
-	u, err := scanUser(t.stmt("user").QueryRow(id))
+	u, err := scanUser(t.stmt("user").QueryRowContext(t.ctx, id))
 	if err != nil {
 		return nil, notFound("user "+id, err)
 	}
@@ -330,7 +333,7 @@ func (t *Tx) SaveUser(u store.User) error {
 
 // OpenCounts implements store.Tx.
 func (t *Tx) OpenCounts() (map[string]int, error) {
-	rows, err := t.stmt("open_counts").Query()
+	rows, err := t.stmt("open_counts").QueryContext(t.ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (t *Tx) InsertRun(r *store.Run) error {
 
 // Run implements store.Tx.
 func (t *Tx) Run(id int64) (*store.Run, error) {
-	r, err := scanRun(t.stmt("run").QueryRow(id))
+	r, err := scanRun(t.stmt("run").QueryRowContext(t.ctx, id))
 	if err != nil {
 		return nil, notFound(fmt.Sprintf("run %d", id), err)
 	}
@@ -45,13 +45,13 @@ func (t *Tx) Run(id int64) (*store.Run, error) {
 
 // ActiveRuns implements store.Tx.
 func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
-	rows, err := t.stmt("active_runs").Query(contactID)
+	rows, err := t.stmt("active_runs").QueryContext(t.ctx, contactID)
 	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
 }
 
 // Runs implements store.Tx.
 func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
-	rows, err := t.stmt("contact_runs").Query(contactID, after, limit)
+	rows, err := t.stmt("contact_runs").QueryContext(t.ctx, contactID, after, limit)
 	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
 }
 
@@ -84,7 +84,7 @@ func (t *Tx) SaveProgram(p store.Program) error {
 func (t *Tx) Program(hash string) (*store.Program, error) {
 	p := &store.Program{}
 	var added int64
-	if err := t.stmt("program").QueryRow(hash).Scan(&p.Hash, &p.Flow, &p.File, &p.Source, &added); err != nil {
+	if err := t.stmt("program").QueryRowContext(t.ctx, hash).Scan(&p.Hash, &p.Flow, &p.File, &p.Source, &added); err != nil {
 		return nil, notFound("program "+hash, err)
 	}
 	p.Added = fromNanos(added)
@@ -100,14 +100,14 @@ func (t *Tx) AddEnrolment(contactID, flow string, at time.Time) error {
 // Enrolled implements store.Tx.
 func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
 	var n int
-	err := t.stmt("enrolled").QueryRow(contactID, flow).Scan(&n)
+	err := t.stmt("enrolled").QueryRowContext(t.ctx, contactID, flow).Scan(&n)
 	return n > 0, err
 }
 
 // Enrolments implements store.Tx.
 func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
 	var n int
-	err := t.stmt("enrolments").QueryRow(contactID, nanos(since)).Scan(&n)
+	err := t.stmt("enrolments").QueryRowContext(t.ctx, contactID, nanos(since)).Scan(&n)
 	return n, err
 }
 
@@ -132,7 +132,7 @@ func (t *Tx) activityRows(query string, args ...any) ([]store.Activity, error) {
 	if err := t.flush(&t.activity); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt(query).Query(args...)
+	rows, err := t.stmt(query).QueryContext(t.ctx, args...)
 	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
 		var a store.Activity
 		var at int64
@@ -173,7 +173,7 @@ func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
 	if err := t.flush(&t.timers); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("due_timers").Query(nanos(now), limit)
+	rows, err := t.stmt("due_timers").QueryContext(t.ctx, nanos(now), limit)
 	return collect(rows, err, func(rows *sql.Rows) (store.Timer, error) {
 		var tm store.Timer
 		var at int64
@@ -189,7 +189,7 @@ func (t *Tx) NextTimer() (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	var at int64
-	err := t.stmt("next_timer").QueryRow().Scan(&at)
+	err := t.stmt("next_timer").QueryRowContext(t.ctx).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -201,9 +201,37 @@ func (t *Tx) NextTimer() (time.Time, bool, error) {
 
 // DeleteTimer implements store.Tx.
 func (t *Tx) DeleteTimer(id int64) error {
+	buffered := len(t.timers.rows)
 	t.timers.drop(func(row []any) bool { return row[0] == id })
-	_, err := t.exec("delete_timer", id)
-	return err
+	if len(t.timers.rows) < buffered {
+		return nil
+	}
+	res, err := t.exec("delete_timer", id)
+	if err != nil {
+		return err
+	}
+	t.db.timerClaims.release(id)
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return errors.Join(fmt.Errorf("timer %d: %w", id, store.ErrNotFound), err)
+	}
+	return nil
+}
+
+// ClaimTimers implements store.Tx: the claims are the process's, in
+// memory, as ClaimOutbound's.
+func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error) {
+	due, err := t.DueTimers(now, limit+t.db.timerClaims.live(now))
+	if err != nil {
+		return nil, err
+	}
+	due = slices.DeleteFunc(due, func(tm store.Timer) bool { return t.db.timerClaims.held(tm.ID, now) })
+	if len(due) > limit {
+		due = due[:limit]
+	}
+	for _, tm := range due {
+		t.db.timerClaims.claim(tm.ID, until)
+	}
+	return due, nil
 }
 
 // Enqueue implements store.Tx.
@@ -231,7 +259,7 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	if err := t.flush(&t.outbox); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("due_outbound").Query(nanos(now), limit)
+	rows, err := t.stmt("due_outbound").QueryContext(t.ctx, nanos(now), limit)
 	due, err := collect(rows, err, scanOutbound)
 	// a claimed item is left to its claimer, and the contact's later items
 	// of its lane wait behind it: the query gives only the first of each
@@ -244,7 +272,7 @@ func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	var at sql.NullInt64
-	if err := t.stmt("next_outbound").QueryRow(nanos(now)).Scan(&at); err != nil {
+	if err := t.stmt("next_outbound").QueryRowContext(t.ctx, nanos(now)).Scan(&at); err != nil {
 		return time.Time{}, false, err
 	}
 	if !at.Valid {
@@ -258,7 +286,7 @@ func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
 	if err := t.flush(&t.outbox); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("queued").Query(lane, limit)
+	rows, err := t.stmt("queued").QueryContext(t.ctx, lane, limit)
 	return collect(rows, err, scanOutbound)
 }
 
@@ -278,11 +306,14 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 	return err
 }
 
-// ClaimOutbound implements store.Tx: the claim is the process's, in
-// memory (see DB.claims), and holds even if the transaction rolls back.
-func (t *Tx) ClaimOutbound(id int64, until time.Time) error {
-	t.db.claims.claim(id, until)
-	return nil
+// ClaimOutbound implements store.Tx: the claims are the process's, in
+// memory (see DB.claims), and hold even if the transaction rolls back.
+func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
+	due, err := t.DueOutbound(now, limit)
+	for _, o := range due {
+		t.db.claims.claim(o.ID, until)
+	}
+	return due, err
 }
 
 // UpdateOutbound implements store.Tx.

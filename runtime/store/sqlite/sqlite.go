@@ -34,10 +34,10 @@ var migrations embed.FS
 
 // A DB is the embedded store.
 type DB struct {
-	// claims are the outbox items claimed, and until when: kept in memory,
-	// as the file has one process, whose claims die with it; claiming
-	// then writes nothing, and costs no commit
-	claims claims
+	// claims are the outbox items and the timers claimed, and until
+	// when: kept in memory, as the file has one process, whose claims die
+	// with it; claiming then writes nothing, and costs no commit
+	claims, timerClaims claims
 
 	db      *sqlx.DB
 	stmts   map[string]*sqlx.Stmt // prepared once, bound to each transaction
@@ -80,6 +80,9 @@ func Open(path string) (*DB, error) {
 
 // Name implements store.Store.
 func (*DB) Name() string { return "sqlite" }
+
+// Exclusive implements store.Store: the file is one process's.
+func (*DB) Exclusive() bool { return true }
 
 // Close implements store.Store.
 func (s *DB) Close() error { return s.db.Close() }
@@ -149,7 +152,7 @@ func (s *DB) Begin(ctx context.Context) (store.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{tx: tx, db: s, bound: map[string]*sqlx.Stmt{},
+	return &Tx{ctx: ctx, tx: tx, db: s, bound: map[string]*sqlx.Stmt{},
 		activity: buffer{table: "activity", cols: activityInsert},
 		outbox:   buffer{table: "outbox", cols: outboxInsert},
 		timers:   buffer{table: "timers", cols: timerInsert}}, nil
@@ -157,6 +160,7 @@ func (s *DB) Begin(ctx context.Context) (store.Tx, error) {
 
 // A Tx is a transaction on the embedded store.
 type Tx struct {
+	ctx   context.Context // Begin's
 	tx    *sqlx.Tx
 	db    *DB
 	bound map[string]*sqlx.Stmt
@@ -175,7 +179,7 @@ func (t *Tx) stmt(name string) *sqlx.Stmt {
 }
 
 func (t *Tx) exec(name string, args ...any) (sql.Result, error) {
-	res, err := t.stmt(name).Exec(args...)
+	res, err := t.stmt(name).ExecContext(t.ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -200,7 +204,7 @@ func (t *Tx) savepoint(verb, name string) error {
 	if !savepointName.MatchString(name) {
 		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
 	}
-	_, err := t.tx.Exec(verb + " " + name)
+	_, err := t.tx.ExecContext(t.ctx, verb + " " + name)
 	return err
 }
 
@@ -257,10 +261,21 @@ func (s *DB) Reset() error {
 	}
 	clear(s.next)
 	s.claims.reset()
+	s.timerClaims.reset()
 	return nil
 }
 
-// claims are outbox items claimed by this process's dispatcher.
+// LockContacts implements store.Tx: the transaction is the database's only
+// writer already (IMMEDIATE), so there is nothing more to lock.
+func (*Tx) LockContacts(...string) error { return nil }
+
+// TryLockContact implements store.Tx, as LockContacts.
+func (*Tx) TryLockContact(string) (bool, error) { return true, nil }
+
+// LockAssignment implements store.Tx, as LockContacts.
+func (*Tx) LockAssignment() error { return nil }
+
+// claims are outbox items or timers claimed by this process.
 type claims struct {
 	mu    sync.Mutex
 	until map[int64]time.Time
@@ -286,6 +301,18 @@ func (c *claims) held(id int64, now time.Time) bool {
 	defer c.mu.Unlock()
 	until, ok := c.until[id]
 	return ok && now.Before(until)
+}
+
+// live is how many claims hold at now; it forgets those that ended.
+func (c *claims) live(now time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, until := range c.until {
+		if !now.Before(until) {
+			delete(c.until, id)
+		}
+	}
+	return len(c.until)
 }
 
 func (c *claims) reset() {

@@ -350,13 +350,25 @@ func timers(t *testing.T, open Open) {
 		if len(due) != 1 {
 			t.Errorf("DueTimers limit 1 gave %d", len(due))
 		}
+		claimed, err := tx.ClaimTimers(t0.Add(time.Hour), t0.Add(2*time.Hour), 2)
+		must(t, err)
+		same(t, "claimed, soonest first", []store.Timer{soon, close}, claimed)
+		claimed, err = tx.ClaimTimers(t0.Add(time.Hour), t0.Add(2*time.Hour), 10)
+		must(t, err)
+		same(t, "claimed next: what no claim holds", []store.Timer{late}, claimed)
+		if claimed, _ = tx.ClaimTimers(t0.Add(time.Hour), t0.Add(2*time.Hour), 10); len(claimed) != 0 {
+			t.Errorf("claimed while all are: %+v", claimed)
+		}
+		if due, _ = tx.DueTimers(t0.Add(time.Hour), 10); len(due) != 3 {
+			t.Errorf("due timers, claimed or not: %+v", due)
+		}
 
 		must(t, tx.DeleteRunTimers(1, 2))
 		must(t, tx.DeleteContactTimers("2", store.TimerAutoClose))
 		due, _ = tx.DueTimers(t0.Add(time.Hour), 10)
 		same(t, "after deleting one seq and the auto-close", []store.Timer{late}, due)
 		must(t, tx.DeleteRunTimers(1, 0))
-		must(t, tx.DeleteTimer(due[0].ID))
+		wantIs(t, "a timer deleted twice (fired by another)", tx.DeleteTimer(due[0].ID), store.ErrNotFound)
 		due, _ = tx.DueTimers(t0.Add(25*time.Hour), 10)
 		if len(due) != 1 || due[0].ContactID != "3" {
 			t.Errorf("left: %+v, want contact 3's timer", due)
@@ -754,31 +766,40 @@ func erase(t *testing.T, open Open) {
 func claims(t *testing.T, open Open) {
 	s, reopen := open(t)
 	tx := begin(t, s)
-	a := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
-	b := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
-	must(t, tx.Enqueue(a))
-	must(t, tx.Enqueue(b))
+	add := func(contact string) *store.Outbound {
+		o := &store.Outbound{ContactID: contact, Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}
+		must(t, tx.Enqueue(o))
+		return o
+	}
+	a, _, c := add("1"), add("1"), add("2")
+	must(t, tx.Commit())
+	ids := func(os []store.Outbound, err error) []int64 {
+		t.Helper()
+		must(t, err)
+		out := []int64{}
+		for _, o := range os {
+			out = append(out, o.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	tx = begin(t, s)
+	same(t, "claimed: the heads of each contact's lane", []int64{a.ID, c.ID}, ids(tx.ClaimOutbound(t0, t0.Add(time.Minute), 10)))
 	must(t, tx.Commit())
 	tx = begin(t, s)
-	must(t, tx.ClaimOutbound(a.ID, t0.Add(time.Minute)))
-	if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
-		t.Errorf("due while the first is claimed: %+v", due)
-	}
-	must(t, tx.Rollback()) // a claim holds through a rollback
-	tx = begin(t, s)
-	if due, _ := tx.DueOutbound(t0, 10); len(due) != 0 {
-		t.Errorf("due after a rollback while the first is claimed: %+v", due)
-	}
-	if due, _ := tx.DueOutbound(t0.Add(time.Minute), 10); len(due) != 1 || due[0].ID != a.ID {
-		t.Errorf("due once the lease ended: %+v", due)
-	}
+	same(t, "claimed again while the leases last: a claimed head holds back its lane", []int64{}, ids(tx.ClaimOutbound(t0, t0.Add(time.Minute), 10)))
+	same(t, "due while claimed", []int64{}, ids(tx.DueOutbound(t0, 10)))
+	same(t, "due once the leases ended", []int64{a.ID, c.ID}, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
 	a.Attempts, a.NextAt = 1, t0.Add(30*time.Second)
 	must(t, tx.UpdateOutbound(a)) // recorded: the claim ends, the next try holds
-	if due, _ := tx.DueOutbound(t0.Add(30*time.Second), 10); len(due) != 1 || due[0].ID != a.ID || due[0].Attempts != 1 {
-		t.Errorf("due after the outcome: %+v", due)
+	due, err := tx.ClaimOutbound(t0.Add(30*time.Second), t0.Add(time.Hour), 10)
+	if len(due) != 1 || due[0].ID != a.ID || due[0].Attempts != 1 {
+		t.Errorf("claimed after the outcome: %+v, %v", due, err)
 	}
-	must(t, tx.ClaimOutbound(a.ID, t0.Add(time.Hour)))
 	must(t, tx.Commit())
+	if !s.Exclusive() {
+		claimsApart(t, s)
+	}
 	s.Close()
 	if reopen == nil {
 		return
@@ -787,8 +808,49 @@ func claims(t *testing.T, open Open) {
 	defer s.Close()
 	tx = begin(t, s)
 	defer tx.Rollback()
-	due, _ := tx.DueOutbound(t0.Add(time.Minute), 10)
-	if s.Name() == "sqlite" && (len(due) != 1 || due[0].ID != a.ID) {
-		t.Errorf("the embedded store's claims after reopening (a dead process's): %+v", due)
+	want := []int64{c.ID} // a's claim holds for an hour: another process's
+	if s.Exclusive() {
+		want = []int64{a.ID, c.ID} // the claims died with the process
+	}
+	same(t, "due after reopening", want, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
+}
+
+// claimsApart: two transactions claiming at once take different work, and
+// neither waits for the other.
+func claimsApart(t *testing.T, s store.Store) {
+	tx := begin(t, s)
+	for i := range 4 {
+		must(t, tx.Enqueue(&store.Outbound{ContactID: fmt.Sprint("apart", i), Lane: "message", Kind: "send_message",
+			Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}))
+		must(t, tx.AddTimer(&store.Timer{ContactID: fmt.Sprint("apart", i), Kind: store.TimerAutoClose, At: t0}))
+	}
+	must(t, tx.Commit())
+	first, second := begin(t, s), begin(t, s)
+	defer first.Rollback()
+	defer second.Rollback()
+	o1, err := first.ClaimOutbound(t0, t0.Add(time.Minute), 2)
+	must(t, err)
+	o2, err := second.ClaimOutbound(t0, t0.Add(time.Minute), 10)
+	must(t, err)
+	t1, err := first.ClaimTimers(t0, t0.Add(time.Minute), 3)
+	must(t, err)
+	t2, err := second.ClaimTimers(t0, t0.Add(time.Minute), 10)
+	must(t, err)
+	if len(o1) != 2 || len(o2) != 2 || len(t1) != 3 || len(t2) != 1 {
+		t.Errorf("claimed outbox %d and %d, timers %d and %d; want 2 and 2, 3 and 1", len(o1), len(o2), len(t1), len(t2))
+	}
+	for _, o := range o1 {
+		for _, p := range o2 {
+			if o.ID == p.ID {
+				t.Errorf("outbox item %d claimed twice", o.ID)
+			}
+		}
+	}
+	for _, a := range t1 {
+		for _, b := range t2 {
+			if a.ID == b.ID {
+				t.Errorf("timer %d claimed twice", a.ID)
+			}
+		}
 	}
 }
