@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
 )
 
 // The channels' records: identities, contact numbers and receipts.
@@ -44,11 +45,11 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 		return "", false, fmt.Errorf("identity: %w", err)
 	}
 	var n int64
-	if err := t.stmt("new_number").QueryRowContext(t.ctx, nanos(at)).Scan(&n); err != nil {
+	if err := t.stmt("new_number").QueryRowContext(t.ctx, sqlrow.Nanos(at)).Scan(&n); err != nil {
 		return "", false, fmt.Errorf("new contact number: %w", err)
 	}
 	id = strconv.FormatInt(n, 10)
-	if _, err := t.exec("add_identity", a.ChannelID, a.ExternalID, a.Channel, id, nanos(at)); err != nil {
+	if _, err := t.exec("add_identity", a.ChannelID, a.ExternalID, a.Channel, id, sqlrow.Nanos(at)); err != nil {
 		return "", false, conflict(err)
 	}
 	return id, true, nil
@@ -58,7 +59,7 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 func (t *Tx) Identity(channelID, externalID string) (string, error) {
 	var id string
 	if err := t.stmt("identity").QueryRowContext(t.ctx, channelID, externalID).Scan(&id); err != nil {
-		return "", notFound("identity "+externalID, err)
+		return "", sqlrow.NotFound("identity "+externalID, err)
 	}
 	return id, nil
 }
@@ -66,10 +67,7 @@ func (t *Tx) Identity(channelID, externalID string) (string, error) {
 // Addresses implements store.Tx.
 func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
 	rows, err := t.stmt("addresses").QueryContext(t.ctx, contactID)
-	return collect(rows, err, func(rows *sql.Rows) (store.Address, error) {
-		var a store.Address
-		return a, rows.Scan(&a.ChannelID, &a.Channel, &a.ExternalID, &a.ContactID)
-	})
+	return sqlrow.Collect(rows, err, sqlrow.ScanAddress)
 }
 
 // FindContacts implements store.Tx.
@@ -84,27 +82,21 @@ func (t *Tx) FindContacts(field, value string, limit int) ([]string, error) {
 		return nil, fmt.Errorf("contacts are not found by %q", field)
 	}
 	rows, err := t.stmt(q).QueryContext(t.ctx, value, limit)
-	return collect(rows, err, func(rows *sql.Rows) (string, error) {
-		var id string
-		return id, rows.Scan(&id)
-	})
+	return sqlrow.Collect(rows, err, sqlrow.ScanString)
 }
 
 // SaveReceipt implements store.Tx.
 func (t *Tx) SaveReceipt(r store.Receipt) error {
-	_, err := t.exec("save_receipt", r.ChannelID, r.MID, r.ContactID, r.OutboxID, nanos(r.At))
+	_, err := t.exec("save_receipt", r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
 	return err
 }
 
 // Receipt implements store.Tx.
 func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
-	r := &store.Receipt{}
-	var at int64
-	err := t.stmt("receipt").QueryRowContext(t.ctx, channelID, mid).Scan(&r.ChannelID, &r.MID, &r.ContactID, &r.OutboxID, &at)
+	r, err := sqlrow.ScanReceipt(t.stmt("receipt").QueryRowContext(t.ctx, channelID, mid))
 	if err != nil {
-		return nil, notFound("receipt "+mid, err)
+		return nil, sqlrow.NotFound("receipt "+mid, err)
 	}
-	r.At = fromNanos(at)
 	return r, nil
 }
 
@@ -121,7 +113,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 		if q.before.IsZero() {
 			continue
 		}
-		res, err := t.exec(q.name, nanos(q.before), p.Limit)
+		res, err := t.exec(q.name, sqlrow.Nanos(q.before), p.Limit)
 		if err != nil {
 			return total, err
 		}
@@ -137,7 +129,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 // NewContactNumber implements store.Tx.
 func (t *Tx) NewContactNumber(at time.Time) (string, error) {
 	var n int64
-	if err := t.stmt("new_number").QueryRowContext(t.ctx, nanos(at)).Scan(&n); err != nil {
+	if err := t.stmt("new_number").QueryRowContext(t.ctx, sqlrow.Nanos(at)).Scan(&n); err != nil {
 		return "", fmt.Errorf("new contact number: %w", err)
 	}
 	return strconv.FormatInt(n, 10), nil
@@ -170,7 +162,7 @@ func (t *Tx) EraseContact(id string, at time.Time) error {
 			return fmt.Errorf("erase: %s: %w", q, err)
 		}
 	}
-	_, err := t.exec("add_erasure", id, nanos(at))
+	_, err := t.exec("add_erasure", id, sqlrow.Nanos(at))
 	return err
 }
 

@@ -1,20 +1,18 @@
 package sqlite
 
 import (
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // queries are prepared once when the store opens.
 var queries = map[string]string{
-	"contact":      `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = ?`,
+	"contact": `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = ?`,
 	"save_contact": `INSERT INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels`,
 
@@ -33,9 +31,9 @@ var queries = map[string]string{
 		closed_at = ?, category = ?, summary = ?, assignee = ?, team = ?, last_incoming = ?, last_incoming_at = ?,
 		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ?, held = ? WHERE id = ?`,
 
-	"users":       `SELECT ` + userCols + ` FROM users ORDER BY id`,
-	"user":        `SELECT ` + userCols + ` FROM users WHERE id = ?`,
-	"save_user":   `INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	"users": `SELECT ` + userCols + ` FROM users ORDER BY id`,
+	"user":  `SELECT ` + userCols + ` FROM users WHERE id = ?`,
+	"save_user": `INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, teams = excluded.teams, status = excluded.status,
 		last_assigned = excluded.last_assigned`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
@@ -89,144 +87,58 @@ const (
 	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
 )
 
-// nanos is a time as stored: Unix nanoseconds, 0 for the zero time.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-// notFound turns sql.ErrNoRows into store.ErrNotFound.
-func notFound(what string, err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // Contact implements store.Tx.
 func (t *Tx) Contact(id string) (*store.Contact, error) {
-	var fields, tags, channels string
-	var created int64
 	c := &store.Contact{}
-	err := t.stmt("contact").QueryRowContext(t.ctx, id).Scan(&c.ID, &fields, &tags, &c.Channel, &channels, &created)
-	if err != nil {
-		return nil, notFound("contact "+id, err)
+	dests, finish := sqlrow.ContactDests(c)
+	if err := t.stmt("contact").QueryRowContext(t.ctx, id).Scan(dests...); err != nil {
+		return nil, sqlrow.NotFound("contact "+id, err)
 	}
-	return c, decodeContact(c, fields, tags, channels, created)
-}
-
-func decodeContact(c *store.Contact, fields, tags, channels string, created int64) error {
-	if err := errors.Join(json.Unmarshal([]byte(fields), &c.Fields), json.Unmarshal([]byte(tags), &c.Tags),
-		json.Unmarshal([]byte(channels), &c.Channels)); err != nil {
-		return fmt.Errorf("contact %s: %w", c.ID, err)
-	}
-	if c.Fields == nil {
-		c.Fields = map[string]any{}
-	}
-	if c.Tags == nil {
-		c.Tags = []string{}
-	}
-	c.Created = fromNanos(created)
-	return nil
+	return c, finish()
 }
 
 // SaveContact implements store.Tx.
 func (t *Tx) SaveContact(c *store.Contact) error {
-	fields, err1 := jsonText(c.Fields)
-	tags, err2 := jsonText(orEmpty(c.Tags))
-	channels, err3 := jsonText(orEmpty(c.Channels))
-	if err := errors.Join(err1, err2, err3); err != nil {
-		return fmt.Errorf("contact %s: %w", c.ID, err)
+	args, err := sqlrow.ContactArgs(c)
+	if err != nil {
+		return err
 	}
-	_, err := t.exec("save_contact", c.ID, fields, tags, c.Channel, channels, nanos(c.Created))
+	_, err = t.exec("save_contact", append([]any{c.ID}, args...)...)
 	return err
-}
-
-func orEmpty(xs []string) []string {
-	if xs == nil {
-		return []string{}
-	}
-	return xs
-}
-
-// conversationDests are the scan targets of conversationCols, and what
-// turns them into c once scanned.
-func conversationDests(c *store.Conversation) ([]any, func() error) {
-	var open int
-	var opened, closed, in, out int64
-	var held string
-	dests := []any{&c.ID, &c.ContactID, &c.Number, &open, &c.OpenedBy, &opened, &c.ClosedBy, &closed, &c.Category, &c.Summary,
-		&c.Assignee, &c.Team, &c.LastIncoming, &in, &c.LastOutgoing, &out, &c.LastOutgoingSource, &held}
-	return dests, func() error {
-		c.Open = open == 1
-		c.OpenedAt, c.ClosedAt, c.LastIncomingAt, c.LastOutgoingAt = fromNanos(opened), fromNanos(closed), fromNanos(in), fromNanos(out)
-		if held == "[]" || held == "" {
-			return nil // none reads back as nil
-		}
-		if err := json.Unmarshal([]byte(held), &c.Held); err != nil {
-			return fmt.Errorf("conversation %d: %w", c.ID, err)
-		}
-		return nil
-	}
-}
-
-func scanConversation(row interface{ Scan(...any) error }) (*store.Conversation, error) {
-	c := &store.Conversation{}
-	dests, finish := conversationDests(c)
-	if err := row.Scan(dests...); err != nil {
-		return nil, err
-	}
-	return c, finish()
 }
 
 // ContactState implements store.Tx: one query for the contact and its
 // latest conversation, which every event reads.
 func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
 	c, conv := &store.Contact{}, &store.Conversation{}
-	var fields, tags, channels string
-	var created int64
-	convDests, finish := conversationDests(conv)
-	err := t.stmt("contact_state").QueryRowContext(t.ctx, id).Scan(append([]any{&c.ID, &fields, &tags, &c.Channel, &channels, &created}, convDests...)...)
-	if err != nil {
-		return nil, nil, notFound("contact "+id, err)
+	contactDests, finishContact := sqlrow.ContactDests(c)
+	convDests, finishConv := sqlrow.ConversationDests(conv)
+	if err := t.stmt("contact_state").QueryRowContext(t.ctx, id).Scan(append(contactDests, convDests...)...); err != nil {
+		return nil, nil, sqlrow.NotFound("contact "+id, err)
 	}
-	if err := decodeContact(c, fields, tags, channels, created); err != nil {
+	if err := finishContact(); err != nil {
 		return nil, nil, err
 	}
 	if conv.ID == 0 {
 		return c, nil, nil
 	}
-	return c, conv, finish()
+	return c, conv, finishConv()
 }
 
 // OpenConversation implements store.Tx.
 func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
-	c, err := scanConversation(t.stmt("open_conversation").QueryRowContext(t.ctx, contactID))
+	c, err := sqlrow.ScanConversation(t.stmt("open_conversation").QueryRowContext(t.ctx, contactID))
 	if err != nil {
-		return nil, notFound("open conversation of "+contactID, err)
+		return nil, sqlrow.NotFound("open conversation of "+contactID, err)
 	}
 	return c, nil
 }
 
 // LastConversation implements store.Tx.
 func (t *Tx) LastConversation(contactID string) (*store.Conversation, error) {
-	c, err := scanConversation(t.stmt("last_conversation").QueryRowContext(t.ctx, contactID))
+	c, err := sqlrow.ScanConversation(t.stmt("last_conversation").QueryRowContext(t.ctx, contactID))
 	if err != nil {
-		return nil, notFound("conversation of "+contactID, err)
+		return nil, sqlrow.NotFound("conversation of "+contactID, err)
 	}
 	return c, nil
 }
@@ -240,16 +152,10 @@ func (t *Tx) Conversations(contactID string) (int, error) {
 
 // SaveConversation implements store.Tx.
 func (t *Tx) SaveConversation(c *store.Conversation) error {
-	open := 0
-	if c.Open {
-		open = 1
-	}
-	held, err := jsonText(orEmpty(c.Held))
+	args, err := sqlrow.ConversationArgs(c)
 	if err != nil {
 		return err
 	}
-	args := []any{c.ContactID, open, c.OpenedBy, nanos(c.OpenedAt), c.ClosedBy, nanos(c.ClosedAt), c.Category, c.Summary,
-		c.Assignee, c.Team, c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt), c.LastOutgoingSource, held}
 	if c.ID == 0 {
 		insert := append([]any{c.ContactID, c.ContactID}, args[1:]...)
 		err := t.stmt("insert_conversation").QueryRowContext(t.ctx, insert...).Scan(&c.ID, &c.Number)
@@ -261,7 +167,7 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 
 // TouchConversation implements store.Tx.
 func (t *Tx) TouchConversation(c *store.Conversation) error {
-	_, err := t.exec("touch_conversation", c.LastIncoming, nanos(c.LastIncomingAt), c.LastOutgoing, nanos(c.LastOutgoingAt),
+	_, err := t.exec("touch_conversation", c.LastIncoming, sqlrow.Nanos(c.LastIncomingAt), c.LastOutgoing, sqlrow.Nanos(c.LastOutgoingAt),
 		c.LastOutgoingSource, c.ID)
 	return err
 }
@@ -275,59 +181,28 @@ func conflict(err error) error {
 	return err
 }
 
-// collect reads every row of a query with scan.
-func collect[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
-	var teams string
-	var last int64
-	if err := row.Scan(&u.ID, &u.Name, &u.Email, &teams, &u.Status, &last); err != nil {
-		return u, err
-	}
-	u.LastAssigned = fromNanos(last)
-	if err := json.Unmarshal([]byte(teams), &u.Teams); err != nil {
-		return u, fmt.Errorf("user %s: %w", u.ID, err)
-	}
-	return u, nil
-}
-
 // Users implements store.Tx.
 func (t *Tx) Users() ([]store.User, error) {
 	rows, err := t.stmt("users").QueryContext(t.ctx)
-	return collect(rows, err, func(rows *sql.Rows) (store.User, error) { return scanUser(rows) })
+	return sqlrow.Collect(rows, err, sqlrow.ScanUser)
 }
 
 // User implements store.Tx.
 func (t *Tx) User(id string) (*store.User, error) {
-	u, err := scanUser(t.stmt("user").QueryRowContext(t.ctx, id))
+	u, err := sqlrow.ScanUser(t.stmt("user").QueryRowContext(t.ctx, id))
 	if err != nil {
-		return nil, notFound("user "+id, err)
+		return nil, sqlrow.NotFound("user "+id, err)
 	}
 	return &u, nil
 }
 
 // SaveUser implements store.Tx.
 func (t *Tx) SaveUser(u store.User) error {
-	teams, err := jsonText(orEmpty(u.Teams))
+	args, err := sqlrow.UserArgs(u)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("save_user", u.ID, u.Name, u.Email, teams, u.Status, nanos(u.LastAssigned))
+	_, err = t.exec("save_user", args...)
 	return err
 }
 

@@ -8,24 +8,13 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
 )
-
-func scanRun(row interface{ Scan(...any) error }) (*store.Run, error) {
-	r := &store.Run{}
-	var deadline, started, updated int64
-	err := row.Scan(&r.ID, &r.ContactID, &r.Flow, &r.Program, &r.Status, &r.Cont, &r.Vars, &r.Wait, &r.WaitSeq, &deadline,
-		&r.Trigger, &r.Parent, &r.Err, &started, &updated, &r.Seq)
-	if err != nil {
-		return nil, err
-	}
-	r.Deadline, r.Started, r.Updated = fromNanos(deadline), fromNanos(started), fromNanos(updated)
-	return r, nil
-}
 
 // InsertRun implements store.Tx.
 func (t *Tx) InsertRun(r *store.Run) error {
-	res, err := t.exec("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, nanos(r.Deadline),
-		r.Trigger, r.Parent, r.Err, nanos(r.Started), nanos(r.Updated))
+	res, err := t.exec("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline),
+		r.Trigger, r.Parent, r.Err, sqlrow.Nanos(r.Started), sqlrow.Nanos(r.Updated))
 	if err != nil {
 		return err
 	}
@@ -36,9 +25,9 @@ func (t *Tx) InsertRun(r *store.Run) error {
 
 // Run implements store.Tx.
 func (t *Tx) Run(id int64) (*store.Run, error) {
-	r, err := scanRun(t.stmt("run").QueryRowContext(t.ctx, id))
+	r, err := sqlrow.ScanRun(t.stmt("run").QueryRowContext(t.ctx, id))
 	if err != nil {
-		return nil, notFound(fmt.Sprintf("run %d", id), err)
+		return nil, sqlrow.NotFound(fmt.Sprintf("run %d", id), err)
 	}
 	return r, nil
 }
@@ -46,13 +35,13 @@ func (t *Tx) Run(id int64) (*store.Run, error) {
 // ActiveRuns implements store.Tx.
 func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 	rows, err := t.stmt("active_runs").QueryContext(t.ctx, contactID)
-	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
+	return sqlrow.Collect(rows, err, sqlrow.ScanRun)
 }
 
 // Runs implements store.Tx.
 func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
 	rows, err := t.stmt("contact_runs").QueryContext(t.ctx, contactID, after, limit)
-	return collect(rows, err, func(rows *sql.Rows) (*store.Run, error) { return scanRun(rows) })
+	return sqlrow.Collect(rows, err, sqlrow.ScanRun)
 }
 
 // UpdateRun implements store.Tx.
@@ -60,9 +49,9 @@ func (t *Tx) UpdateRun(r *store.Run) error {
 	var res sql.Result
 	var err error
 	if r.Status == store.RunWaiting { // a waiting run only ever waits again or ends: its status stays, and so does runs_active
-		res, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, nanos(r.Deadline), nanos(r.Updated), r.ID, r.Seq)
+		res, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), sqlrow.Nanos(r.Updated), r.ID, r.Seq)
 	} else {
-		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, nanos(r.Deadline), r.Err, nanos(r.Updated), r.ID, r.Seq)
+		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), r.Err, sqlrow.Nanos(r.Updated), r.ID, r.Seq)
 	}
 	if err != nil {
 		return err
@@ -76,24 +65,22 @@ func (t *Tx) UpdateRun(r *store.Run) error {
 
 // SaveProgram implements store.Tx.
 func (t *Tx) SaveProgram(p store.Program) error {
-	_, err := t.exec("save_program", p.Hash, p.Flow, p.File, p.Source, nanos(p.Added))
+	_, err := t.exec("save_program", p.Hash, p.Flow, p.File, p.Source, sqlrow.Nanos(p.Added))
 	return err
 }
 
 // Program implements store.Tx.
 func (t *Tx) Program(hash string) (*store.Program, error) {
-	p := &store.Program{}
-	var added int64
-	if err := t.stmt("program").QueryRowContext(t.ctx, hash).Scan(&p.Hash, &p.Flow, &p.File, &p.Source, &added); err != nil {
-		return nil, notFound("program "+hash, err)
+	p, err := sqlrow.ScanProgram(t.stmt("program").QueryRowContext(t.ctx, hash))
+	if err != nil {
+		return nil, sqlrow.NotFound("program "+hash, err)
 	}
-	p.Added = fromNanos(added)
 	return p, nil
 }
 
 // AddEnrolment implements store.Tx.
 func (t *Tx) AddEnrolment(contactID, flow string, at time.Time) error {
-	_, err := t.exec("add_enrolment", contactID, flow, nanos(at))
+	_, err := t.exec("add_enrolment", contactID, flow, sqlrow.Nanos(at))
 	return err
 }
 
@@ -107,14 +94,14 @@ func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
 // Enrolments implements store.Tx.
 func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
 	var n int
-	err := t.stmt("enrolments").QueryRowContext(t.ctx, contactID, nanos(since)).Scan(&n)
+	err := t.stmt("enrolments").QueryRowContext(t.ctx, contactID, sqlrow.Nanos(since)).Scan(&n)
 	return n, err
 }
 
 // AddActivity implements store.Tx.
 func (t *Tx) AddActivity(a *store.Activity) error {
 	var err error
-	a.ID, err = t.add(&t.activity, a.ContactID, nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data)
+	a.ID, err = t.add(&t.activity, a.ContactID, sqlrow.Nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data)
 	return err
 }
 
@@ -133,19 +120,13 @@ func (t *Tx) activityRows(query string, args ...any) ([]store.Activity, error) {
 		return nil, err
 	}
 	rows, err := t.stmt(query).QueryContext(t.ctx, args...)
-	return collect(rows, err, func(rows *sql.Rows) (store.Activity, error) {
-		var a store.Activity
-		var at int64
-		err := rows.Scan(&a.ID, &a.ContactID, &at, &a.Kind, &a.Flow, &a.RunID, &a.Text, &a.Data)
-		a.At = fromNanos(at)
-		return a, err
-	})
+	return sqlrow.Collect(rows, err, sqlrow.ScanActivity)
 }
 
 // AddTimer implements store.Tx.
 func (t *Tx) AddTimer(tm *store.Timer) error {
 	var err error
-	tm.ID, err = t.add(&t.timers, tm.ContactID, tm.Kind, tm.RunID, tm.Seq, nanos(tm.At))
+	tm.ID, err = t.add(&t.timers, tm.ContactID, tm.Kind, tm.RunID, tm.Seq, sqlrow.Nanos(tm.At))
 	return err
 }
 
@@ -173,14 +154,8 @@ func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
 	if err := t.flush(&t.timers); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("due_timers").QueryContext(t.ctx, nanos(now), limit)
-	return collect(rows, err, func(rows *sql.Rows) (store.Timer, error) {
-		var tm store.Timer
-		var at int64
-		err := rows.Scan(&tm.ID, &tm.ContactID, &tm.Kind, &tm.RunID, &tm.Seq, &at)
-		tm.At = fromNanos(at)
-		return tm, err
-	})
+	rows, err := t.stmt("due_timers").QueryContext(t.ctx, sqlrow.Nanos(now), limit)
+	return sqlrow.Collect(rows, err, sqlrow.ScanTimer)
 }
 
 // NextTimer implements store.Tx.
@@ -196,7 +171,7 @@ func (t *Tx) NextTimer() (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	return fromNanos(at), true, nil
+	return sqlrow.FromNanos(at), true, nil
 }
 
 // DeleteTimer implements store.Tx.
@@ -241,17 +216,8 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	}
 	var err error
 	o.ID, err = t.add(&t.outbox, o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
-		nanos(o.NextAt), o.Err, nanos(o.Created))
+		sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
 	return err
-}
-
-func scanOutbound(rows *sql.Rows) (store.Outbound, error) {
-	var o store.Outbound
-	var next, created int64
-	err := rows.Scan(&o.ID, &o.ContactID, &o.Lane, &o.Kind, &o.RunID, &o.Seq, &o.Payload, &o.Status, &o.Attempts,
-		&next, &o.Err, &created)
-	o.NextAt, o.Created = fromNanos(next), fromNanos(created)
-	return o, err
 }
 
 // DueOutbound implements store.Tx.
@@ -259,8 +225,8 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	if err := t.flush(&t.outbox); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("due_outbound").QueryContext(t.ctx, nanos(now), limit)
-	due, err := collect(rows, err, scanOutbound)
+	rows, err := t.stmt("due_outbound").QueryContext(t.ctx, sqlrow.Nanos(now), limit)
+	due, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
 	// a claimed item is left to its claimer, and the contact's later items
 	// of its lane wait behind it: the query gives only the first of each
 	return slices.DeleteFunc(due, func(o store.Outbound) bool { return t.db.claims.held(o.ID, now) }), err
@@ -272,13 +238,13 @@ func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	var at sql.NullInt64
-	if err := t.stmt("next_outbound").QueryRowContext(t.ctx, nanos(now)).Scan(&at); err != nil {
+	if err := t.stmt("next_outbound").QueryRowContext(t.ctx, sqlrow.Nanos(now)).Scan(&at); err != nil {
 		return time.Time{}, false, err
 	}
 	if !at.Valid {
 		return time.Time{}, false, nil
 	}
-	return fromNanos(at.Int64), true, nil
+	return sqlrow.FromNanos(at.Int64), true, nil
 }
 
 // Queued implements store.Tx.
@@ -287,7 +253,7 @@ func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
 		return nil, err
 	}
 	rows, err := t.stmt("queued").QueryContext(t.ctx, lane, limit)
-	return collect(rows, err, scanOutbound)
+	return sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
 }
 
 // WithdrawOutbound implements store.Tx.
@@ -298,7 +264,7 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 			row[7] = store.OutWithdrawn
 		}
 	}
-	list, err := jsonText(lanes)
+	list, err := sqlrow.JSONText(lanes)
 	if err != nil {
 		return err
 	}
@@ -321,7 +287,7 @@ func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 	if err := t.flush(&t.outbox); err != nil {
 		return err
 	}
-	_, err := t.exec("update_outbound", o.Status, o.Attempts, nanos(o.NextAt), o.Err, o.ID)
+	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
 	if err == nil {
 		t.db.claims.release(o.ID)
 	}
@@ -330,7 +296,7 @@ func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 
 // Seen implements store.Tx.
 func (t *Tx) Seen(key string, at time.Time) (bool, error) {
-	res, err := t.exec("seen", key, nanos(at))
+	res, err := t.exec("seen", key, sqlrow.Nanos(at))
 	if err != nil {
 		return false, err
 	}

@@ -204,7 +204,7 @@ func (t *Tx) savepoint(verb, name string) error {
 	if !savepointName.MatchString(name) {
 		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
 	}
-	_, err := t.tx.ExecContext(t.ctx, verb + " " + name)
+	_, err := t.tx.ExecContext(t.ctx, verb+" "+name)
 	return err
 }
 
