@@ -102,7 +102,7 @@ func (e *Engine) next(ctx context.Context, now time.Time, outbox bool) (at time.
 		return time.Time{}, false, err
 	}
 	defer tx.Rollback()
-	at, timer, err = tx.NextTimer()
+	at, timer, err = tx.NextTimer(now)
 	if err != nil || !outbox {
 		return at, timer, err
 	}

@@ -695,7 +695,7 @@ func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, err
 	}
 	defer tx.Rollback()
-	return tx.NextTimer()
+	return tx.NextTimer(e.cfg.Now())
 }
 
 // Flow is the current version of a flow, or nil.

@@ -20,7 +20,6 @@ import (
 	"github.com/flowd/flowd/project"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
-	"github.com/flowd/flowd/runtime/store/sqlite"
 	"github.com/flowd/flowd/server"
 )
 
@@ -120,7 +119,7 @@ func (m received) text() string {
 type flowd struct {
 	t   *testing.T
 	svc *server.Service
-	st  *sqlite.DB
+	st  store.Store
 	srv *httptest.Server
 }
 
@@ -151,10 +150,7 @@ func startFlowdWith(t *testing.T, opts server.Options, rc *receiver, files ...st
 		}
 		flows = append(flows, f.Runtime())
 	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "flowd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := testStore(t)
 	url := "http://127.0.0.1:1" // nothing listens: a channel without a receiver
 	if rc != nil {
 		url = rc.srv.URL

@@ -21,6 +21,7 @@ import (
 	"github.com/flowd/flowd/project"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/postgres"
 	"github.com/flowd/flowd/runtime/store/sqlite"
 	"github.com/flowd/flowd/server"
 )
@@ -37,6 +38,15 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 const shutdownGrace = 30 * time.Second
 
 // serveOptions are serve's flags, each with an environment variable.
+// openStore opens the store db names: a PostgreSQL URL, or the embedded
+// store's file.
+func openStore(db string) (store.Store, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return postgres.Open(db)
+	}
+	return sqlite.Open(db)
+}
+
 type serveOptions struct {
 	flows, addr, db, config string
 }
@@ -48,12 +58,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return def
 	}
-	fl := newFlags("serve", "flowd serve [--flows DIR] [--addr ADDR] [--db FILE] [--config FILE]",
-		"Runs flowd: the flows of a directory on the embedded store, behind respond.io's Custom Channel webhook (docs/server.md).", stderr)
+	fl := newFlags("serve", "flowd serve [--flows DIR] [--addr ADDR] [--db FILE|postgres://...] [--config FILE]",
+		"Runs flowd: the flows of a directory on the embedded store or PostgreSQL, behind respond.io's Custom Channel webhook (docs/server.md).", stderr)
 	var o serveOptions
 	fl.StringVar(&o.flows, "flows", or("FLOWD_FLOWS", "flows"), "the flows' directory (FLOWD_FLOWS)")
 	fl.StringVar(&o.addr, "addr", or("FLOWD_ADDR", ":8080"), "the address to listen on (FLOWD_ADDR)")
-	fl.StringVar(&o.db, "db", or("FLOWD_DB", "flowd.db"), "the embedded store's file (FLOWD_DB)")
+	fl.StringVar(&o.db, "db", or("FLOWD_DB", or("DATABASE_URL", "flowd.db")),
+		"the embedded store's file, or a PostgreSQL URL postgres://... shared by any number of processes (FLOWD_DB, DATABASE_URL)")
 	fl.StringVar(&o.config, "config", or("FLOWD_CONFIG", ""), "the workspace file (FLOWD_CONFIG; default: flowd.toml in the flows' directory, if there is one)")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -101,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, t := range ws.Teams {
 		teams = append(teams, t.Name)
 	}
-	st, err := sqlite.Open(o.db)
+	st, err := openStore(o.db)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return 1
@@ -132,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	fmt.Fprintf(stdout, "flowd: listening on %s (store %s)\n", listenURL(ln.Addr()), o.db)
+	fmt.Fprintf(stdout, "flowd: listening on %s (store %s)\n", listenURL(ln.Addr()), postgres.Redact(o.db))
 	fmt.Fprintf(stdout, "flowd: web chat: open %s/ in a browser to chat with the flows as a new contact\n", listenURL(ln.Addr()))
 	for _, ch := range channels {
 		fmt.Fprintf(stdout, "flowd: channel %q (%s): webhook %s/custom/channel/webhook/, delivering to %s/message\n",

@@ -138,8 +138,9 @@ type Tx interface {
 	// them to another once the lease is over. A timer's claim ends when it
 	// is deleted, as it fires.
 	ClaimTimers(now, until time.Time, limit int) ([]Timer, error)
-	// NextTimer is when the next timer is due; ok is false when none is.
-	NextTimer() (at time.Time, ok bool, err error)
+	// NextTimer is when the next timer no other claim holds at now is due;
+	// ok is false when none is.
+	NextTimer(now time.Time) (at time.Time, ok bool, err error)
 	// DeleteTimer deletes a timer as it fires: ErrNotFound when it is
 	// gone already (another transaction fired it).
 	DeleteTimer(id int64) error

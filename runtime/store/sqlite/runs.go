@@ -158,8 +158,9 @@ func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
 	return sqlrow.Collect(rows, err, sqlrow.ScanTimer)
 }
 
-// NextTimer implements store.Tx.
-func (t *Tx) NextTimer() (time.Time, bool, error) {
+// NextTimer implements store.Tx. The claims are this process's, which
+// fires the timers it claims at once: none is left out.
+func (t *Tx) NextTimer(time.Time) (time.Time, bool, error) {
 	if err := t.flush(&t.timers); err != nil {
 		return time.Time{}, false, err
 	}

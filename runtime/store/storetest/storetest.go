@@ -44,6 +44,8 @@ func Exercise(t *testing.T, open Open) {
 			{"Prune", prune},
 			{"Erase", erase},
 			{"Claims", claims},
+			{"Locks", locks},
+			{"ConcurrentWriters", concurrentWriters},
 			{"Savepoints", savepoints},
 			{"WritesReadBack", writesReadBack},
 			{"Durable", durable},
@@ -326,7 +328,7 @@ func activity(t *testing.T, open Open) {
 
 func timers(t *testing.T, open Open) {
 	inTx(t, open, func(tx store.Tx) {
-		if _, ok, err := tx.NextTimer(); err != nil || ok {
+		if _, ok, err := tx.NextTimer(t0); err != nil || ok {
 			t.Errorf("NextTimer with no timers: %v %v", ok, err)
 		}
 		add := func(tm store.Timer) store.Timer {
@@ -338,7 +340,7 @@ func timers(t *testing.T, open Open) {
 		close := add(store.Timer{ContactID: "2", Kind: store.TimerAutoClose, At: t0.Add(2 * time.Minute)})
 		add(store.Timer{ContactID: "3", Kind: store.TimerRun, RunID: 3, Seq: 1, At: t0.Add(24 * time.Hour)})
 
-		next, ok, err := tx.NextTimer()
+		next, ok, err := tx.NextTimer(t0)
 		must(t, err)
 		if !ok || !next.Equal(soon.At) {
 			t.Errorf("NextTimer = %v %v, want %v", next, ok, soon.At)
@@ -483,6 +485,11 @@ func dedup(t *testing.T, open Open) {
 		}
 		if seen, _ := tx.Seen("whatsapp:wamid.2", t0); seen {
 			t.Error("a new key was seen")
+		}
+		for i, want := range []bool{false, true} { // the webhook joins a key's parts with NUL
+			if seen, err := tx.Seen("ch1\x00m-1", t0); err != nil || seen != want {
+				t.Errorf("a key with a NUL byte, call %d: %v, %v", i, seen, err)
+			}
 		}
 	})
 }
@@ -798,7 +805,7 @@ func claims(t *testing.T, open Open) {
 	}
 	must(t, tx.Commit())
 	if !s.Exclusive() {
-		claimsApart(t, s)
+		claimsApart(t, open)
 	}
 	s.Close()
 	if reopen == nil {
@@ -817,7 +824,9 @@ func claims(t *testing.T, open Open) {
 
 // claimsApart: two transactions claiming at once take different work, and
 // neither waits for the other.
-func claimsApart(t *testing.T, s store.Store) {
+func claimsApart(t *testing.T, open Open) {
+	s, _ := open(t)
+	defer s.Close()
 	tx := begin(t, s)
 	for i := range 4 {
 		must(t, tx.Enqueue(&store.Outbound{ContactID: fmt.Sprint("apart", i), Lane: "message", Kind: "send_message",
@@ -852,5 +861,85 @@ func claimsApart(t *testing.T, s store.Store) {
 				t.Errorf("timer %d claimed twice", a.ID)
 			}
 		}
+	}
+}
+
+// locks: a contact's lock keeps a second transaction off it until the
+// first ends, and a lock taken after a savepoint that is rolled back to can
+// be taken again. The embedded store has one writer: nothing to test.
+func locks(t *testing.T, open Open) {
+	s, _ := open(t)
+	defer s.Close()
+	if s.Exclusive() {
+		t.Skipf("%s: one writer at a time", s.Name())
+	}
+	first, second := begin(t, s), begin(t, s)
+	defer second.Rollback()
+	must(t, first.LockContacts("b", "a", "a"))
+	for id, want := range map[string]bool{"a": false, "b": false, "c": true} {
+		if got, err := second.TryLockContact(id); err != nil || got != want {
+			t.Errorf("contact %s, locked by another transaction: TryLockContact = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	must(t, first.Savepoint("sp"))
+	must(t, first.LockContacts("d"))
+	must(t, first.RollbackTo("sp"))
+	must(t, first.LockContacts("d"))
+	if got, _ := second.TryLockContact("d"); got {
+		t.Error("a lock taken again after a rollback to a savepoint was free")
+	}
+	locked := make(chan error, 1)
+	go func() { locked <- second.LockAssignment() }()
+	must(t, first.LockAssignment())
+	must(t, first.Commit())
+	must(t, <-locked)
+	if got, err := second.TryLockContact("a"); err != nil || !got {
+		t.Errorf("once the first transaction ended: TryLockContact = %v, %v", got, err)
+	}
+}
+
+// concurrentWriters: what two transactions do at once to the same records
+// ends as if one came after the other: a new identity names one contact, a
+// conversation number is taken once, a de-duplication key is seen once.
+func concurrentWriters(t *testing.T, open Open) {
+	s, _ := open(t)
+	defer s.Close()
+	if s.Exclusive() {
+		t.Skipf("%s: one writer at a time", s.Name())
+	}
+	first, second := begin(t, s), begin(t, s)
+	defer second.Rollback()
+	addr := store.Address{ChannelID: "ch", Channel: "sms", ExternalID: "+60123"}
+	id, created, err := first.Identify(addr, t0)
+	must(t, err)
+	must(t, first.SaveConversation(&store.Conversation{ContactID: "9", Open: true, OpenedAt: t0}))
+	seen, err := first.Seen("k", t0)
+	must(t, err)
+	type identified struct {
+		id      string
+		created bool
+		err     error
+	}
+	got := make(chan identified, 1)
+	conv := make(chan error, 1)
+	dup := make(chan bool, 1)
+	other := &store.Conversation{ContactID: "9", Open: false, OpenedAt: t0}
+	go func() {
+		conv <- second.SaveConversation(other)        // numbered before or after first commits
+		id, created, err := second.Identify(addr, t0) // waits for first
+		got <- identified{id, created, err}
+		seen, _ := second.Seen("k", t0)
+		dup <- seen
+	}()
+	must(t, first.Commit())
+	g := <-got
+	if !created || seen || g.err != nil || g.created || g.id != id {
+		t.Errorf("one identity met by two transactions: %q (created %v), then %q (created %v, %v)", id, created, g.id, g.created, g.err)
+	}
+	if err := <-conv; !errors.Is(err, store.ErrConflict) && (err != nil || other.Number != 2) {
+		t.Errorf("a second transaction's conversation: number %d, %v; want 2, or ErrConflict", other.Number, err)
+	}
+	if !<-dup {
+		t.Error("a key recorded by a transaction that committed meanwhile was not seen")
 	}
 }

@@ -1,0 +1,323 @@
+// Package postgres is the shared store: PostgreSQL through sqlx and lib/pq,
+// one database for any number of flowd processes, with no leader. Its
+// migrations are embedded and applied on Open, under an advisory lock, so
+// that processes starting at once apply each migration once.
+//
+// What makes sharing safe: a contact's events are serialized by an
+// advisory lock on the contact (class 1), taken in ascending key order for
+// all the contacts one batch names; assignment state by one workspace lock
+// (class 2) taken after them. Due timers and outbox work are claimed with
+// FOR UPDATE SKIP LOCKED and a lease in the row (claimed_until), which
+// another process takes over once the claimer is gone. Deadlocks and
+// serialization failures are reported as store.ErrBusy, so that the
+// engine handles the events again.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// A DB is the shared store.
+type DB struct {
+	db    *sqlx.DB
+	stmts map[string]*sqlx.Stmt // prepared once, bound to each transaction
+}
+
+// MaxConns bounds the connections one process opens.
+const MaxConns = 16
+
+// Open connects to the database at url (postgres://...), migrates it and
+// prepares the statements.
+func Open(url string) (*DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", Redact(url), err)
+	}
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &DB{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", Redact(url), err)
+	}
+	if err := s.prepare(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare %s: %w", Redact(url), err)
+	}
+	return s, nil
+}
+
+// Redact is a connection URL without its password, for errors and logs.
+func Redact(url string) string { return password.ReplaceAllString(url, "://$1:xxx@") }
+
+var password = regexp.MustCompile(`://([^:/@]*):[^@]*@`)
+
+// Name implements store.Store.
+func (*DB) Name() string { return "postgres" }
+
+// Exclusive implements store.Store: other processes may write.
+func (*DB) Exclusive() bool { return false }
+
+// Close implements store.Store.
+func (s *DB) Close() error { return s.db.Close() }
+
+// migrationLock is the advisory lock migrations are applied under.
+const migrationLock = 0x666c6f7764 // "flowd"
+
+// migrate applies the embedded migrations the database lacks, in order of
+// their number, all in one transaction under the migration lock: a second
+// process starting meanwhile waits, then finds them applied.
+func (s *DB) migrate() error {
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	tx, err := s.db.Beginx()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied bigint NOT NULL)`); err != nil {
+		return err
+	}
+	var applied []int
+	if err := tx.Select(&applied, `SELECT version FROM schema_migrations`); err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migration/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: no version number", name)
+		}
+		if slices.Contains(applied, version) {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			return fmt.Errorf("%s: %w", base, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)`, version, time.Now().UnixNano()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *DB) prepare() error {
+	s.stmts = map[string]*sqlx.Stmt{}
+	for name, q := range queries {
+		st, err := s.db.Preparex(q)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return nil
+}
+
+// Begin implements store.Store.
+func (s *DB) Begin(ctx context.Context) (store.Tx, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Tx{ctx: ctx, tx: tx, db: s, bound: map[string]*sqlx.Stmt{}}, nil
+}
+
+// A Tx is a transaction on the shared store, READ COMMITTED: what a
+// statement reads is what had committed when it began, and the locks keep
+// two transactions off one contact.
+type Tx struct {
+	ctx    context.Context // Begin's
+	tx     *sqlx.Tx
+	db     *DB
+	bound  map[string]*sqlx.Stmt
+	locked map[int64]bool // the advisory locks held
+	taken  []int64        // the same, in the order taken
+	marks  map[string]int // len(taken) at each savepoint
+}
+
+// stmt is the prepared statement name, bound to this transaction.
+func (t *Tx) stmt(name string) *sqlx.Stmt {
+	if st, ok := t.bound[name]; ok {
+		return st
+	}
+	st := t.tx.StmtxContext(t.ctx, t.db.stmts[name])
+	t.bound[name] = st
+	return st
+}
+
+// exec runs a prepared statement and returns how many rows it changed.
+func (t *Tx) exec(name string, args ...any) (int64, error) {
+	res, err := t.stmt(name).ExecContext(t.ctx, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, classify(err))
+	}
+	return res.RowsAffected()
+}
+
+// classify wraps the errors the engine acts on: deadlocks, serialization
+// failures and lock timeouts are store.ErrBusy, broken uniqueness
+// store.ErrConflict.
+func classify(err error) error {
+	var pe *pq.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "40P01", "40001", "55P03":
+		return fmt.Errorf("%w: %v", store.ErrBusy, err)
+	case "23505":
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
+	}
+	return err
+}
+
+// Commit implements store.Tx.
+func (t *Tx) Commit() error { return classify(t.tx.Commit()) }
+
+// Rollback implements store.Tx.
+func (t *Tx) Rollback() error { return t.tx.Rollback() }
+
+var savepointName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,30}$`)
+
+func (t *Tx) savepoint(verb, name string) error {
+	if !savepointName.MatchString(name) {
+		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
+	}
+	_, err := t.tx.ExecContext(t.ctx, verb+" "+name)
+	return classify(err)
+}
+
+// Savepoint implements store.Tx.
+func (t *Tx) Savepoint(name string) error {
+	if err := t.savepoint("SAVEPOINT", name); err != nil {
+		return err
+	}
+	if t.marks == nil {
+		t.marks = map[string]int{}
+	}
+	t.marks[name] = len(t.taken)
+	return nil
+}
+
+// RollbackTo implements store.Tx: it undoes what followed the savepoint,
+// and releases it. PostgreSQL releases the advisory locks taken since, as
+// part of what it undoes: they are no longer held.
+func (t *Tx) RollbackTo(name string) error {
+	if err := t.savepoint("ROLLBACK TO SAVEPOINT", name); err != nil {
+		return err
+	}
+	if mark, ok := t.marks[name]; ok {
+		for _, k := range t.taken[mark:] {
+			delete(t.locked, k)
+		}
+		t.taken = t.taken[:mark]
+	}
+	return t.savepoint("RELEASE SAVEPOINT", name)
+}
+
+// Release implements store.Tx.
+func (t *Tx) Release(name string) error { return t.savepoint("RELEASE SAVEPOINT", name) }
+
+// Lock classes: the high 32 bits of an advisory lock's key.
+const (
+	classContact    = 1
+	classAssignment = 2
+)
+
+// contactKey is the advisory lock key of a contact: its class and a hash
+// of its id. Two contacts may share a key; they are then serialized
+// together, which is only slower.
+func contactKey(id string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return classContact<<32 | int64(h.Sum32())
+}
+
+// LockContacts implements store.Tx: the keys are taken in ascending order,
+// in one statement.
+func (t *Tx) LockContacts(ids ...string) error {
+	var keys []int64
+	for _, id := range ids {
+		if k := contactKey(id); !t.locked[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if _, err := t.exec("lock", pq.Array(keys)); err != nil {
+		return err
+	}
+	t.hold(keys...)
+	return nil
+}
+
+func (t *Tx) hold(keys ...int64) {
+	if t.locked == nil {
+		t.locked = map[int64]bool{}
+	}
+	for _, k := range keys {
+		t.locked[k] = true
+	}
+	t.taken = append(t.taken, keys...)
+}
+
+// TryLockContact implements store.Tx.
+func (t *Tx) TryLockContact(id string) (bool, error) {
+	k := contactKey(id)
+	if t.locked[k] {
+		return true, nil
+	}
+	var ok bool
+	if err := t.stmt("try_lock").QueryRowContext(t.ctx, k).Scan(&ok); err != nil {
+		return false, classify(err)
+	}
+	if ok {
+		t.hold(k)
+	}
+	return ok, nil
+}
+
+// LockAssignment implements store.Tx.
+func (t *Tx) LockAssignment() error {
+	const k = classAssignment << 32
+	if t.locked[k] {
+		return nil
+	}
+	if _, err := t.exec("lock", pq.Array([]int64{k})); err != nil {
+		return err
+	}
+	t.hold(k)
+	return nil
+}

@@ -1,0 +1,481 @@
+package postgres
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
+	"github.com/lib/pq"
+)
+
+// row runs a prepared query that gives one row.
+func (t *Tx) row(name string, args ...any) *sql.Row {
+	return t.stmt(name).QueryRowContext(t.ctx, args...)
+}
+
+// rows runs a prepared query and scans each row.
+func rows[T any](t *Tx, scan func(sqlrow.Scanner) (T, error), name string, args ...any) ([]T, error) {
+	rs, err := t.stmt(name).QueryContext(t.ctx, args...)
+	out, err := sqlrow.Collect(rs, classify(err), scan)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// scanned is the error of scanning one row: store.ErrNotFound for none.
+func scanned(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return sqlrow.NotFound(what, classify(err))
+}
+
+// Contact implements store.Tx.
+func (t *Tx) Contact(id string) (*store.Contact, error) {
+	c := &store.Contact{}
+	dests, finish := sqlrow.ContactDests(c)
+	if err := scanned("contact "+id, t.row("contact", id).Scan(dests...)); err != nil {
+		return nil, err
+	}
+	return c, finish()
+}
+
+// SaveContact implements store.Tx.
+func (t *Tx) SaveContact(c *store.Contact) error {
+	args, err := sqlrow.ContactArgs(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec("save_contact", append([]any{c.ID}, args...)...)
+	return err
+}
+
+// ContactState implements store.Tx.
+func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
+	c, conv := &store.Contact{}, &store.Conversation{}
+	contactDests, finishContact := sqlrow.ContactDests(c)
+	convDests, finishConv := sqlrow.ConversationDests(conv)
+	if err := scanned("contact "+id, t.row("contact_state", id).Scan(append(contactDests, convDests...)...)); err != nil {
+		return nil, nil, err
+	}
+	if err := finishContact(); err != nil {
+		return nil, nil, err
+	}
+	if conv.ID == 0 {
+		return c, nil, nil
+	}
+	return c, conv, finishConv()
+}
+
+func (t *Tx) conversation(query, contactID string) (*store.Conversation, error) {
+	c, err := sqlrow.ScanConversation(t.row(query, contactID))
+	if err := scanned("conversation of "+contactID, err); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenConversation implements store.Tx.
+func (t *Tx) OpenConversation(contactID string) (*store.Conversation, error) {
+	return t.conversation("open_conversation", contactID)
+}
+
+// LastConversation implements store.Tx.
+func (t *Tx) LastConversation(contactID string) (*store.Conversation, error) {
+	return t.conversation("last_conversation", contactID)
+}
+
+// Conversations implements store.Tx.
+func (t *Tx) Conversations(contactID string) (int, error) {
+	var n int
+	return n, scanned("conversations", t.row("conversations", contactID).Scan(&n))
+}
+
+// SaveConversation implements store.Tx.
+func (t *Tx) SaveConversation(c *store.Conversation) error {
+	args, err := sqlrow.ConversationArgs(c)
+	if err != nil {
+		return err
+	}
+	if c.ID == 0 {
+		err := t.row("insert_conversation", args...).Scan(&c.ID, &c.Number)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("conversation of %s: another is open, or took its number: %w", c.ContactID, store.ErrConflict)
+		}
+		return classify(err)
+	}
+	n, err := t.exec("update_conversation", append(args, c.ID)...)
+	if err == nil && n == 0 {
+		return fmt.Errorf("conversation %d: another is open: %w", c.ID, store.ErrConflict)
+	}
+	return err
+}
+
+// TouchConversation implements store.Tx.
+func (t *Tx) TouchConversation(c *store.Conversation) error {
+	_, err := t.exec("touch_conversation", c.LastIncoming, sqlrow.Nanos(c.LastIncomingAt), c.LastOutgoing,
+		sqlrow.Nanos(c.LastOutgoingAt), c.LastOutgoingSource, c.ID)
+	return err
+}
+
+// Users implements store.Tx.
+func (t *Tx) Users() ([]store.User, error) { return rows(t, sqlrow.ScanUser, "users") }
+
+// User implements store.Tx.
+func (t *Tx) User(id string) (*store.User, error) {
+	u, err := sqlrow.ScanUser(t.row("user", id))
+	if err := scanned("user "+id, err); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// SaveUser implements store.Tx.
+func (t *Tx) SaveUser(u store.User) error {
+	args, err := sqlrow.UserArgs(u)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec("save_user", args...)
+	return err
+}
+
+// OpenCounts implements store.Tx.
+func (t *Tx) OpenCounts() (map[string]int, error) {
+	type count struct {
+		user string
+		n    int
+	}
+	list, err := rows(t, func(r sqlrow.Scanner) (c count, err error) { return c, r.Scan(&c.user, &c.n) }, "open_counts")
+	out := map[string]int{}
+	for _, c := range list {
+		out[c.user] = c.n
+	}
+	return out, err
+}
+
+// InsertRun implements store.Tx.
+func (t *Tx) InsertRun(r *store.Run) error {
+	err := t.row("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline),
+		r.Trigger, r.Parent, r.Err, sqlrow.Nanos(r.Started), sqlrow.Nanos(r.Updated)).Scan(&r.ID)
+	r.Seq = 1
+	return scanned("insert run", err)
+}
+
+// Run implements store.Tx.
+func (t *Tx) Run(id int64) (*store.Run, error) {
+	r, err := sqlrow.ScanRun(t.row("run", id))
+	if err := scanned(fmt.Sprintf("run %d", id), err); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ActiveRuns implements store.Tx.
+func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
+	return rows(t, sqlrow.ScanRun, "active_runs", contactID)
+}
+
+// Runs implements store.Tx.
+func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
+	return rows(t, sqlrow.ScanRun, "contact_runs", contactID, after, limit)
+}
+
+// UpdateRun implements store.Tx.
+func (t *Tx) UpdateRun(r *store.Run) error {
+	var n int64
+	var err error
+	if r.Status == store.RunWaiting {
+		n, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), sqlrow.Nanos(r.Updated), r.ID, r.Seq)
+	} else {
+		n, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), r.Err,
+			sqlrow.Nanos(r.Updated), r.ID, r.Seq)
+	}
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("run %d at seq %d: %w", r.ID, r.Seq, store.ErrConflict)
+	}
+	r.Seq++
+	return nil
+}
+
+// SaveProgram implements store.Tx.
+func (t *Tx) SaveProgram(p store.Program) error {
+	_, err := t.exec("save_program", p.Hash, p.Flow, p.File, p.Source, sqlrow.Nanos(p.Added))
+	return err
+}
+
+// Program implements store.Tx.
+func (t *Tx) Program(hash string) (*store.Program, error) {
+	p, err := sqlrow.ScanProgram(t.row("program", hash))
+	if err := scanned("program "+hash, err); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// AddEnrolment implements store.Tx.
+func (t *Tx) AddEnrolment(contactID, flow string, at time.Time) error {
+	_, err := t.exec("add_enrolment", contactID, flow, sqlrow.Nanos(at))
+	return err
+}
+
+// Enrolled implements store.Tx.
+func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
+	var n int
+	return n > 0, scanned("enrolled", t.row("enrolled", contactID, flow).Scan(&n))
+}
+
+// Enrolments implements store.Tx.
+func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
+	var n int
+	return n, scanned("enrolments", t.row("enrolments", contactID, sqlrow.Nanos(since)).Scan(&n))
+}
+
+// AddActivity implements store.Tx.
+func (t *Tx) AddActivity(a *store.Activity) error {
+	return scanned("add activity", t.row("add_activity", a.ContactID, sqlrow.Nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data).Scan(&a.ID))
+}
+
+// Activity implements store.Tx.
+func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
+	return rows(t, sqlrow.ScanActivity, "activity", contactID, after, limit)
+}
+
+// ActivityBefore implements store.Tx.
+func (t *Tx) ActivityBefore(contactID string, before int64, limit int) ([]store.Activity, error) {
+	return rows(t, sqlrow.ScanActivity, "activity_before", contactID, before, limit)
+}
+
+// AddTimer implements store.Tx.
+func (t *Tx) AddTimer(tm *store.Timer) error {
+	return scanned("add timer", t.row("add_timer", tm.ContactID, tm.Kind, tm.RunID, tm.Seq, sqlrow.Nanos(tm.At)).Scan(&tm.ID))
+}
+
+// DeleteRunTimers implements store.Tx.
+func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
+	var err error
+	if seq == 0 {
+		_, err = t.exec("delete_run_timers", runID)
+	} else {
+		_, err = t.exec("delete_run_timer", runID, seq)
+	}
+	return err
+}
+
+// DeleteContactTimers implements store.Tx.
+func (t *Tx) DeleteContactTimers(contactID, kind string) error {
+	_, err := t.exec("delete_kind_timers", contactID, kind)
+	return err
+}
+
+// DueTimers implements store.Tx.
+func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
+	return rows(t, sqlrow.ScanTimer, "due_timers", sqlrow.Nanos(now), limit)
+}
+
+// ClaimTimers implements store.Tx.
+func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error) {
+	due, err := rows(t, sqlrow.ScanTimer, "claim_timers", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
+	slices.SortFunc(due, func(a, b store.Timer) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	return due, err
+}
+
+// NextTimer implements store.Tx.
+func (t *Tx) NextTimer(now time.Time) (time.Time, bool, error) {
+	var at int64
+	err := t.row("next_timer", sqlrow.Nanos(now)).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, classify(err)
+	}
+	return sqlrow.FromNanos(at), true, nil
+}
+
+// DeleteTimer implements store.Tx.
+func (t *Tx) DeleteTimer(id int64) error {
+	n, err := t.exec("delete_timer", id)
+	if err == nil && n == 0 {
+		return fmt.Errorf("timer %d: %w", id, store.ErrNotFound)
+	}
+	return err
+}
+
+// Enqueue implements store.Tx.
+func (t *Tx) Enqueue(o *store.Outbound) error {
+	if o.Status == "" {
+		o.Status = store.OutPending
+	}
+	return scanned("enqueue", t.row("enqueue", o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
+		sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created)).Scan(&o.ID))
+}
+
+// DueOutbound implements store.Tx.
+func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
+	return rows(t, sqlrow.ScanOutbound, "due_outbound", sqlrow.Nanos(now), limit)
+}
+
+// ClaimOutbound implements store.Tx.
+func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
+	due, err := rows(t, sqlrow.ScanOutbound, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
+	slices.SortFunc(due, func(a, b store.Outbound) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	return due, err
+}
+
+// NextOutbound implements store.Tx.
+func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
+	var at sql.NullInt64
+	if err := t.row("next_outbound", sqlrow.Nanos(now)).Scan(&at); err != nil {
+		return time.Time{}, false, classify(err)
+	}
+	if !at.Valid {
+		return time.Time{}, false, nil
+	}
+	return sqlrow.FromNanos(at.Int64), true, nil
+}
+
+// Queued implements store.Tx.
+func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
+	return rows(t, sqlrow.ScanOutbound, "queued", lane, limit)
+}
+
+// WithdrawOutbound implements store.Tx.
+func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
+	_, err := t.exec("withdraw", runID, pq.Array(lanes))
+	return err
+}
+
+// UpdateOutbound implements store.Tx.
+func (t *Tx) UpdateOutbound(o *store.Outbound) error {
+	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
+	return err
+}
+
+// Seen implements store.Tx: a key another transaction is recording waits
+// for it to end, and is seen if it committed.
+func (t *Tx) Seen(key string, at time.Time) (bool, error) {
+	n, err := t.exec("seen", []byte(key), sqlrow.Nanos(at))
+	return n == 0, err
+}
+
+// Identify implements store.Tx. Two processes meeting a new identity at
+// once both take a number; the one whose insert lands second finds the
+// other's contact, and its number is never used.
+func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
+	id, err := t.Identity(a.ChannelID, a.ExternalID)
+	if !errors.Is(err, store.ErrNotFound) {
+		return id, false, err
+	}
+	if id, err = t.NewContactNumber(at); err != nil {
+		return "", false, err
+	}
+	n, err := t.exec("add_identity", a.ChannelID, a.ExternalID, a.Channel, id, sqlrow.Nanos(at))
+	if err != nil {
+		return "", false, err
+	}
+	if n == 0 {
+		id, err = t.Identity(a.ChannelID, a.ExternalID)
+		return id, false, err
+	}
+	return id, true, nil
+}
+
+// NewContactNumber implements store.Tx.
+func (t *Tx) NewContactNumber(time.Time) (string, error) {
+	var n int64
+	if err := t.row("new_number").Scan(&n); err != nil {
+		return "", fmt.Errorf("new contact number: %w", classify(err))
+	}
+	return strconv.FormatInt(n, 10), nil
+}
+
+// Identity implements store.Tx.
+func (t *Tx) Identity(channelID, externalID string) (string, error) {
+	var id string
+	return id, scanned("identity "+externalID, t.row("identity", channelID, externalID).Scan(&id))
+}
+
+// Addresses implements store.Tx.
+func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
+	return rows(t, sqlrow.ScanAddress, "addresses", contactID)
+}
+
+// FindContacts implements store.Tx.
+func (t *Tx) FindContacts(field, value string, limit int) ([]string, error) {
+	switch field {
+	case "phone", "email":
+		return rows(t, sqlrow.ScanString, "contacts_by_"+field, value, limit)
+	}
+	return nil, fmt.Errorf("contacts are not found by %q", field)
+}
+
+// SaveReceipt implements store.Tx.
+func (t *Tx) SaveReceipt(r store.Receipt) error {
+	_, err := t.exec("save_receipt", r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
+	return err
+}
+
+// Receipt implements store.Tx.
+func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
+	r, err := sqlrow.ScanReceipt(t.row("receipt", channelID, mid))
+	if err := scanned("receipt "+mid, err); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Prune implements store.Tx.
+func (t *Tx) Prune(p store.Prune) (int, error) {
+	total := 0
+	for _, q := range []struct {
+		name   string
+		before time.Time
+	}{{"prune_dedup", p.Dedup}, {"prune_activity", p.Activity}, {"prune_receipts", p.Outbox}, {"prune_outbox", p.Outbox}} {
+		if q.before.IsZero() {
+			continue
+		}
+		n, err := t.exec(q.name, sqlrow.Nanos(q.before), p.Limit)
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+// EraseContact implements store.Tx.
+func (t *Tx) EraseContact(id string, at time.Time) error {
+	for _, q := range erasing {
+		if _, err := t.tx.ExecContext(t.ctx, q, id); err != nil {
+			return fmt.Errorf("erase: %s: %w", q, classify(err))
+		}
+	}
+	_, err := t.exec("add_erasure", id, sqlrow.Nanos(at))
+	return err
+}
+
+// OutboxDepth implements store.Tx.
+func (t *Tx) OutboxDepth() (int, error) {
+	var n int
+	return n, scanned("outbox depth", t.row("outbox_depth").Scan(&n))
+}
