@@ -44,15 +44,14 @@ func CompileSource(filename string, src []byte) (*Program, dsl.Diagnostics, erro
 // Compile turns a checked flow into a Program. It assumes dsl.Check found no
 // errors, and reports the first problem it meets otherwise.
 func Compile(f *dsl.File) (*Program, error) {
-	h := sha256.New()
-	h.Write([]byte{CodegenVersion})
-	h.Write(f.Src)
-	sum := h.Sum(nil)
+	sum := sha256.Sum256(f.Src)
+	legacy := sha256.Sum256(append([]byte{1}, f.Src...)) // codegen 1 hashed its version with the source
 	c := &compiler{
 		prog: &Program{
-			Flow: f.Name.Value(),
-			File: f.Filename(),
-			Hash: hex.EncodeToString(sum[:8]),
+			Flow:       f.Name.Value(),
+			File:       f.Filename(),
+			Hash:       hex.EncodeToString(sum[:8]),
+			LegacyHash: hex.EncodeToString(legacy[:8]),
 		},
 		labels: map[string]int{},
 		vars:   map[string]bool{},
@@ -92,6 +91,16 @@ func Compile(f *dsl.File) (*Program, error) {
 	}
 	for _, name := range sortedVars(c.vars) {
 		c.prog.Vars = append(c.prog.Vars, name)
+	}
+	c.prog.waits = map[string]int{}
+	for pc, in := range c.prog.Code {
+		if waits(in.Op) {
+			id := c.prog.StepID(pc)
+			if _, dup := c.prog.waits[id]; dup {
+				c.fail(c.prog.Pos[pc], "internal error: step %s waits at two instructions", id)
+			}
+			c.prog.waits[id] = pc
+		}
 	}
 	c.budget()
 	if c.err != nil {
@@ -227,7 +236,7 @@ func (c *compiler) stmt(st *dsl.Stmt) {
 		if s.Max != nil {
 			max = s.Max.Value
 		}
-		c.prog.Jumps = append(c.prog.Jumps, &JumpSpec{Label: s.Target.Name, Max: max})
+		c.prog.Jumps = append(c.prog.Jumps, &JumpSpec{Label: s.Target.Name, Max: max, Step: c.prog.Steps[c.step]})
 		pc := c.emit(JUMP, len(c.prog.Jumps)-1, -1)
 		c.fixups = append(c.fixups, fixup{pc, s.Target.Name})
 	case *dsl.Wait:

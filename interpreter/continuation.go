@@ -13,8 +13,16 @@ import (
 )
 
 // Version is the version of the continuation encoding. Increment it whenever
-// the encoding or the meaning of a field changes; Decode rejects any other.
-const Version = 1
+// the encoding or the meaning of a field changes, and keep decoding the
+// versions before it: a run paused by an older flowd resumes in a newer one.
+//
+//   - 1 named the waiting instruction by its pc, and the jumps' counters by
+//     slot: both positions in one code layout, valid only in code compiled by
+//     codegen 1.
+//   - 2 names the waiting step by its id (its label, or "#n" for the n-th
+//     step of the source) and each jump's counter by the jump step's id, so
+//     that the same source compiled by any later flowd resumes it.
+const Version = 2
 
 // magic starts every encoded continuation.
 const magic = "FLC"
@@ -48,25 +56,72 @@ func (k WaitKind) String() string {
 // waits for, and the run's state. Expression programs and contact data are
 // never in it; the runtime supplies them again on resume.
 type Continuation struct {
-	Program string   // hex hash of the program it paused in
-	PC      int      // the waiting instruction
-	Seq     uint32   // bumped at each wait; timers and answers carry it, so stale ones are ignored
-	Wait    WaitKind // what it waits for
-	Retries int      // invalid replies so far to the waiting ask
-	Jumps   []uint8  // times each bounded jump was taken in this run
+	Program string // hex hash of the program it paused in
+	// Step is the id of the waiting step (Program.Steps), which is what
+	// is encoded; PC is its waiting instruction in the code at hand, set
+	// by Bind.
+	Step    string
+	PC      int
+	Seq     uint32           // bumped at each wait; timers and answers carry it, so stale ones are ignored
+	Wait    WaitKind         // what it waits for
+	Retries int              // invalid replies so far to the waiting ask
+	Jumps   map[string]uint8 // times each bounded jump was taken in this run, by the jump step's id
 	Vars    map[string]any
+
+	// V1 marks a continuation decoded from version 1, and V1Jumps are its
+	// jump counters, by slot, until Bind gives them their steps' ids.
+	V1      bool
+	V1Jumps []uint8
+}
+
+// Bind resolves c against p, the program it paused in: PC from the step,
+// or, for a version 1 continuation, the step and the jumps' ids from the pc
+// and slots, which only code of codegen 1 lays out as they were written.
+// It reports a continuation that does not wait at a step of p.
+func (c *Continuation) Bind(p *Program) error {
+	if c.V1 {
+		if c.Program != p.LegacyHash || CodegenVersion != 1 {
+			return fmt.Errorf("%w: a version 1 continuation of %s, not of %s (%s)", ErrWrongProgram, c.Program, p.LegacyHash, p.Flow)
+		}
+		if c.PC < 0 || c.PC >= len(p.Code) || !waitsAt(c.Wait, p.Code[c.PC].Op) {
+			return fmt.Errorf("%w: pc %d, wait %v (%s)", ErrBadContinuation, c.PC, c.Wait, p.Flow)
+		}
+		c.Step = p.StepID(c.PC)
+		for slot, n := range c.V1Jumps {
+			if slot < len(p.Jumps) && n > 0 {
+				if c.Jumps == nil {
+					c.Jumps = map[string]uint8{}
+				}
+				c.Jumps[p.Jumps[slot].Step] = n
+			}
+		}
+		c.V1, c.V1Jumps, c.Program = false, nil, p.Hash
+		return nil
+	}
+	if c.Program != p.Hash {
+		return fmt.Errorf("%w: %s, not %s (%s)", ErrWrongProgram, c.Program, p.Hash, p.Flow)
+	}
+	pc, ok := p.WaitPC(c.Step)
+	if !ok || !waitsAt(c.Wait, p.Code[pc].Op) {
+		return fmt.Errorf("%w: step %s, wait %v (%s)", ErrBadContinuation, c.Step, c.Wait, p.Flow)
+	}
+	c.PC = pc
+	return nil
 }
 
 // Encode appends the binary form of c to dst:
 //
-//	"FLC" version:byte hash:8 bytes pc:uvarint seq:uvarint wait:byte retries:uvarint
-//	njumps:uvarint jumps:bytes nvars:uvarint (name:str value)*
+//	"FLC" version:byte hash:8 bytes step:str seq:uvarint wait:byte retries:uvarint
+//	njumps:uvarint (step:str count:byte)* nvars:uvarint (name:str value)*
 //
 // where str is a uvarint length and bytes, and value is a tag byte (0 nil,
 // 1 string, 2 float64 as 8 bytes, 3 int as varint, 4 false, 5 true, 6 JSON str)
 // followed by its payload. Variables are written in name order, so equal
 // states encode to equal bytes.
 func (c *Continuation) Encode(dst []byte) ([]byte, error) {
+	if c.V1 {
+		return nil, errors.New("continuation: version 1, not bound to its program: its pc names no step yet")
+	}
 	hash, err := hex.DecodeString(c.Program)
 	if err != nil || len(hash) != 8 {
 		return nil, fmt.Errorf("continuation: bad program hash %q", c.Program)
@@ -75,12 +130,22 @@ func (c *Continuation) Encode(dst []byte) ([]byte, error) {
 	dst = append(dst, magic...)
 	dst = append(dst, Version)
 	dst = append(dst, hash...)
-	dst = binary.AppendUvarint(dst, uint64(c.PC))
+	dst = appendString(dst, c.Step)
 	dst = binary.AppendUvarint(dst, uint64(c.Seq))
 	dst = append(dst, byte(c.Wait))
 	dst = binary.AppendUvarint(dst, uint64(c.Retries))
 	dst = binary.AppendUvarint(dst, uint64(len(c.Jumps)))
-	dst = append(dst, c.Jumps...)
+	if len(c.Jumps) > 0 {
+		ids := make([]string, 0, len(c.Jumps))
+		for id := range c.Jumps {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			dst = appendString(dst, id)
+			dst = append(dst, c.Jumps[id])
+		}
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(c.Vars)))
 	names := make([]string, 0, 8)
 	for k := range c.Vars {
@@ -103,8 +168,11 @@ func (c *Continuation) Encode(dst []byte) ([]byte, error) {
 // Size is the length of c's encoding, computed without encoding it: the VM
 // checks it at every pause.
 func (c *Continuation) Size() int {
-	n := len(magic) + 1 + 8 + uvarintLen(uint64(c.PC)) + uvarintLen(uint64(c.Seq)) + 1 +
-		uvarintLen(uint64(c.Retries)) + uvarintLen(uint64(len(c.Jumps))) + len(c.Jumps) + uvarintLen(uint64(len(c.Vars)))
+	n := len(magic) + 1 + 8 + uvarintLen(uint64(len(c.Step))) + len(c.Step) + uvarintLen(uint64(c.Seq)) + 1 +
+		uvarintLen(uint64(c.Retries)) + uvarintLen(uint64(len(c.Jumps))) + uvarintLen(uint64(len(c.Vars)))
+	for id := range c.Jumps {
+		n += uvarintLen(uint64(len(id))) + len(id) + 1
+	}
 	for k, v := range c.Vars {
 		n += uvarintLen(uint64(len(k))) + len(k) + 1
 		switch v := v.(type) {
@@ -184,8 +252,10 @@ func appendValue(dst []byte, v any) ([]byte, error) {
 // different encoding version.
 var ErrVersion = errors.New("unsupported continuation version")
 
-// Decode reads a continuation written by Encode. It rejects other versions
-// loudly rather than guess at their meaning.
+// Decode reads a continuation written by Encode, of this version or an
+// earlier one (see Version). It rejects later versions loudly rather than
+// guess at their meaning. A continuation decoded is bound to its program
+// (Bind) before it resumes.
 func Decode(b []byte) (*Continuation, error) {
 	d := decoder{b: b}
 	if len(b) < len(magic)+1 || string(b[:len(magic)]) != magic {
@@ -194,18 +264,31 @@ func Decode(b []byte) (*Continuation, error) {
 	if len(b) > MaxContinuation {
 		return nil, fmt.Errorf("continuation: %w: %d bytes", ErrTooLarge, len(b))
 	}
-	if v := b[len(magic)]; v != Version {
-		return nil, fmt.Errorf("continuation: %w %d (this flowd reads version %d)", ErrVersion, v, Version)
+	v := b[len(magic)]
+	if v < 1 || v > Version {
+		return nil, fmt.Errorf("continuation: %w %d (this flowd reads versions 1 to %d)", ErrVersion, v, Version)
 	}
 	d.i = len(magic) + 1
 	c := &Continuation{}
 	c.Program = hex.EncodeToString(d.bytes(8))
-	c.PC = int(d.uvarint())
+	if v == 1 {
+		c.V1, c.PC = true, int(d.uvarint())
+	} else {
+		c.Step = d.string() // "": an ended run's variables, waiting nowhere
+	}
 	c.Seq = uint32(d.uvarint())
 	c.Wait = WaitKind(d.byte())
 	c.Retries = int(d.uvarint())
-	if n := d.uvarint(); n > 0 {
-		c.Jumps = append([]uint8(nil), d.bytes(int(n))...)
+	if n := d.uvarint(); n > uint64(len(b)) {
+		d.fail()
+	} else if n > 0 && v == 1 {
+		c.V1Jumps = append([]uint8(nil), d.bytes(int(n))...)
+	} else if n > 0 {
+		c.Jumps = make(map[string]uint8, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			id := d.string()
+			c.Jumps[id] = d.byte()
+		}
 	}
 	n := d.uvarint()
 	if n > uint64(len(b)) {
@@ -323,6 +406,6 @@ func (d *decoder) value() any {
 // String renders the continuation for people (the REPL's :state).
 func (c *Continuation) String() string {
 	vars, _ := json.Marshal(c.Vars)
-	return fmt.Sprintf("program %s pc %d seq %d wait %s retries %d jumps %v vars %s",
-		c.Program, c.PC, c.Seq, c.Wait, c.Retries, c.Jumps, vars)
+	return fmt.Sprintf("program %s step %s seq %d wait %s retries %d jumps %v vars %s",
+		c.Program, c.Step, c.Seq, c.Wait, c.Retries, c.Jumps, vars)
 }

@@ -63,16 +63,16 @@ func TestContinuationRoundTrip(t *testing.T) {
 		"emptyarr": jsonValue(t, `[]`),
 		"bignum":   jsonValue(t, `[1e300, -2.5e-300, 123456789012345680000]`),
 	}
-	c := &Continuation{Program: testHash, PC: 300, Seq: math.MaxUint32, Wait: WaitAI, Retries: 10,
-		Jumps: []uint8{0, 10, 3}, Vars: values}
+	c := &Continuation{Program: testHash, Step: "menu", Seq: math.MaxUint32, Wait: WaitAI, Retries: 10,
+		Jumps: map[string]uint8{"#3": 0, "again": 10, "#12": 3}, Vars: values}
 	got := roundTrip(t, c)
-	if diff := cmp.Diff(c, got, cmp.Comparer(sameFloat)); diff != "" {
+	if diff := cmp.Diff(c, got, cmp.Comparer(sameFloat), encodedOnly); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 	// each value alone, so a failure names it
 	for name, v := range values {
-		one := &Continuation{Program: testHash, Wait: WaitReply, Vars: map[string]any{name: v}}
-		if diff := cmp.Diff(one, roundTrip(t, one), cmp.Comparer(sameFloat)); diff != "" {
+		one := &Continuation{Program: testHash, Step: "#1", Wait: WaitReply, Vars: map[string]any{name: v}}
+		if diff := cmp.Diff(one, roundTrip(t, one), cmp.Comparer(sameFloat), encodedOnly); diff != "" {
 			t.Errorf("%s: (-want +got):\n%s", name, diff)
 		}
 	}
@@ -93,7 +93,7 @@ func TestContinuationDeterministic(t *testing.T) {
 			vars[n] = float64(len(n) * 10)
 		}
 		vars["obj"] = jsonValue(t, `{"z": 1, "a": [2, {"y": 3, "b": 4}]}`)
-		return &Continuation{Program: testHash, PC: 7, Seq: 3, Wait: WaitReply, Vars: vars}
+		return &Continuation{Program: testHash, Step: "#7", Seq: 3, Wait: WaitReply, Vars: vars}
 	}
 	first, err := build(names).Encode(nil)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestContinuationDeterministic(t *testing.T) {
 
 func encoded(t testing.TB) []byte {
 	t.Helper()
-	b, err := (&Continuation{Program: testHash, PC: 5, Seq: 2, Wait: WaitHTTP, Retries: 1, Jumps: []uint8{1, 2},
+	b, err := (&Continuation{Program: testHash, Step: "lookup", Seq: 2, Wait: WaitHTTP, Retries: 1, Jumps: map[string]uint8{"#2": 1, "again": 2},
 		Vars: map[string]any{"A": "x", "B": 2.5, "C": 3, "D": true, "E": nil, "F": jsonValue(t, `{"k": [1]}`)}}).Encode(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestDecodeErrors(t *testing.T) {
 		"json":           []byte(`{"program":"x"}`),
 		"magic only":     []byte(magic),
 		"trailing bytes": append(bytes.Clone(b), 0),
-		"unknown wait":   withByte(b, len(magic)+1+8+2, byte(waitKinds)),
+		"unknown wait":   withByte(b, len(magic)+1+8+1+len("lookup")+1, byte(waitKinds)),
 	}
 	for name, in := range tests {
 		if c, err := Decode(in); err == nil {

@@ -190,35 +190,40 @@ send "s" {
 }
 `)
 	for _, c := range []Continuation{
-		{PC: -1, Wait: WaitReply},
+		{PC: -1, Wait: WaitReply}, // version 1: a pc of codegen 1's layout
 		{PC: len(p.Code), Wait: WaitReply},
 		{PC: 1 << 40, Wait: WaitReply},
 		{PC: 0, Wait: WaitNone},
-		{PC: 0, Wait: waitKinds},
-		{PC: 0, Wait: WaitHTTP},     // an ask
-		{PC: 0, Wait: WaitAssign},   // an ask
-		{PC: 0, Wait: WaitAI},       // an ask
-		{PC: 0, Wait: WaitDelivery}, // an ask
-		{PC: 1, Wait: WaitReply},    // a wait
-		{PC: 2, Wait: WaitTimer},    // an http
-		{PC: 3, Wait: WaitHTTP},     // a send
-		{PC: 4, Wait: WaitReply},    // an end
+		{PC: 1, Wait: WaitReply}, // a wait
+		{Step: "#9", Wait: WaitReply},
+		{Step: "#1", Wait: WaitNone},
+		{Step: "#1", Wait: waitKinds},
+		{Step: "#1", Wait: WaitHTTP},     // an ask
+		{Step: "#1", Wait: WaitAssign},   // an ask
+		{Step: "#1", Wait: WaitAI},       // an ask
+		{Step: "#1", Wait: WaitDelivery}, // an ask
+		{Step: "#2", Wait: WaitReply},    // a wait
+		{Step: "#3", Wait: WaitTimer},    // an http
+		{Step: "#4", Wait: WaitHTTP},     // a send
 	} {
 		c.Program = p.Hash
+		if c.Step == "" {
+			c.Program, c.V1 = p.LegacyHash, true
+		}
 		c.Seq = 1
 		for _, in := range []Input{Message{Text: "x"}, Timeout{Seq: 1}, HTTPResponse{Seq: 1, Status: 200},
 			AssignResult{Seq: 1}, AIOutcome{Seq: 1, Outcome: "success"}, Delivery{Seq: 1}} {
 			func() {
 				defer func() {
 					if r := recover(); r != nil {
-						t.Errorf("resume at pc %d waiting for %v with %#v panics: %v", c.PC, c.Wait, in, r)
+						t.Errorf("resume at pc %d step %q waiting for %v with %#v panics: %v", c.PC, c.Step, c.Wait, in, r)
 					}
 				}()
 				var m Machine
 				cc := c
 				out, err := m.Resume(p, &cc, &Context{Now: monday}, in)
 				if !errors.Is(err, ErrBadContinuation) || len(out.Effects) != 0 {
-					t.Errorf("resume at pc %d waiting for %v with %#v: %v %v, want ErrBadContinuation", c.PC, c.Wait, in, err, show(out.Effects))
+					t.Errorf("resume at pc %d step %q waiting for %v with %#v: %v %v, want ErrBadContinuation", c.PC, c.Step, c.Wait, in, err, show(out.Effects))
 				}
 			}()
 		}

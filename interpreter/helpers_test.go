@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // monday is the default clock of the tests: Monday 5 January 2026, 10:00 UTC.
@@ -117,7 +118,7 @@ func (s *session) resumeOutcome(in Input) Outcome {
 	if err != nil {
 		s.t.Fatalf("resume %#v: %v", in, err)
 	}
-	if after, _ := c.Encode(nil); !bytes.Equal(after, before) {
+	if after, _ := c.Encode(nil); !c.V1 && !bytes.Equal(after, before) { // version 1 encodes no more
 		s.t.Fatalf("resume %#v: changed the continuation it was given", in)
 	}
 	if out.Ignored {
@@ -160,7 +161,7 @@ func (s *session) settle(out Outcome) {
 		if err != nil {
 			s.t.Fatalf("decode of a fresh encoding: %v", err)
 		}
-		if diff := cmp.Diff(out.Cont, c, cmp.Comparer(sameFloat)); diff != "" {
+		if diff := cmp.Diff(out.Cont, c, cmp.Comparer(sameFloat), encodedOnly); diff != "" {
 			s.t.Fatalf("continuation changed in an Encode/Decode round trip (-before +after):\n%s", diff)
 		}
 		s.cont = b
@@ -175,6 +176,10 @@ func (s *session) settle(out Outcome) {
 		}
 	}
 }
+
+// encodedOnly compares continuations by what they encode: PC is the
+// program's, set by Bind.
+var encodedOnly = cmpopts.IgnoreFields(Continuation{}, "PC")
 
 // sameFloat compares floats bit for bit, so NaN equals NaN.
 func sameFloat(a, b float64) bool {

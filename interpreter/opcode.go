@@ -48,9 +48,11 @@ func (op Opcode) String() string {
 	return fmt.Sprintf("illegal op (%d)", op)
 }
 
-// CodegenVersion is part of every Program's hash. Increment it whenever the
-// compiler lays out code differently for the same source, so that a run
-// paused by an older flowd is never resumed at a pc of the new layout.
+// CodegenVersion is the version of the compiler's code layout. Increment it
+// whenever the compiler lays out code differently for the same source. A
+// continuation of version 2 names steps, not pcs, and resumes in any
+// layout; one of version 1 names a pc of codegen 1, and resumes only while
+// this is 1 (Continuation.Bind).
 const CodegenVersion = 1
 
 // An Instr is one instruction: an opcode and its operands.

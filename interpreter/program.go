@@ -20,7 +20,11 @@ import (
 type Program struct {
 	Flow string // the flow's name
 	File string // the file it was compiled from
-	Hash string // hex content hash of the source
+	// Hash is the hex content hash of the source: the same source has the
+	// same hash whichever flowd compiles it. LegacyHash is the hash flowd
+	// gave it before (of codegen 1 and the source), which version 1
+	// continuations name.
+	Hash, LegacyHash string
 
 	Code []Instr
 	Pos  []lexer.Position // source position of each instruction
@@ -59,6 +63,23 @@ type Program struct {
 	// Budget is how many instructions a sprint of the program may run:
 	// the most it can run without waiting (see the compiler's budget).
 	Budget int
+
+	waits map[string]int // the waiting instruction of each step that waits
+}
+
+// WaitPC is the instruction where the step with the id waits.
+func (p *Program) WaitPC(step string) (int, bool) {
+	pc, ok := p.waits[step]
+	return pc, ok
+}
+
+// waits reports whether a run may pause at an instruction op.
+func waits(op Opcode) bool {
+	switch op {
+	case ASK, WAIT, SEND, SHEET, ASSIGN, HTTP, AI:
+		return true
+	}
+	return false
 }
 
 // Position returns the source position of the instruction at pc.
@@ -154,6 +175,7 @@ type CloseSpec struct {
 type JumpSpec struct {
 	Label string
 	Max   int
+	Step  string // the jump step's own id, which keys its counter
 }
 
 // DuringSpec is a business-hours or date-range check.

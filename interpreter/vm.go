@@ -3,10 +3,12 @@ package interpreter
 import (
 	"errors"
 	"fmt"
-	"github.com/theory/jsonpath"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/theory/jsonpath"
 
 	"github.com/alecthomas/participle/v2/lexer"
 	"github.com/expr-lang/expr/vm"
@@ -152,14 +154,11 @@ var (
 // been made by p (same hash): the runtime keeps old programs for runs that
 // paused in them. c is left as it is; the outcome's Cont is a new one.
 func (m *Machine) Resume(p *Program, c *Continuation, ctx *Context, in Input) (Outcome, error) {
-	if c.Program != p.Hash {
-		return Outcome{}, fmt.Errorf("%w: %s, not %s (%s)", ErrWrongProgram, c.Program, p.Hash, p.Flow)
-	}
-	if c.PC < 0 || c.PC >= len(p.Code) || !waitsAt(c.Wait, p.Code[c.PC].Op) {
-		return Outcome{}, fmt.Errorf("%w: pc %d, wait %v (%s)", ErrBadContinuation, c.PC, c.Wait, p.Flow)
-	}
 	own := *c
-	own.Jumps = append([]uint8(nil), c.Jumps...)
+	own.Jumps = maps.Clone(c.Jumps)
+	if err := own.Bind(p); err != nil {
+		return Outcome{}, err
+	}
 	r := m.newRun(p, ctx, &own)
 	next, ok := r.resume(in)
 	switch {
@@ -261,7 +260,7 @@ func (r *run) emit(e Effect) { r.out.Effects = append(r.out.Effects, e) }
 // instead and reports false: the caller then stops.
 func (r *run) suspend(pc int, kind WaitKind) (uint32, bool) {
 	r.c.Vars = r.vars()
-	r.c.PC = pc
+	r.c.PC, r.c.Step = pc, r.p.StepID(pc)
 	r.c.Wait = kind
 	r.c.Seq++
 	if n := r.c.Size(); n > MaxContinuation {
@@ -425,12 +424,12 @@ func (r *run) exec(pc int) {
 			r.emit(&AddComment{Text: text})
 			pc++
 		case JUMP:
-			slot := int(in.A)
-			for len(r.c.Jumps) <= slot {
-				r.c.Jumps = append(r.c.Jumps, 0)
-			}
-			if int(r.c.Jumps[slot]) < p.Jumps[slot].Max {
-				r.c.Jumps[slot]++
+			j := p.Jumps[in.A]
+			if int(r.c.Jumps[j.Step]) < j.Max {
+				if r.c.Jumps == nil {
+					r.c.Jumps = map[string]uint8{}
+				}
+				r.c.Jumps[j.Step]++
 				pc = int(in.B)
 			} else {
 				pc++ // spent: skipped

@@ -120,13 +120,13 @@ send "end"
 	s.start()
 	wantEffects(t, "again 1", s.reply("again"), `ask q "Again?"`)
 	wantEffects(t, "again 2", s.reply("again"), `ask q "Again?"`)
-	if got := s.decoded().Jumps; !cmp.Equal(got, []uint8{2}) {
-		t.Errorf("jump counters %v, want [2]", got)
+	if got := s.decoded().Jumps; !cmp.Equal(got, map[string]uint8{"#3": 2}) {
+		t.Errorf("jump counters %v, want the first jump's (#3) at 2", got)
 	}
 	// the first jump is spent; the second has its own counter
 	wantEffects(t, "back 1", s.reply("back"), `ask q "Again?"`)
-	if got := s.decoded().Jumps; !cmp.Equal(got, []uint8{2, 1}) {
-		t.Errorf("jump counters %v, want [2 1]", got)
+	if got := s.decoded().Jumps; !cmp.Equal(got, map[string]uint8{"#3": 2, "#6": 1}) {
+		t.Errorf("jump counters %v, want #3 at 2 and #6 at 1", got)
 	}
 	wantEffects(t, "again 3", s.reply("again"), `send #4 "no more again"`, `send #8 "end"`)
 	s.wantStatus(Done)

@@ -318,11 +318,11 @@ func cmdState(s *session, _ string) error {
 		if err != nil {
 			return err
 		}
-		where := ""
-		if p := r.Program; p != nil {
-			where = fmt.Sprintf(" (%s, step %s)", p.Position(c.PC), p.StepID(c.PC))
+		if p := r.Program; p != nil && c.Bind(p) == nil {
+			s.printf("  waiting for %s, seq %d, at step %s: pc %d (%s)", r.Wait, r.Seq, c.Step, c.PC, p.Position(c.PC))
+		} else {
+			s.printf("  waiting for %s, seq %d", r.Wait, r.Seq)
 		}
-		s.printf("  waiting for %s, seq %d, at pc %d%s", r.Wait, r.Seq, c.PC, where)
 		s.printf("  continuation (%d bytes): %s", len(r.Cont), c)
 	}
 	return nil

@@ -200,7 +200,7 @@ func TestVarsStateDisasm(t *testing.T) {
 	wantIn(t, out,
 		":vars\nrun 1 \"Helper\" (waiting):\n  Email = \"ana@example.com\"\n",
 		":state\nrun 1 \"Helper\" program ", ": waiting\n  waiting for reply, seq ",
-		"testdata/flows/helper.flow:15:1, step #6)\n  continuation (",
+		"at step #6: pc 6 (testdata/flows/helper.flow:15:1)\n  continuation (",
 		" bytes): program ", " wait reply ", `vars {"Email":"ana@example.com"}`,
 		":disasm\nflow \"Helper\" (testdata/flows/helper.flow) hash ", "ai", "ask", "location \"Where are you?\"", "end")
 	if !regexp.MustCompile(`continuation \(\d+ bytes\)`).MatchString(out) {

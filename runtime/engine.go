@@ -737,7 +737,13 @@ func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error)
 	if err != nil {
 		return nil, fmt.Errorf("program %s (%s): %w", hash, rec.Flow, err)
 	}
-	if p.Hash != hash {
+	switch hash {
+	case p.Hash:
+	case p.LegacyHash: // kept by an earlier flowd: kept by today's hash too, which its runs move to
+		if err := tx.SaveProgram(store.Program{Hash: p.Hash, Flow: rec.Flow, File: rec.File, Source: rec.Source, Added: rec.Added}); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("program %s (%s) compiles to %s with this flowd", hash, rec.Flow, p.Hash)
 	}
 	e.byHash[hash] = p

@@ -155,6 +155,12 @@ func (t *turn) load(rec *store.Run) {
 		r.prog = p
 		r.cont, err = interpreter.Decode(rec.Cont)
 	}
+	if err == nil {
+		// which resolves where it waits in this flowd's code, and moves a
+		// run of an earlier flowd's program hash to today's
+		err = r.cont.Bind(p)
+		rec.Program = p.Hash
+	}
 	if err == nil && len(rec.Trigger) > 0 {
 		err = json.Unmarshal(rec.Trigger, &r.trigger)
 	}

@@ -888,9 +888,9 @@ func locks(t *testing.T, open Open) {
 	if got, _ := second.TryLockContact("d"); got {
 		t.Error("a lock taken again after a rollback to a savepoint was free")
 	}
-	locked := make(chan error, 1)
-	go func() { locked <- second.LockAssignment() }()
 	must(t, first.LockAssignment())
+	locked := make(chan error, 1)
+	go func() { locked <- second.LockAssignment() }() // waits for the first to end
 	must(t, first.Commit())
 	must(t, <-locked)
 	if got, err := second.TryLockContact("a"); err != nil || !got {
