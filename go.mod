@@ -44,10 +44,8 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The stores use sqlx; lib/pq is the PostgreSQL driver, which the tests'
-// server (internal/pgtest) uses already and the PostgreSQL store will;
-// hot reload of flow files (fsnotify) comes with that issue, and nothing
-// imports it yet: go mod tidy would drop it.
+// The stores use sqlx; lib/pq is the PostgreSQL store's driver; fsnotify
+// watches the flows' directory for hot reload.
 require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/jmoiron/sqlx v1.4.0

@@ -20,10 +20,13 @@ import (
 // A FlowInfo is a flow file as flowd loaded it: what GET /v2/flowd/flows
 // shows.
 type FlowInfo struct {
-	Name        string   `json:"name"`
-	File        string   `json:"file"`
-	Version     string   `json:"version,omitempty"` // the program's hash; "" when it failed
-	Serving     bool     `json:"serving"`
+	Name    string `json:"name"`
+	File    string `json:"file"`
+	Version string `json:"version,omitempty"` // the program's hash; "" when it failed
+	Serving bool   `json:"serving"`
+	// Stale is a file with errors whose last good version (Version)
+	// serves.
+	Stale       bool     `json:"stale,omitempty"`
 	Draft       bool     `json:"draft"`
 	Trigger     string   `json:"trigger,omitempty"`
 	Webhook     string   `json:"webhook,omitempty"` // its URL's path, for a webhook flow
@@ -60,6 +63,9 @@ func FlowInfos(flows []*project.Flow) []FlowInfo {
 
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
 	flows := s.cfg.Flows
+	if s.cfg.Library != nil {
+		flows = s.cfg.Library.Infos()
+	}
 	if flows == nil {
 		flows = []FlowInfo{}
 	}

@@ -23,6 +23,8 @@ type Metrics struct {
 	inbound  *prometheus.CounterVec
 	refused  *prometheus.CounterVec
 	statuses *prometheus.CounterVec
+	reloads  *prometheus.CounterVec
+	stale    prometheus.Gauge
 }
 
 // NewMetrics makes the metrics; depth reads the outbox's depth.
@@ -44,6 +46,10 @@ func NewMetrics(depth func(context.Context) (int, error)) *Metrics {
 			Help: "Webhook requests refused, by reason: unauthorized, too_large, bad_request, unknown_channel, rate_limited, failed."}, []string{"reason"}),
 		statuses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowd_message_status_total",
 			Help: "Status reports of delivered messages, by status: sent, delivered, read, failed."}, []string{"status"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowd_flow_reloads_total",
+			Help: "Reloads of the flows' directory, by result: ok, refused (the engine kept what served), error."}, []string{"result"}),
+		stale: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowd_flows_with_errors",
+			Help: "Flow files with errors, whose last good version (if any) serves."}),
 	}
 	depthGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flowd_outbox_depth",
 		Help: "Outbox items waiting to be carried out."}, func() float64 {
@@ -55,7 +61,7 @@ func NewMetrics(depth func(context.Context) (int, error)) *Metrics {
 		}
 		return float64(n)
 	})
-	m.reg.MustRegister(m.events, m.commits, m.carried, m.lag, m.inbound, m.refused, m.statuses, depthGauge,
+	m.reg.MustRegister(m.events, m.commits, m.carried, m.lag, m.inbound, m.refused, m.statuses, m.reloads, m.stale, depthGauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -63,6 +69,26 @@ func NewMetrics(depth func(context.Context) (int, error)) *Metrics {
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// reloaded counts a reload of the flows and the files with errors.
+func (m *Metrics) reloaded(ld *Loaded, err error) {
+	switch {
+	case ld == nil:
+		m.reloads.WithLabelValues("error").Inc()
+		return
+	case err != nil:
+		m.reloads.WithLabelValues("refused").Inc()
+	default:
+		m.reloads.WithLabelValues("ok").Inc()
+	}
+	failed := 0
+	for _, f := range ld.Files {
+		if f.Failed() {
+			failed++
+		}
+	}
+	m.stale.Set(float64(failed))
 }
 
 // Handled implements runtime.Meter.

@@ -26,8 +26,10 @@ type Config struct {
 	// APIToken is the admin API's bearer token; "" turns the API off
 	// (every /v2 request is answered 401).
 	APIToken string
-	// Flows are the flow files as loaded, failed ones included.
-	Flows []FlowInfo
+	// Flows are the flow files as loaded, failed ones included; a
+	// Library's, when one is set, as it last reloaded.
+	Flows   []FlowInfo
+	Library *Library
 	// Teams are the workspace's teams, which may have no members yet.
 	Teams []string
 	// WebhookSecrets are the webhook flows' secrets, by webhook id: a

@@ -36,6 +36,11 @@ type Options struct {
 	ChannelRate, ContactRate float64
 	// Retention is pruned at start and every PruneEvery.
 	Retention runtime.Retention
+	// Library, when set, is the directory of flows the service serves,
+	// in place of Flows and Info, reloaded as its files change.
+	Library *Library
+	// OnReload, when set, is told of each reload of the Library's flows.
+	OnReload func(*Loaded, error)
 	// APIToken, Info, Teams and WebhookSecrets: see Config.
 	APIToken       string
 	Info           []FlowInfo
@@ -72,9 +77,22 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	if cfg.Meter == nil {
 		cfg.Meter = metrics
 	}
-	e, err := runtime.New(ctx, opts.Store, opts.Flows, cfg)
+	flows := opts.Flows
+	var loaded *Loaded
+	if lib := opts.Library; lib != nil {
+		var err error
+		if loaded, err = lib.Load(); err != nil {
+			return nil, err
+		}
+		flows = loaded.Flows
+	}
+	e, err := runtime.New(ctx, opts.Store, flows, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if loaded != nil {
+		opts.Library.Commit(loaded)
+		metrics.reloaded(loaded, nil)
 	}
 	workers := opts.Workers
 	if workers == 0 {
@@ -98,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
 	s.Server = New(Config{Engine: e, Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
 		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate, APIToken: opts.APIToken, Flows: opts.Info,
-		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets, Metrics: metrics})
+		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets, Metrics: metrics, Library: opts.Library})
 	loops, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.loops.Add(3)
@@ -114,6 +132,22 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		defer s.loops.Done()
 		s.Dispatcher.Run(loops, workers, s.Writer.Submit)
 	}()
+	if lib := opts.Library; lib != nil {
+		s.loops.Add(1)
+		go func() {
+			defer s.loops.Done()
+			err := lib.Watch(loops, e, func(ld *Loaded, err error) {
+				logReload(ld, err)
+				metrics.reloaded(ld, err)
+				if opts.OnReload != nil {
+					opts.OnReload(ld, err)
+				}
+			})
+			if err != nil {
+				slog.Error("flows: not watching "+lib.Dir, "err", err)
+			}
+		}()
+	}
 	return s, nil
 }
 

@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/flowd/flowd/config"
 	"github.com/flowd/flowd/dsl"
-	"github.com/flowd/flowd/project"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
 	"github.com/flowd/flowd/runtime/store/postgres"
@@ -94,9 +94,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return 1
 	}
-	flows, info, ok := loadFlows(o.flows, stdout, stderr)
-	if !ok {
+	lib := &server.Library{Dir: o.flows}
+	if path := workspacePath(o); path != "" {
+		lib.Also = []string{path}
+	}
+	if !printFlows(lib, stdout, stderr) {
 		return 1
+	}
+	var engine atomic.Pointer[runtime.Engine]
+	lib.OnChange = func() { // the workspace file changed
+		ws, ok := workspace(o, getenv, stderr)
+		if e := engine.Load(); ok && e != nil {
+			e.SetLocation(ws.Location)
+			e.SetBusinessHours(ws.Hours)
+			log.Info("workspace file reloaded: its timezone and business hours apply now, its other settings at the next start")
+		}
 	}
 	apiToken := getenv(ws.API.TokenEnv)
 	if apiToken == "" {
@@ -119,8 +131,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer st.Close()
 
-	opts := server.Options{Store: st, Flows: flows, Channels: channels, HTTPAllow: ws.HTTPAllow,
-		APIToken: apiToken, Info: info, Teams: teams, WebhookSecrets: secrets,
+	opts := server.Options{Store: st, Library: lib, Channels: channels, HTTPAllow: ws.HTTPAllow,
+		APIToken: apiToken, Teams: teams, WebhookSecrets: secrets,
 		ChannelRate: ws.Limits.Channel, ContactRate: ws.Limits.Contact,
 		Retention: runtime.Retention{Dedup: ws.Retention.DedupFor, Activity: ws.Retention.ActivityFor, Outbox: ws.Retention.OutboxFor},
 		Engine:    runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, BusinessHours: ws.Hours, Directory: users(ws)}}
@@ -135,6 +147,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return 1
 	}
+	engine.Store(svc.Engine)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		svc.Close()
@@ -176,12 +189,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // workspace reads the workspace file, or the quick-start variables when
 // there is none.
 func workspace(o serveOptions, getenv func(string) string, stderr io.Writer) (*config.Workspace, bool) {
-	path := o.config
-	if path == "" {
-		if p := filepath.Join(o.flows, config.FileName); fileExists(p) {
-			path = p
-		}
-	}
+	path := workspacePath(o)
 	ws := config.Default()
 	if path != "" {
 		var src []byte
@@ -195,6 +203,18 @@ func workspace(o serveOptions, getenv func(string) string, stderr io.Writer) (*c
 	diags := ws.AddQuickStart(getenv)
 	dsl.Render(stderr, nil, diags)
 	return ws, !diags.HasErrors()
+}
+
+// workspacePath is the workspace file serve reads: --config, or the
+// flows' directory's flowd.toml if there is one; "" for none.
+func workspacePath(o serveOptions) string {
+	if o.config != "" {
+		return o.config
+	}
+	if p := filepath.Join(o.flows, config.FileName); fileExists(p) {
+		return p
+	}
+	return ""
 }
 
 func fileExists(p string) bool {
@@ -225,27 +245,24 @@ func users(ws *config.Workspace) runtime.Directory {
 	return out
 }
 
-// loadFlows loads the directory's flows: those with errors are reported
-// and left out, and the rest serve.
-func loadFlows(dir string, stdout, stderr io.Writer) ([]runtime.Flow, []server.FlowInfo, bool) {
-	files, err := flowFiles([]string{dir})
+// printFlows loads the library's flows to say what will serve: those with
+// errors are reported with their diagnostics and left out.
+func printFlows(lib *server.Library, stdout, stderr io.Writer) bool {
+	ld, err := lib.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
-		return nil, nil, false
+		return false
 	}
-	var flows []runtime.Flow
-	loaded := project.Load(files, project.Options{})
-	for _, f := range loaded {
+	for _, f := range ld.Files {
 		if f.Failed() {
 			fmt.Fprintf(stderr, "flowd: not serving %s:\n", f.Path)
 			dsl.Render(stderr, f.Source, f.Diags)
 			continue
 		}
-		flows = append(flows, f.Runtime())
 		fmt.Fprintf(stdout, "flowd: flow %q (%s)\n", f.Program.Flow, f.Path)
 	}
-	fmt.Fprintf(stdout, "flowd: %d of %d flows loaded from %s\n", len(flows), len(files), dir)
-	return flows, server.FlowInfos(loaded), true
+	fmt.Fprintf(stdout, "flowd: %d of %d flows loaded from %s; editing them reloads them\n", len(ld.Flows), len(ld.Files), lib.Dir)
+	return true
 }
 
 // listenURL is the URL a listener is reached at.

@@ -1,0 +1,132 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/server"
+)
+
+// greeter is a flow whose texts say its version.
+func greeter(version string) string {
+	return `flow "Greeter"
+trigger conversation opened by contact
+
+send "Hello from ` + version + `"
+ask "Your name?" save Name timeout 1h
+send "Bye ${Name} from ` + version + `"
+`
+}
+
+// TestHotReload: flowd serves a directory's flows as its files change,
+// however an editor saves them. A run paused before an edit finishes on the
+// version it paused in; a file with errors keeps its last good version
+// serving and says why; a deleted flow starts no new runs, and its paused
+// runs finish.
+func TestHotReload(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "greeter.flow")
+	if err := os.WriteFile(path, []byte(greeter("v1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reloads := make(chan *server.Loaded, 10)
+	var wrote time.Time
+	rc := newReceiver(t)
+	f := startFlowdWith(t, server.Options{APIToken: apiToken, Library: &server.Library{Dir: dir},
+		OnReload: func(ld *server.Loaded, err error) {
+			if err != nil {
+				t.Errorf("reload: %v", err)
+			}
+			reloads <- ld
+		}}, rc)
+	// edit changes the file as an editor would, and waits for the reload
+	edit := func(how string, change func()) *server.Loaded {
+		t.Helper()
+		wrote = time.Now()
+		change()
+		select {
+		case ld := <-reloads:
+			t.Logf("%s: serving %v after %v", how, len(ld.Flows), time.Since(wrote).Round(time.Millisecond))
+			return ld
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no reload", how)
+			return nil
+		}
+	}
+	texts := func(contact string) []string {
+		var out []string
+		for _, m := range rc.received() {
+			if m.ContactID == contact {
+				out = append(out, m.text())
+			}
+		}
+		return out
+	}
+	says := func(contact, mid, text string, want ...string) {
+		t.Helper()
+		before := len(texts(contact))
+		f.say(contact, mid, text)
+		f.eventually(func() bool { return len(texts(contact)) >= before+len(want) }, func() string {
+			return contact + " got " + strings.Join(texts(contact), " | ") + "; want also " + strings.Join(want, " | ")
+		})
+		if got := texts(contact)[before:]; strings.Join(got, " | ") != strings.Join(want, " | ") {
+			t.Errorf("%s says %q: got %q, want %q", contact, text, got, want)
+		}
+	}
+
+	says("c1", "m1", "hi", "Hello from v1", "Your name?")
+	edit("written in place", func() { os.WriteFile(path, []byte(greeter("v2")), 0o644) })
+	says("c2", "m2", "hi", "Hello from v2", "Your name?")
+	says("c1", "m3", "Ana", "Bye Ana from v1") // paused in v1: finishes in v1
+
+	ld := edit("replaced by a broken file renamed over it", func() {
+		tmp := filepath.Join(dir, ".greeter.flow.swp")
+		os.WriteFile(tmp, []byte(greeter("v3")+"send\n"), 0o644)
+		os.Rename(tmp, path)
+	})
+	if len(ld.Stale) != 1 || len(ld.Flows) != 1 {
+		t.Errorf("a broken edit: stale %v, serving %d flows; want its last good version serving", ld.Stale, len(ld.Flows))
+	}
+	code, out := f.callWith(apiToken, http.MethodGet, "/v2/flowd/flows", nil)
+	items, _ := out["items"].([]any)
+	if code != 200 || len(items) != 1 {
+		t.Fatalf("GET /v2/flowd/flows: %d %v", code, out)
+	}
+	info := items[0].(map[string]any)
+	if info["serving"] != true || info["stale"] != true || len(info["diagnostics"].([]any)) == 0 || !strings.Contains(info["diagnostics"].([]any)[0].(string), "greeter.flow:8:") {
+		t.Errorf("the broken file, as the admin API shows it: %v", info)
+	}
+	says("c3", "m4", "hi", "Hello from v2", "Your name?")
+
+	edit("deleted", func() { os.Remove(path) })
+	f.say("c4", "m5", "hi")
+	says("c3", "m6", "Bo", "Bye Bo from v2") // the deleted flow's paused run finishes
+	if got := texts("c4"); len(got) != 0 {
+		t.Errorf("a deleted flow greeted a new contact: %q", got)
+	}
+	resp, err := http.Get(f.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if body := string(b); !strings.Contains(body, `flowd_flow_reloads_total{result="ok"} 4`) || !strings.Contains(body, "flowd_flows_with_errors 0") {
+		t.Errorf("metrics: the start and three reloads counted ok, no file with errors left:\n%s", grepLines(body, "flowd_flow"))
+	}
+}
+
+// grepLines are the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
