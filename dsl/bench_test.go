@@ -59,7 +59,7 @@ func TestBigFlow(t *testing.T) {
 	if steps != 20*10+1 {
 		t.Errorf("bigFlow(20) has %d steps, want %d", steps, 20*10+1)
 	}
-	ds := dsl.Check(f)
+	ds := checkLabelled(f)
 	if len(ds) != 1 || ds[0].Summary != "flow has 201 steps; respond.io allows 100" {
 		var b strings.Builder
 		dsl.Render(&b, src, ds)

@@ -75,6 +75,7 @@ func Check(f *File) Diagnostics {
 	c.trigger()
 	c.stmts(f.Steps)
 	c.reachability(f.Steps)
+	c.unlabelledWaits(f.Steps)
 	c.loops()
 	if c.steps > maxSteps {
 		c.warn(f.Pos, "flow has %d steps; respond.io allows %d", c.steps, maxSteps)
@@ -418,6 +419,35 @@ func sourcesInclude(ev *ConversationEvent, src string) bool {
 		}
 	}
 	return false
+}
+
+// unlabelledWaits warns about the steps where a run may stay paused for
+// long (an answer, a wait, an agent, a response) without a label: only a
+// label names the step in a new version of the flow, so a run paused there
+// cannot be moved to it (flowd runs migrate).
+func (c *checker) unlabelledWaits(stmts []*Stmt) {
+	Walk(stmts, func(st *Stmt) {
+		if st.Label != nil {
+			return
+		}
+		var what string
+		switch st.Step.(type) {
+		case *Ask:
+			what = "an ask"
+		case *Wait:
+			what = "a wait"
+		case *Assign:
+			what = "an assign"
+		case *HTTP:
+			what = "an http step"
+		case *AI:
+			what = "an ai step"
+		default:
+			return
+		}
+		c.warn(st.Pos, "%s without a label: a run paused here stays on this version of the flow when it changes", what).Detail =
+			"give it a label (name: ...) so that flowd runs migrate can move its paused runs to the next version"
+	})
 }
 
 // reachability warns about steps that no path reaches: those after a stop, or

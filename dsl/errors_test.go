@@ -110,7 +110,43 @@ func parseCheck(name string, src []byte) dsl.Diagnostics {
 	if err != nil {
 		return err.(dsl.Diagnostics)
 	}
-	return dsl.Check(f)
+	return checkLabelled(f)
+}
+
+// checkLabelled checks f without the warnings about waiting steps without a
+// label, which TestUnlabelledWaits tests: the other tests' flows are not
+// about labels.
+func checkLabelled(f *dsl.File) dsl.Diagnostics {
+	var out dsl.Diagnostics
+	for _, d := range dsl.Check(f) {
+		if !strings.Contains(d.Summary, "without a label") {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TestUnlabelledWaits: flowd check warns about each step where a run may
+// stay paused without a label, since only a label lets flowd runs migrate
+// move a paused run to the next version.
+func TestUnlabelledWaits(t *testing.T) {
+	src := "flow \"w\"\ntrigger manual\nask \"Name?\" save Name\nnamed: ask \"Again?\" save Again\nif Name == \"x\" {\n  wait 1h\n}\nassign team \"Support\"\nsend \"done\"\n"
+	f, err := dsl.Parse("w.flow", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range dsl.Check(f) {
+		got = append(got, fmt.Sprintf("%d:%d %s: %s", d.Pos.Line, d.Pos.Column, d.Severity, d.Summary))
+	}
+	want := []string{
+		"3:1 warning: an ask without a label: a run paused here stays on this version of the flow when it changes",
+		"6:3 warning: a wait without a label: a run paused here stays on this version of the flow when it changes",
+		"8:1 warning: an assign without a label: a run paused here stays on this version of the flow when it changes",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
 }
 
 // TestErrors runs every flow of testdata/errors.flow through Parse and Check.

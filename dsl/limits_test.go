@@ -28,7 +28,7 @@ func diagnose(t *testing.T, src string) (dsl.Diagnostics, uint64) {
 	if err != nil {
 		ds = err.(dsl.Diagnostics)
 	} else {
-		ds = dsl.Check(f)
+		ds = checkLabelled(f)
 	}
 	runtime.ReadMemStats(&after)
 	return ds, after.TotalAlloc - before.TotalAlloc

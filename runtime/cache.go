@@ -67,3 +67,10 @@ func (sc *stateCache) commit() {
 
 // abort forgets the states of a transaction that rolled back.
 func (sc *stateCache) abort() { clear(sc.pending) }
+
+// drop forgets the contact's state: something changed it that no turn
+// did.
+func (sc *stateCache) drop(id string) {
+	delete(sc.entries, id)
+	delete(sc.pending, id)
+}

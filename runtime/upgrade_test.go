@@ -50,3 +50,50 @@ func TestRunPausedByAnEarlierFlowd(t *testing.T) {
 		t.Errorf("tags %v, runs %+v; want the run done, its tag added", tags, h.runs("7"))
 	}
 }
+
+// TestMigrateRuns: runs paused in an earlier version of a flow move to the
+// current one by their steps' labels, once applied; a dry run moves none;
+// a run whose label is gone stays, with the reason.
+func TestMigrateRuns(t *testing.T) {
+	v1 := compile(t, `flow "Survey"
+trigger manual
+
+name: ask "Your name?" save Name timeout 1h
+mood: ask "How are you?" save Mood timeout 1h
+send "Thanks ${Name} (v1)"
+`)
+	h := newHarness(t, v1)
+	h.do(runtime.Message{Contact: "1", Text: "hi"}, runtime.Message{Contact: "2", Text: "hi"})
+	h.do(runtime.ManualStart{Contact: "1", Flow: "Survey"}, runtime.ManualStart{Contact: "2", Flow: "Survey"})
+	h.do(runtime.Message{Contact: "2", Text: "Bo"}) // contact 2 waits at mood
+	v2 := compile(t, `flow "Survey"
+trigger manual
+
+name: ask "What is your name?" save Name timeout 1h
+send "Thanks ${Name} (v2)"
+`)
+	h.must(h.e.Replace(t.Context(), v2))
+
+	dry, err := h.e.MigrateRuns(t.Context(), "Survey", false)
+	h.must(err)
+	if len(dry) != 2 || !dry[0].Moved || dry[0].Step != "name" || dry[1].Moved || dry[1].Reason != "label mood is gone" {
+		t.Errorf("dry run: %+v", dry)
+	}
+	if runs := h.runs("1"); runs[0].Program != v1[0].Program.Hash {
+		t.Errorf("a dry run moved run %+v", runs[0])
+	}
+	moved, err := h.e.MigrateRuns(t.Context(), "Survey", true)
+	h.must(err)
+	if len(moved) != 2 || !moved[0].Moved || moved[1].Moved {
+		t.Errorf("applied: %+v", moved)
+	}
+	if again, _ := h.e.MigrateRuns(t.Context(), "Survey", false); len(again) != 1 || again[0].Contact != "2" {
+		t.Errorf("after applying, left on the old version: %+v", again)
+	}
+	h.lines("1")
+	h.do(runtime.Message{Contact: "1", Text: "Ana"})
+	h.want("1", "> Ana", "< Thanks Ana (v2)", `* end "Survey"`)
+	h.lines("2")
+	h.do(runtime.Message{Contact: "2", Text: "fine"})
+	h.want("2", "> fine", "< Thanks Bo (v1)", `* end "Survey"`)
+}

@@ -61,6 +61,34 @@ func FlowInfos(flows []*project.Flow) []FlowInfo {
 	return out
 }
 
+// migrateRuns moves a flow's paused runs to its current version by their
+// steps' labels; a dry run unless the body says apply.
+func (s *Server) migrateRuns(w http.ResponseWriter, r *http.Request) error {
+	var body migrateBody
+	if r.ContentLength != 0 {
+		if err := decodeBody(w, r, &body); err != nil {
+			return err
+		}
+	}
+	moves, err := s.cfg.Engine.MigrateRuns(r.Context(), r.PathValue("flow"), body.Apply)
+	if err != nil {
+		return err
+	}
+	answer := migrateAnswer{Items: moves, Applied: body.Apply}
+	if answer.Items == nil {
+		answer.Items = []runtime.RunMove{}
+	}
+	for _, m := range moves {
+		if m.Moved {
+			answer.Moved++
+		} else {
+			answer.Left++
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
+	return nil
+}
+
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request) error {
 	flows := s.cfg.Flows
 	if s.cfg.Library != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/flowd/flowd/runtime"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
 )
@@ -59,6 +60,15 @@ type (
 		Name string            `json:"name"`
 		User string            `json:"user,omitempty"`
 		Form map[string]string `json:"form,omitempty"`
+	}
+	migrateBody struct {
+		Apply bool `json:"apply"`
+	}
+	migrateAnswer struct {
+		Items   []runtime.RunMove `json:"items"`
+		Moved   int               `json:"moved"`
+		Left    int               `json:"left"`
+		Applied bool              `json:"applied"`
 	}
 	userStatusBody struct {
 		Status string `json:"status"`
@@ -134,6 +144,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /v2/flowd/contact/{identifier}/bot/resume":      {summary: "Let the bot start again for the contact's conversation", auth: "api", body: flowBody{}, answer: contactIDAnswer{}},
 	"POST /v2/flowd/contact/{identifier}/shortcut":        {summary: "Run a shortcut for the contact", auth: "api", body: shortcutBody{}, answer: contactIDAnswer{}},
 	"GET /v2/flowd/flows":                                 {summary: "The flows, with their diagnostics and graphs", auth: "api", answer: flowsAnswer{}},
+	"POST /v2/flowd/flows/{flow}/migrate":                 {summary: "Move the flow's paused runs to its current version by their steps' labels: a dry run unless apply", auth: "api", body: migrateBody{}, answer: migrateAnswer{}},
 	"GET /v2/flowd/users":                                 {summary: "The users, with status and open conversations", auth: "api", answer: listAnswer{}},
 	"POST /v2/flowd/users/{user}/status":                  {summary: "Set a user's status: online, away or offline", auth: "api", body: userStatusBody{}, answer: map[string]any{}},
 	"GET /v2/flowd/teams":                                 {summary: "The teams and their members", auth: "api", answer: listAnswer{}},

@@ -130,3 +130,59 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestMigrateThroughTheAPI: after an edit, POST /v2/flowd/flows/{flow}/migrate
+// shows which paused runs would move to the new version (a dry run), then
+// moves them by label; a run whose label is gone stays, with the reason.
+func TestMigrateThroughTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "survey.flow")
+	survey := func(version string, mood bool) string {
+		src := "flow \"Survey\"\ntrigger conversation opened by contact\n\nname: ask \"Your name?\" save Name timeout 1h\n"
+		if mood {
+			src += "mood: ask \"How are you?\" save Mood timeout 1h\n"
+		}
+		return src + "send \"Thanks ${Name} (" + version + ")\"\n"
+	}
+	os.WriteFile(path, []byte(survey("v1", true)), 0o644)
+	reloads := make(chan struct{}, 10)
+	rc := newReceiver(t)
+	f := startFlowdWith(t, server.Options{APIToken: apiToken, Library: &server.Library{Dir: dir},
+		OnReload: func(*server.Loaded, error) { reloads <- struct{}{} }}, rc)
+	f.say("c1", "m1", "hi") // waits at name
+	f.say("c2", "m2", "hi")
+	f.say("c2", "m3", "Bo") // waits at mood
+	rc.waitFor(3)
+	os.WriteFile(path, []byte(survey("v2", false)), 0o644)
+	<-reloads
+
+	migrate := func(apply bool) map[string]any {
+		t.Helper()
+		code, out := f.call(http.MethodPost, "/v2/flowd/flows/Survey/migrate", map[string]any{"apply": apply})
+		if code != 200 {
+			t.Fatalf("migrate (apply %v): %d %v", apply, code, out)
+		}
+		return out
+	}
+	dry := migrate(false)
+	items, _ := dry["items"].([]any)
+	if dry["moved"] != 1.0 || dry["left"] != 1.0 || dry["applied"] != false || len(items) != 2 ||
+		items[1].(map[string]any)["reason"] != "label mood is gone" {
+		t.Errorf("dry run: %v", dry)
+	}
+	if out := migrate(true); out["moved"] != 1.0 || out["applied"] != true {
+		t.Errorf("applied: %v", out)
+	}
+	f.say("c1", "m4", "Ana")
+	f.say("c2", "m5", "fine")
+	got := map[string]string{}
+	for _, m := range rc.waitFor(5)[3:] {
+		got[m.ContactID] = m.text()
+	}
+	if got["c1"] != "Thanks Ana (v2)" || got["c2"] != "Thanks Bo (v1)" {
+		t.Errorf("after the migration: %v; want c1 on v2, c2 on v1", got)
+	}
+	if code, out := f.call(http.MethodPost, "/v2/flowd/flows/Nope/migrate", nil); code != 404 {
+		t.Errorf("an unknown flow: %d %v", code, out)
+	}
+}

@@ -132,6 +132,7 @@ func (s *Server) table() []route {
 		{"POST /v2/flowd/contact/{identifier}/bot/resume", s.api(s.bot(false))},
 		{"POST /v2/flowd/contact/{identifier}/shortcut", s.api(s.shortcut)},
 		{"GET /v2/flowd/flows", s.api(s.listFlows)},
+		{"POST /v2/flowd/flows/{flow}/migrate", s.api(s.migrateRuns)},
 		{"GET /v2/flowd/users", s.api(s.listUsers)},
 		{"POST /v2/flowd/users/{user}/status", s.api(s.userStatus)},
 		{"GET /v2/flowd/teams", s.api(s.listTeams)},

@@ -28,6 +28,7 @@ func commands() []command {
 		{"repl", "chat with a flow as its contact", runRepl},
 		{"disasm", "print the bytecode a .flow file compiles to", runDisasm},
 		{"graph", "print a flow as a Mermaid (or DOT) diagram", runGraph},
+		{"runs", "runs migrate: move paused runs to their flows' new versions by label", runRuns},
 		{"bench", "measure turns/s and latency over HTTP, and the engine alone", runBench},
 	}
 }

@@ -96,6 +96,9 @@ type Tx interface {
 	Runs(contactID string, after int64, limit int) ([]*Run, error)
 	// ActiveRuns are the contact's waiting runs, oldest first.
 	ActiveRuns(contactID string) ([]*Run, error)
+	// WaitingRuns are the waiting runs of a flow, whatever their contact,
+	// after the given ID, oldest first, at most limit.
+	WaitingRuns(flow string, after int64, limit int) ([]*Run, error)
 	// UpdateRun saves r if it is still at the Seq it was loaded with, and
 	// then bumps r.Seq; a stale update (another event moved the run on)
 	// changes nothing and is ErrConflict. A run that ended never waits

@@ -182,6 +182,11 @@ func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 	return rows(t, sqlrow.ScanRun, "active_runs", contactID)
 }
 
+// WaitingRuns implements store.Tx.
+func (t *Tx) WaitingRuns(flow string, after int64, limit int) ([]*store.Run, error) {
+	return rows(t, sqlrow.ScanRun, "waiting_runs", flow, after, limit)
+}
+
 // Runs implements store.Tx.
 func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
 	return rows(t, sqlrow.ScanRun, "contact_runs", contactID, after, limit)

@@ -43,6 +43,7 @@ var queries = map[string]string{
 	"contact_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
 	"run":          `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
 	"active_runs":  `SELECT ` + runCols + ` FROM runs INDEXED BY runs_active WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
+	"waiting_runs": `SELECT ` + runCols + ` FROM runs INDEXED BY runs_waiting WHERE flow = ? AND status = 'waiting' AND id > ? ORDER BY id LIMIT ?`,
 	"update_waiting_run": `UPDATE runs SET program = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, updated = ?, seq = seq + 1
 		WHERE id = ? AND seq = ? AND status = 'waiting'`,
 	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, vars = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1

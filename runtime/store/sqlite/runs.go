@@ -38,6 +38,12 @@ func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
 	return sqlrow.Collect(rows, err, sqlrow.ScanRun)
 }
 
+// WaitingRuns implements store.Tx.
+func (t *Tx) WaitingRuns(flow string, after int64, limit int) ([]*store.Run, error) {
+	rows, err := t.stmt("waiting_runs").QueryContext(t.ctx, flow, after, limit)
+	return sqlrow.Collect(rows, err, sqlrow.ScanRun)
+}
+
 // Runs implements store.Tx.
 func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
 	rows, err := t.stmt("contact_runs").QueryContext(t.ctx, contactID, after, limit)

@@ -216,6 +216,14 @@ func runs(t *testing.T, open Open) {
 		if len(active) != 2 || active[0].ID != r.ID || active[1].ID != other.ID {
 			t.Errorf("ActiveRuns = %v, want the two runs of contact 1, oldest first", active)
 		}
+		waiting, err := tx.WaitingRuns("F", 0, 10)
+		must(t, err)
+		if len(waiting) != 2 || waiting[0].ID != r.ID || waiting[1].ContactID != "2" {
+			t.Errorf("WaitingRuns of F = %v, want both contacts' runs, oldest first", waiting)
+		}
+		if page, _ := tx.WaitingRuns("F", r.ID, 1); len(page) != 1 || page[0].ContactID != "2" {
+			t.Errorf("WaitingRuns of F after the first, limit 1 = %v", page)
+		}
 
 		// two loads of the run: the first save wins, the stale one changes nothing
 		a, _ := tx.Run(r.ID)
