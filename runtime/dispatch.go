@@ -62,6 +62,10 @@ type Dispatcher struct {
 	// Backoff is the wait before the next try after the n-th failed
 	// one; nil is the package's Backoff.
 	Backoff func(n int) time.Duration
+	// Lease is how long a claimed item is left to this dispatcher before
+	// another may take it (this one died); 0 is ClaimLease. It must
+	// outlast the slowest executor's call.
+	Lease time.Duration
 }
 
 // DefaultMaxAttempts is how often the dispatcher tries a delivery.
@@ -91,7 +95,11 @@ func (d *Dispatcher) claim(ctx context.Context, max int) ([]store.Outbound, erro
 	var due []store.Outbound
 	err := e.inTx(ctx, func(tx store.Tx) (err error) {
 		now := e.cfg.Now()
-		due, err = tx.ClaimOutbound(now, now.Add(ClaimLease), max)
+		lease := d.Lease
+		if lease <= 0 {
+			lease = ClaimLease
+		}
+		due, err = tx.ClaimOutbound(now, now.Add(lease), max)
 		return err
 	})
 	return due, err

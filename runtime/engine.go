@@ -55,6 +55,10 @@ type Config struct {
 	MaxRuns int
 	// Meter is told what the engine does, for metrics; nil is none.
 	Meter Meter
+	// TimerLease is how long the timers one Tick claims are left to it
+	// before another process may fire them (it died first); 0 is
+	// DefaultTimerLease.
+	TimerLease time.Duration
 	// CacheContacts is how many contacts' states the engine keeps between
 	// events instead of reading them back; 0 is DefaultCacheContacts, a
 	// negative value none. Only an engine that is the store's one writer
@@ -244,6 +248,9 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 	if cfg.CacheContacts == 0 {
 		cfg.CacheContacts = DefaultCacheContacts
 	}
+	if cfg.TimerLease <= 0 {
+		cfg.TimerLease = DefaultTimerLease
+	}
 	if !st.Exclusive() {
 		cfg.CacheContacts = -1 // another process may change what it would keep
 	}
@@ -420,7 +427,7 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 	var failed bool
 	err = e.inTx(ctx, func(tx store.Tx) error {
 		e.cache.on = true
-		if err := lockContacts(tx, evs); err != nil {
+		if err := e.lockContacts(tx, evs); err != nil {
 			return err
 		}
 		for i, ev := range evs {
@@ -438,7 +445,7 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 		return errs, nil // rolled back: the event's own error
 	}
 	err = e.inTx(ctx, func(tx store.Tx) error {
-		if err := lockContacts(tx, evs); err != nil {
+		if err := e.lockContacts(tx, evs); err != nil {
 			return err
 		}
 		for i, ev := range evs {
@@ -456,13 +463,24 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 }
 
 // lockContacts takes the locks of the contacts the events name, all at
-// once, so that the store takes them in its fixed order; a contact found
-// only while its event is handled (a new identity, a webhook's lookup) is
-// locked then, by newTurn.
-func lockContacts(tx store.Tx, evs []Event) error {
+// once, so that the store takes them in its fixed order. A channel's
+// message names its contact by its identity, looked up first when another
+// process may hold locks; a contact found only while its event is handled
+// (a new identity, a webhook's lookup) is locked then, by newTurn.
+func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
+	if e.st.Exclusive() {
+		return nil // no other writer: nothing to wait for
+	}
 	ids := make([]string, 0, len(evs))
 	for _, ev := range evs {
-		if id := ev.contact(); id != "" {
+		id := ev.contact()
+		if in, ok := ev.(Inbound); ok {
+			var err error
+			if id, err = tx.Identity(in.From.ChannelID, in.From.ExternalID); ignoreNotFound(err) != nil {
+				return err
+			}
+		}
+		if id != "" {
 			ids = append(ids, id)
 		}
 	}
@@ -638,9 +656,9 @@ func (e *Engine) retryAssignments(tx store.Tx) error {
 // maxDue bounds the timers one Tick fires.
 const maxDue = 1000
 
-// TimerLease is how long timers claimed by one process are left to it
-// before another may fire them: the claimer died before they fired.
-const TimerLease = 30 * time.Second
+// DefaultTimerLease is how long timers claimed by one process are left to
+// it before another may fire them: the claimer died before they fired.
+const DefaultTimerLease = 30 * time.Second
 
 // Tick claims the timers due by now and fires them, each as an event of its
 // own, in one transaction as HandleAll handles events; each deletes its
@@ -651,7 +669,7 @@ func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 	var due []store.Timer
 	err := e.inTx(ctx, func(tx store.Tx) (err error) {
 		now := e.cfg.Now()
-		due, err = tx.ClaimTimers(now, now.Add(TimerLease), maxDue)
+		due, err = tx.ClaimTimers(now, now.Add(e.cfg.TimerLease), maxDue)
 		return err
 	})
 	if err != nil || len(due) == 0 {

@@ -32,6 +32,10 @@ type Options struct {
 	// Backoff is the wait before a delivery's next try; nil is
 	// runtime.Backoff. Tests shorten it.
 	Backoff func(n int) time.Duration
+	// DeliveryLease is how long an outbox item this process claimed is
+	// left to it before another process may take it; 0 is
+	// runtime.ClaimLease. (The timers' lease is Engine.TimerLease.)
+	DeliveryLease time.Duration
 	// The webhook's rate limits: see Config.
 	ChannelRate, ContactRate float64
 	// Retention is pruned at start and every PruneEvery.
@@ -113,7 +117,8 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 		caller = &runtime.HTTPClient{Transport: runtime.GuardedTransport(opts.HTTPAllow)}
 	}
 	s := &Service{Engine: e, Writer: e.NewWriter(0)}
-	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff}
+	s.Dispatcher = &runtime.Dispatcher{Engine: e, Channel: channels, HTTP: caller, Sheets: opts.Sheets, AI: opts.AI, Jitter: true, Backoff: opts.Backoff,
+		Lease: opts.DeliveryLease}
 	s.Server = New(Config{Engine: e, Channels: opts.Channels, Submit: s.Writer.SubmitAll, Ready: s.ready,
 		ChannelRate: opts.ChannelRate, ContactRate: opts.ContactRate, APIToken: opts.APIToken, Flows: opts.Info,
 		Teams: opts.Teams, WebhookSecrets: opts.WebhookSecrets, Metrics: metrics, Library: opts.Library})

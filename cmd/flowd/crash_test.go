@@ -58,17 +58,8 @@ func TestCrash(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if resp, err := http.Get(base + "/readyz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return cmd
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("flowd did not start:\n%s", logs.String())
-			}
-		}
+		waitReady(t, base, func() string { logMu.Lock(); defer logMu.Unlock(); return logs.String() })
+		return cmd
 	}
 	var procMu sync.Mutex
 	proc := start()

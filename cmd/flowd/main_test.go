@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowd/flowd/internal/pgtest"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -18,10 +19,15 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // command: `exec flowd check x.flow` runs run() in a child process with real
 // standard streams, arguments and exit code.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(stopsPostgres{m}, map[string]func(){
 		"flowd": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
+
+// stopsPostgres runs the tests, then stops the PostgreSQL they started.
+type stopsPostgres struct{ m *testing.M }
+
+func (s stopsPostgres) Run() int { return pgtest.Run(s.m) }
 
 // TestScript runs testdata/script/*.txtar. With -update, a failing
 // `cmp stdout want` or `cmp stderr want` rewrites the want file in the script.

@@ -124,6 +124,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, t := range ws.Teams {
 		teams = append(teams, t.Name)
 	}
+	leases, err := leasesOf(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
+		return 1
+	}
 	st, err := openStore(o.db)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
@@ -135,7 +140,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		APIToken: apiToken, Teams: teams, WebhookSecrets: secrets,
 		ChannelRate: ws.Limits.Channel, ContactRate: ws.Limits.Contact,
 		Retention: runtime.Retention{Dedup: ws.Retention.DedupFor, Activity: ws.Retention.ActivityFor, Outbox: ws.Retention.OutboxFor},
-		Engine:    runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, BusinessHours: ws.Hours, Directory: users(ws)}}
+		Engine: runtime.Config{AutoClose: ws.AutoAfter, Location: ws.Location, BusinessHours: ws.Hours, Directory: users(ws),
+			TimerLease: leases[0]},
+		DeliveryLease: leases[1]}
 	if s := ws.Sheets; s != nil {
 		opts.Sheets = &runtime.SheetsClient{BaseURL: s.URL, Token: getenv(s.TokenEnv)}
 	}
@@ -203,6 +210,23 @@ func workspace(o serveOptions, getenv func(string) string, stderr io.Writer) (*c
 	diags := ws.AddQuickStart(getenv)
 	dsl.Render(stderr, nil, diags)
 	return ws, !diags.HasErrors()
+}
+
+// leasesOf reads FLOWD_TIMER_LEASE and FLOWD_DELIVERY_LEASE: how long a
+// process's claims of timers and of deliveries hold before another process
+// takes them over (docs/scaling.md); 0 for the defaults.
+func leasesOf(getenv func(string) string) ([2]time.Duration, error) {
+	var out [2]time.Duration
+	for i, name := range []string{"FLOWD_TIMER_LEASE", "FLOWD_DELIVERY_LEASE"} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return out, fmt.Errorf("%s=%q: want a duration of at least 1s, such as 30s", name, v)
+			}
+			out[i] = d
+		}
+	}
+	return out, nil
 }
 
 // workspacePath is the workspace file serve reads: --config, or the

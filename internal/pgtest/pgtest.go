@@ -48,12 +48,16 @@ var (
 // Main runs a test package's tests and stops the server they started:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs a test package's tests, as Main does, and returns their exit
+// code: for a TestMain that hands m to another runner (testscript.Main).
+func Run(m interface{ Run() int }) int {
 	code := m.Run()
 	if shared != nil {
 		shared.stop()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Database is a new, empty database on the package's server, dropped when
