@@ -20,7 +20,6 @@ import (
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
-	"github.com/flowd/flowd/runtime/store/sqlite"
 )
 
 // runBench implements `flowd bench`: C concurrent contacts through the
@@ -28,8 +27,10 @@ import (
 // one at --url), with a receiver of its own for /message; then, in the same
 // run, the engine alone (the Writer on the same turns, no HTTP).
 func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fl := newFlags("bench", "flowd bench [-c 32] [-t 10s] [--url URL --receiver ADDR]",
-		"Measures turns/s and latency over HTTP through the consent flow, and the engine alone on the same turns.", stderr)
+	fl := newFlags("bench", "flowd bench [-c 32] [-t 10s] [--db postgres://...] [--url URL --receiver ADDR]",
+		"Measures turns/s and latency over HTTP through the consent flow, and the engine alone on the same turns.\n"+
+			"On PostgreSQL it also runs pgbench -N at the same concurrency for the same time on the same database,\n"+
+			"and prints flowd's turns/s as a ratio to its TPS (pgbench -i creates its tables there).", stderr)
 	c := fl.Int("c", 32, "concurrent contacts")
 	d := fl.Duration("t", 10*time.Second, "how long each measure runs")
 	url := fl.String("url", "", "a running flowd serve to drive, whose FLOWD_CHANNEL_URL is http://<--receiver>, channel id bench, token bench-token (default: start one)")
@@ -37,6 +38,7 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	rate := fl.Float64("rate", 0, "inbound turns a second to offer in all (0: as fast as answered)")
 	engineOnly := fl.Bool("engine", false, "measure the engine alone only")
 	flowPath := fl.String("flow", filepath.Join("flows", "request_consent_privacy.flow"), "the consent flow")
+	db := fl.String("db", "", "the store: a PostgreSQL URL (default: an embedded store in a temp dir)")
 	if err := fl.Parse(args); err != nil || fl.NArg() > 0 || *c < 1 {
 		return 2
 	}
@@ -45,23 +47,78 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flowd bench: %v (run it in the repository's root, or give --flow)\n", err)
 		return 1
 	}
+	var httpRate float64
 	if !*engineOnly {
-		res, err := benchHTTP(*url, *recvAddr, src, *c, *d, *rate)
+		res, err := benchHTTP(*url, *recvAddr, *db, src, *c, *d, *rate)
 		if err != nil {
 			fmt.Fprintf(stderr, "flowd bench: %v\n", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "http:   C=%d %5.0f turns/s  latency p50 %v  p99 %v  max %v  (%d turns, %d outbound)\n",
 			*c, res.rate, res.p50, res.p99, res.max, res.turns, res.outbound)
+		httpRate = res.rate
 	}
-	alone, err := benchEngine(src, *c, *d)
+	stopProfile := profileCPU(os.Getenv) // of the engine alone
+	alone, err := benchEngine(*db, src, *c, *d)
+	stopProfile()
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd bench: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "engine: C=%d %5.0f turns/s  (%d turns, %d commits; the Writer on a file store, synchronous=FULL, no HTTP)\n",
-		*c, alone.rate, alone.turns, alone.commits)
+	where := "a file store, synchronous=FULL"
+	if *db != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Fprintf(stdout, "engine: C=%d %5.0f turns/s  (%d turns, %d commits; the Writer on %s, no HTTP)\n",
+		*c, alone.rate, alone.turns, alone.commits, where)
+	if !isPostgres(*db) {
+		return 0
+	}
+	tps, err := pgbench(*db, *c, *d)
+	if err != nil {
+		fmt.Fprintf(stderr, "flowd bench: pgbench: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "pgbench -N: C=%d %5.0f tps\n", *c, tps)
+	fmt.Fprintf(stdout, "flowd / pgbench -N: engine %.2f", alone.rate/tps)
+	if httpRate > 0 {
+		fmt.Fprintf(stdout, ", http %.2f", httpRate/tps)
+	}
+	fmt.Fprintln(stdout)
 	return 0
+}
+
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// pgbench runs pgbench -N (its simple update, without the contended
+// branch and teller rows) at concurrency c for d on the database at url,
+// after pgbench -i, and returns its TPS.
+func pgbench(url string, c int, d time.Duration) (float64, error) {
+	bin, err := exec.LookPath("pgbench")
+	if err != nil {
+		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+		if len(found) == 0 {
+			return 0, err
+		}
+		bin = found[len(found)-1]
+	}
+	if out, err := exec.Command(bin, "-i", "-q", url).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
+	}
+	out, err := exec.Command(bin, "-N", "-n", "-c", fmt.Sprint(c), "-j", fmt.Sprint(min(c, 2)),
+		"-T", fmt.Sprint(max(1, int(d.Seconds()))), url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%v: %s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		var tps float64
+		if _, err := fmt.Sscanf(line, "tps = %f", &tps); err == nil {
+			return tps, nil
+		}
+	}
+	return 0, fmt.Errorf("no tps in: %s", out)
 }
 
 type benchResult struct {
@@ -75,7 +132,7 @@ type benchResult struct {
 var benchTurns = [2][2]string{{"Hello", "Do you accept"}, {"ACCEPT AND CONTINUE", "Thank you!"}}
 
 // benchHTTP drives a flowd serve over HTTP.
-func benchHTTP(url, recvAddr string, flow []byte, c int, d time.Duration, rate float64) (benchResult, error) {
+func benchHTTP(url, recvAddr, db string, flow []byte, c int, d time.Duration, rate float64) (benchResult, error) {
 	rc := &benchReceiver{waiting: map[string]chan struct{}{}}
 	ln, err := net.Listen("tcp", recvAddr)
 	if err != nil {
@@ -85,7 +142,7 @@ func benchHTTP(url, recvAddr string, flow []byte, c int, d time.Duration, rate f
 	go srv.Serve(ln)
 	defer srv.Close()
 	if url == "" {
-		stop, u, err := spawnServe(flow, "http://"+ln.Addr().String())
+		stop, u, err := spawnServe(flow, db, "http://"+ln.Addr().String())
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -160,9 +217,10 @@ func benchHTTP(url, recvAddr string, flow []byte, c int, d time.Duration, rate f
 	return res, nil
 }
 
-// spawnServe starts flowd serve on the consent flow alone, a fresh store,
-// and one channel delivering to the receiver; stop stops it.
-func spawnServe(flow []byte, receiver string) (stop func(), url string, err error) {
+// spawnServe starts flowd serve on the consent flow alone, the store db (""
+// is a fresh file store), and one channel delivering to the receiver; stop
+// stops it.
+func spawnServe(flow []byte, db, receiver string) (stop func(), url string, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, "", err
@@ -180,7 +238,10 @@ func spawnServe(flow []byte, receiver string) (stop func(), url string, err erro
 	addr := ln.Addr().String()
 	ln.Close()
 	os.WriteFile(filepath.Join(dir, "flows", "flowd.toml"), []byte("[limits]\nchannel = 1000000\ncontact = 1000\n"), 0o644)
-	cmd := exec.Command(exe, "serve", "--flows", filepath.Join(dir, "flows"), "--addr", addr, "--db", filepath.Join(dir, "flowd.db"))
+	if db == "" {
+		db = filepath.Join(dir, "flowd.db")
+	}
+	cmd := exec.Command(exe, "serve", "--flows", filepath.Join(dir, "flows"), "--addr", addr, "--db", db)
 	cmd.Env = append(os.Environ(), "FLOWD_CHANNEL_URL="+receiver, "FLOWD_CHANNEL_TOKEN=bench-token", "FLOWD_CHANNEL_ID=bench")
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &logs
@@ -241,14 +302,17 @@ func (rc *benchReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // benchEngine runs the same turns through the Writer alone: C contacts,
-// each its two messages, on a file store, for d.
-func benchEngine(flow []byte, c int, d time.Duration) (benchResult, error) {
-	dir, err := os.MkdirTemp("", "flowd-bench-")
-	if err != nil {
-		return benchResult{}, err
+// each its two messages, on the store db ("": a fresh file store), for d.
+func benchEngine(db string, flow []byte, c int, d time.Duration) (benchResult, error) {
+	if db == "" {
+		dir, err := os.MkdirTemp("", "flowd-bench-")
+		if err != nil {
+			return benchResult{}, err
+		}
+		defer os.RemoveAll(dir)
+		db = filepath.Join(dir, "flowd.db")
 	}
-	defer os.RemoveAll(dir)
-	st, err := sqlite.Open(filepath.Join(dir, "flowd.db"))
+	st, err := openStore(db)
 	if err != nil {
 		return benchResult{}, err
 	}
@@ -267,6 +331,7 @@ func benchEngine(flow []byte, c int, d time.Duration) (benchResult, error) {
 	defer w.Close()
 	var turns, next atomic.Int64
 	var failed atomic.Value
+	run := time.Now().UnixNano() % 1e9 // contacts of their own on a store that outlives the run
 	stopAt := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -275,7 +340,7 @@ func benchEngine(flow []byte, c int, d time.Duration) (benchResult, error) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stopAt) {
-				from := store.Address{ChannelID: "bench", Channel: "custom", ExternalID: fmt.Sprint("e", next.Add(1))}
+				from := store.Address{ChannelID: "bench", Channel: "custom", ExternalID: fmt.Sprint("e", run, "_", next.Add(1))}
 				for i, turn := range benchTurns {
 					in := runtime.Inbound{From: from, Type: runtime.InMessage, MID: fmt.Sprint(from.ExternalID, "-", i), Text: turn[0]}
 					if err := w.Submit(ctx, in); err != nil {

@@ -41,7 +41,7 @@ const shutdownGrace = 30 * time.Second
 // openStore opens the store db names: a PostgreSQL URL, or the embedded
 // store's file.
 func openStore(db string) (store.Store, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+	if isPostgres(db) {
 		return postgres.Open(db)
 	}
 	return sqlite.Open(db)
@@ -75,15 +75,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	slog.SetDefault(log)
-	if path := getenv("FLOWD_CPUPROFILE"); path != "" { // a debugging aid: see docs/server.md
-		f, err := os.Create(path)
-		if err == nil && pprof.StartCPUProfile(f) == nil {
-			defer func() {
-				pprof.StopCPUProfile()
-				f.Close()
-			}()
-		}
-	}
+	defer profileCPU(getenv)()
 
 	ws, ok := workspace(o, getenv, stderr)
 	if !ok {
@@ -210,6 +202,21 @@ func workspace(o serveOptions, getenv func(string) string, stderr io.Writer) (*c
 	diags := ws.AddQuickStart(getenv)
 	dsl.Render(stderr, nil, diags)
 	return ws, !diags.HasErrors()
+}
+
+// profileCPU writes a CPU profile to FLOWD_CPUPROFILE, if it is set, until
+// the function it returns is called: a debugging aid (docs/server.md).
+func profileCPU(getenv func(string) string) (stop func()) {
+	if path := getenv("FLOWD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			return func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}
+		}
+	}
+	return func() {}
 }
 
 // leasesOf reads FLOWD_TIMER_LEASE and FLOWD_DELIVERY_LEASE: how long a

@@ -160,6 +160,9 @@ type Tx struct {
 	db     *DB
 	bound  map[string]*sqlx.Stmt
 	locked map[int64]bool // the advisory locks held
+	// identities are the lookups of channels' contact ids so far: the
+	// engine looks a message's contact up to lock it, then to handle it
+	identities map[[2]string]string
 	taken  []int64        // the same, in the order taken
 	marks  map[string]int // len(taken) at each savepoint
 }

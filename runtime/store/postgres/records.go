@@ -414,10 +414,23 @@ func (t *Tx) NewContactNumber(time.Time) (string, error) {
 	return strconv.FormatInt(n, 10), nil
 }
 
-// Identity implements store.Tx.
+// Identity implements store.Tx. An identity found is kept for the rest of
+// the transaction: it names its contact for good (erasing it takes the
+// contact's lock, which this transaction holds once it handles it).
 func (t *Tx) Identity(channelID, externalID string) (string, error) {
+	key := [2]string{channelID, externalID}
+	if id, ok := t.identities[key]; ok {
+		return id, nil
+	}
 	var id string
-	return id, scanned("identity "+externalID, t.row("identity", channelID, externalID).Scan(&id))
+	if err := scanned("identity "+externalID, t.row("identity", channelID, externalID).Scan(&id)); err != nil {
+		return "", err
+	}
+	if t.identities == nil {
+		t.identities = map[[2]string]string{}
+	}
+	t.identities[key] = id
+	return id, nil
 }
 
 // Addresses implements store.Tx.
@@ -470,6 +483,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 
 // EraseContact implements store.Tx.
 func (t *Tx) EraseContact(id string, at time.Time) error {
+	clear(t.identities) // some may name it
 	for _, q := range erasing {
 		if _, err := t.tx.ExecContext(t.ctx, q, id); err != nil {
 			return fmt.Errorf("erase: %s: %w", q, classify(err))
