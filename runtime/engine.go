@@ -653,8 +653,9 @@ func (e *Engine) retryAssignments(tx store.Tx) error {
 	return nil
 }
 
-// maxDue bounds the timers one Tick fires.
-const maxDue = 1000
+// maxDue bounds the timers one Tick claims and fires in one transaction:
+// a storm of timers drains in several, each committed as it is done.
+const maxDue = 256
 
 // DefaultTimerLease is how long timers claimed by one process are left to
 // it before another may fire them: the claimer died before they fired.
@@ -676,14 +677,16 @@ func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 		return 0, err
 	}
 	evs := make([]Event, len(due))
-	now := e.cfg.Now()
 	for i, tm := range due {
 		evs[i] = timerDue{tm}
-		e.cfg.Meter.Fired(tm.Kind, now.Sub(tm.At))
 	}
 	errs, err := e.HandleAll(ctx, evs)
 	if err != nil {
 		return 0, err
+	}
+	now := e.cfg.Now() // committed: how late each fired
+	for _, tm := range due {
+		e.cfg.Meter.Fired(tm.Kind, now.Sub(tm.At))
 	}
 	var failures []error
 	for i, f := range errs {
