@@ -163,8 +163,8 @@ type Tx struct {
 	// identities are the lookups of channels' contact ids so far: the
 	// engine looks a message's contact up to lock it, then to handle it
 	identities map[[2]string]string
-	taken  []int64        // the same, in the order taken
-	marks  map[string]int // len(taken) at each savepoint
+	taken      []int64        // the same, in the order taken
+	marks      map[string]int // len(taken) at each savepoint
 }
 
 // stmt is the prepared statement name, bound to this transaction.
