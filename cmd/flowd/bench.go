@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,6 +90,30 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// freshSchema makes a schema of its own in the database at url for one
+// measure, so that none meets another's rows (an engine alone leaves its
+// deliveries pending), and returns the URL that works in it, and what drops
+// it.
+func freshSchema(url string) (string, func(), error) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("flowd_bench_%d", time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + name); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + name, func() {
+		db.Exec("DROP SCHEMA " + name + " CASCADE")
+		db.Close()
+	}, nil
+}
+
 func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
@@ -114,6 +139,14 @@ func benchHTTP(url, recvAddr, db string, flow []byte, c int, d time.Duration, ra
 	go srv.Serve(ln)
 	defer srv.Close()
 	if url == "" {
+		if isPostgres(db) {
+			fresh, drop, err := freshSchema(db)
+			if err != nil {
+				return benchResult{}, err
+			}
+			defer drop()
+			db = fresh
+		}
 		stop, u, err := spawnServe(flow, db, "http://"+ln.Addr().String())
 		if err != nil {
 			return benchResult{}, err
@@ -283,6 +316,13 @@ func benchEngine(db string, flow []byte, c int, d time.Duration) (benchResult, e
 		}
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "flowd.db")
+	} else {
+		fresh, drop, err := freshSchema(db)
+		if err != nil {
+			return benchResult{}, err
+		}
+		defer drop()
+		db = fresh
 	}
 	st, err := openStore(db)
 	if err != nil {
