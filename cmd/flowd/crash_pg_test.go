@@ -161,55 +161,7 @@ func TestCrashTwoProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tx, err := st.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	processed, fired := 0, 0
-	for i := range contacts {
-		c := fmt.Sprintf("+6011%07d", i)
-		id, err := tx.Identity("crash", c)
-		if err != nil {
-			t.Errorf("%s: %v", c, err)
-			continue
-		}
-		acts, _ := tx.Activity(id, 0, 1000)
-		ins, thanks := map[string]int{}, 0
-		for _, a := range acts {
-			switch {
-			case a.Kind == "message_in":
-				ins[a.Text]++
-				processed++
-			case a.Kind == "message_out" && a.Text == "Thank you!":
-				thanks++
-			}
-		}
-		fired += thanks
-		if ins["Hello"] != 1 || ins["ACCEPT AND CONTINUE"] != 1 || len(ins) != 2 {
-			t.Errorf("%s: messages processed %v, want each once", c, ins)
-		}
-		if thanks != 1 {
-			t.Errorf("%s: the timer's message sent %d times, want once", c, thanks)
-		}
-		contact, err := tx.Contact(id)
-		if err != nil || !strings.Contains(strings.Join(contact.Tags, ","), "Consent: Privacy") {
-			t.Errorf("%s: not tagged: %+v %v", c, contact, err)
-		}
-		runs, _ := tx.Runs(id, 0, 100)
-		for _, r := range runs {
-			if r.Status == store.RunWaiting {
-				t.Errorf("%s: run %d still waiting for %s", c, r.ID, r.Wait)
-			}
-		}
-	}
-	if due, _ := tx.DueTimers(time.Now().Add(time.Hour), 10); len(due) != 0 {
-		t.Errorf("timers left: %+v", due)
-	}
-	depth, _ := tx.OutboxDepth()
-	if depth != 0 {
-		t.Errorf("%d outbox items left undone", depth)
-	}
+	processed, fired, depth := checkCrashStore(t, st, contacts, "+6011%07d")
 	received, redelivered := rc.check(t, contacts)
 	rc.inOrder(t, "Hi! Please", "Do you accept", "Thank you!")
 	if t.Failed() {
@@ -255,4 +207,61 @@ func (rc *crashReceiver) inOrder(t *testing.T, prefixes ...string) {
 			}
 		}
 	}
+}
+
+// checkCrashStore checks, in the store after a crash test, that each contact
+// (named by format and its number) had each of its two messages processed
+// once, its "Thank you!" sent once (after a timer, in the PostgreSQL test),
+// its consent tagged, and no run waiting; and that no timer nor outbox item
+// is left. It returns the messages processed, the thanks sent, and the
+// outbox items left.
+func checkCrashStore(t *testing.T, st store.Store, contacts int, format string) (processed, thanked, depth int) {
+	tx, err := st.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for i := range contacts {
+		c := fmt.Sprintf(format, i)
+		id, err := tx.Identity("crash", c)
+		if err != nil {
+			t.Errorf("%s: %v", c, err)
+			continue
+		}
+		acts, _ := tx.Activity(id, 0, 1000)
+		ins, thanks := map[string]int{}, 0
+		for _, a := range acts {
+			switch {
+			case a.Kind == "message_in":
+				ins[a.Text]++
+				processed++
+			case a.Kind == "message_out" && strings.HasPrefix(a.Text, "Thank you!"):
+				thanks++
+			}
+		}
+		thanked += thanks
+		if ins["Hello"] != 1 || ins["ACCEPT AND CONTINUE"] != 1 || len(ins) != 2 {
+			t.Errorf("%s: messages processed %v, want each once", c, ins)
+		}
+		if thanks != 1 {
+			t.Errorf("%s: thanked %d times, want once", c, thanks)
+		}
+		contact, err := tx.Contact(id)
+		if err != nil || !strings.Contains(strings.Join(contact.Tags, ","), "Consent: Privacy") {
+			t.Errorf("%s: not tagged: %+v %v", c, contact, err)
+		}
+		runs, _ := tx.Runs(id, 0, 100)
+		for _, r := range runs {
+			if r.Status == store.RunWaiting {
+				t.Errorf("%s: run %d still waiting for %s", c, r.ID, r.Wait)
+			}
+		}
+	}
+	if due, _ := tx.DueTimers(time.Now().Add(time.Hour), 10); len(due) != 0 {
+		t.Errorf("timers left: %+v", due)
+	}
+	if depth, _ = tx.OutboxDepth(); depth != 0 {
+		t.Errorf("%d outbox items left undone", depth)
+	}
+	return processed, thanked, depth
 }

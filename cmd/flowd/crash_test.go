@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowd/flowd/runtime/store"
 	"github.com/flowd/flowd/runtime/store/sqlite"
 )
 
@@ -143,45 +141,7 @@ func TestCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	tx, err := st.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	processed := 0
-	for i := 0; i < contacts; i++ {
-		c := fmt.Sprintf("+6010%07d", i)
-		id, err := tx.Identity("crash", c)
-		if err != nil {
-			t.Errorf("%s: %v", c, err)
-			continue
-		}
-		acts, _ := tx.Activity(id, 0, 1000)
-		ins := map[string]int{}
-		for _, a := range acts {
-			if a.Kind == "message_in" {
-				ins[a.Text]++
-				processed++
-			}
-		}
-		if ins["Hello"] != 1 || ins["ACCEPT AND CONTINUE"] != 1 || len(ins) != 2 {
-			t.Errorf("%s: messages processed %v, want each once", c, ins)
-		}
-		contact, err := tx.Contact(id)
-		if err != nil || !strings.Contains(strings.Join(contact.Tags, ","), "Consent: Privacy") {
-			t.Errorf("%s: not tagged: %+v %v", c, contact, err)
-		}
-		runs, _ := tx.Runs(id, 0, 100)
-		for _, r := range runs {
-			if r.Status == store.RunWaiting {
-				t.Errorf("%s: run %d still waiting for %s", c, r.ID, r.Wait)
-			}
-		}
-	}
-	depth, _ := tx.OutboxDepth()
-	if depth != 0 {
-		t.Errorf("%d outbox items left undone", depth)
-	}
+	processed, _, depth := checkCrashStore(t, st, contacts, "+6010%07d")
 	// every outbound message reached the receiver, always the same
 	received, redelivered := rc.check(t, contacts)
 	fmt.Printf("crash test: %d contacts, %d kills; inbound: %d answered 2xx, %d tries refused or cut off and sent again, %d processed (each once); outbound: %d messages, %d deliveries (%d again after a crash, each with its messageId and content); %d outbox items left\n",

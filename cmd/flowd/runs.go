@@ -20,12 +20,7 @@ func runRuns(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 func runsMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	or := func(env, def string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		return def
-	}
+	or := envOr(getenv)
 	fl := newFlags("runs migrate", "flowd runs migrate [--flows DIR] [--db FILE|postgres://...] [--apply] [FLOW...]",
 		"Moves the runs paused in earlier versions of flows (all, or those named) to the versions in the flows' directory,\n"+
 			"each to the step with the label it waits at. Without --apply, it moves none and says what it would do.\n"+
@@ -38,7 +33,7 @@ func runsMigrate(ctx context.Context, args []string, getenv func(string) string,
 	var flows, db string
 	var apply bool
 	fl.StringVar(&flows, "flows", or("FLOWD_FLOWS", "flows"), "the flows' directory (FLOWD_FLOWS)")
-	fl.StringVar(&db, "db", or("FLOWD_DB", or("DATABASE_URL", "flowd.db")), "the store (FLOWD_DB, DATABASE_URL)")
+	storeFlag(fl, &db, getenv)
 	fl.BoolVar(&apply, "apply", false, "move the runs; without it, a dry run")
 	if err := fl.Parse(args[1:]); err != nil {
 		return 2

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,25 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 const shutdownGrace = 30 * time.Second
 
 // serveOptions are serve's flags, each with an environment variable.
+// envOr gives a flag's default: the environment variable's value, or def
+// when it is unset.
+func envOr(getenv func(string) string) func(env, def string) string {
+	return func(env, def string) string {
+		if v := getenv(env); v != "" {
+			return v
+		}
+		return def
+	}
+}
+
+// storeFlag is the --db flag of serve and runs: FLOWD_DB, or DATABASE_URL,
+// or the embedded store's flowd.db.
+func storeFlag(fl *flag.FlagSet, db *string, getenv func(string) string) {
+	or := envOr(getenv)
+	fl.StringVar(db, "db", or("FLOWD_DB", or("DATABASE_URL", "flowd.db")),
+		"the embedded store's file, or a PostgreSQL URL postgres://... shared by any number of processes (FLOWD_DB, DATABASE_URL)")
+}
+
 // openStore opens the store db names: a PostgreSQL URL, or the embedded
 // store's file.
 func openStore(db string) (store.Store, error) {
@@ -52,19 +72,13 @@ type serveOptions struct {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	or := func(env, def string) string {
-		if v := getenv(env); v != "" {
-			return v
-		}
-		return def
-	}
+	or := envOr(getenv)
 	fl := newFlags("serve", "flowd serve [--flows DIR] [--addr ADDR] [--db FILE|postgres://...] [--config FILE]",
 		"Runs flowd: the flows of a directory on the embedded store or PostgreSQL, behind respond.io's Custom Channel webhook (docs/server.md).", stderr)
 	var o serveOptions
 	fl.StringVar(&o.flows, "flows", or("FLOWD_FLOWS", "flows"), "the flows' directory (FLOWD_FLOWS)")
 	fl.StringVar(&o.addr, "addr", or("FLOWD_ADDR", ":8080"), "the address to listen on (FLOWD_ADDR)")
-	fl.StringVar(&o.db, "db", or("FLOWD_DB", or("DATABASE_URL", "flowd.db")),
-		"the embedded store's file, or a PostgreSQL URL postgres://... shared by any number of processes (FLOWD_DB, DATABASE_URL)")
+	storeFlag(fl, &o.db, getenv)
 	fl.StringVar(&o.config, "config", or("FLOWD_CONFIG", ""), "the workspace file (FLOWD_CONFIG; default: flowd.toml in the flows' directory, if there is one)")
 	if err := fl.Parse(args); err != nil {
 		return 2

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -209,10 +210,8 @@ func (t *Tx) Commit() error { return classify(t.tx.Commit()) }
 // Rollback implements store.Tx.
 func (t *Tx) Rollback() error { return t.tx.Rollback() }
 
-var savepointName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,30}$`)
-
 func (t *Tx) savepoint(verb, name string) error {
-	if !savepointName.MatchString(name) {
+	if !sqlrow.SavepointName.MatchString(name) {
 		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
 	}
 	_, err := t.tx.ExecContext(t.ctx, verb+" "+name)

@@ -1,5 +1,7 @@
 package postgres
 
+import "github.com/flowd/flowd/runtime/store/internal/sqlrow"
+
 // queries are prepared once when the store opens.
 var queries = map[string]string{
 	"lock":     `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`,
@@ -8,11 +10,11 @@ var queries = map[string]string{
 	"contact": `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = $1`,
 	"save_contact": `INSERT INTO contacts (id, fields, tags, channel, channels, created) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels`,
-	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + coalesced + `
+	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + sqlrow.ConversationColsOf + `
 		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
 		WHERE c.id = $1`,
-	"open_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = $1 AND open = 1`,
-	"last_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = $1 ORDER BY id DESC LIMIT 1`,
+	"open_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = $1 AND open = 1`,
+	"last_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = $1 ORDER BY id DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = $1`,
 	// a second open conversation, or a number another transaction took,
 	// inserts nothing: no row back is store.ErrConflict, and the
@@ -29,19 +31,19 @@ var queries = map[string]string{
 		last_outgoing = $13, last_outgoing_at = $14, last_outgoing_source = $15, held = $16
 		WHERE id = $17 AND ($2 = 0 OR NOT EXISTS (SELECT 1 FROM conversations o WHERE o.contact_id = $1 AND o.open = 1 AND o.id <> $17))`,
 
-	"users": `SELECT ` + userCols + ` FROM users ORDER BY id`,
-	"user":  `SELECT ` + userCols + ` FROM users WHERE id = $1`,
-	"save_user": `INSERT INTO users (` + userCols + `) VALUES ($1, $2, $3, $4, $5, $6)
+	"users": `SELECT ` + sqlrow.UserCols + ` FROM users ORDER BY id`,
+	"user":  `SELECT ` + sqlrow.UserCols + ` FROM users WHERE id = $1`,
+	"save_user": `INSERT INTO users (` + sqlrow.UserCols + `) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, teams = excluded.teams, status = excluded.status,
 		last_assigned = excluded.last_assigned`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee <> '' GROUP BY assignee`,
 
 	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1) RETURNING id`,
-	"contact_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-	"run":          `SELECT ` + runCols + ` FROM runs WHERE id = $1`,
-	"active_runs":  `SELECT ` + runCols + ` FROM runs WHERE contact_id = $1 AND status = 'waiting' ORDER BY id`,
-	"waiting_runs": `SELECT ` + runCols + ` FROM runs WHERE flow = $1 AND status = 'waiting' AND id > $2 ORDER BY id LIMIT $3`,
+	"contact_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	"run":          `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE id = $1`,
+	"active_runs":  `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND status = 'waiting' ORDER BY id`,
+	"waiting_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE flow = $1 AND status = 'waiting' AND id > $2 ORDER BY id LIMIT $3`,
 	"update_waiting_run": `UPDATE runs SET program = $1, cont = $2, wait = $3, wait_seq = $4, deadline = $5, updated = $6, seq = seq + 1
 		WHERE id = $7 AND seq = $8 AND status = 'waiting'`,
 	"update_run": `UPDATE runs SET program = $1, status = $2, cont = $3, vars = $4, wait = $5, wait_seq = $6, deadline = $7, err = $8,
@@ -55,14 +57,14 @@ var queries = map[string]string{
 	"enrolments":    `SELECT count(*) FROM enrolments WHERE contact_id = $1 AND at >= $2`,
 
 	"add_activity":    `INSERT INTO activity (contact_id, at, kind, flow, run_id, text, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-	"activity":        `SELECT ` + activityCols + ` FROM activity WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-	"activity_before": `SELECT ` + activityCols + ` FROM activity WHERE contact_id = $1 AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
+	"activity":        `SELECT ` + sqlrow.ActivityCols + ` FROM activity WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	"activity_before": `SELECT ` + sqlrow.ActivityCols + ` FROM activity WHERE contact_id = $1 AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
 
 	"add_timer":          `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 	"delete_run_timers":  `DELETE FROM timers WHERE run_id = $1`,
 	"delete_run_timer":   `DELETE FROM timers WHERE run_id = $1 AND seq = $2`,
 	"delete_kind_timers": `DELETE FROM timers WHERE contact_id = $1 AND kind = $2 AND run_id = 0`,
-	"due_timers":         `SELECT ` + timerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
+	"due_timers":         `SELECT ` + sqlrow.TimerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
 	"claim_timers": `UPDATE timers t SET claimed_until = $2 FROM (
 			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d
 		WHERE t.id = d.id RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
@@ -74,9 +76,9 @@ var queries = map[string]string{
 	"update_outbound": `UPDATE outbox SET status = $1, attempts = $2, next_at = $3, err = $4, claimed_until = 0 WHERE id = $5`,
 	"seen":            `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 	"withdraw":        `UPDATE outbox SET status = 'withdrawn' WHERE run_id = $1 AND lane = ANY($2::text[]) AND status IN ('pending', 'queued')`,
-	"queued":          `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
+	"queued":          `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
 	"next_outbound":   `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
-	"due_outbound": `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
+	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
 		ORDER BY o.next_at, o.id LIMIT $2`,
 	// the heads due and unclaimed, locked as they are taken: a second
 	// transaction claiming at once skips them
@@ -103,25 +105,9 @@ var queries = map[string]string{
 	"add_erasure":    `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
 }
 
-const (
-	conversationCols = `id, contact_id, number, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
-		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held`
-	userCols = `id, name, email, teams, status, last_assigned`
-	// coalesced are conversationCols of a left join: zeros when there is
-	// no conversation
-	coalesced = `coalesce(v.id, 0), coalesce(v.contact_id, ''), coalesce(v.number, 0), coalesce(v.open, 0),
-		coalesce(v.opened_by, ''), coalesce(v.opened_at, 0), coalesce(v.closed_by, ''), coalesce(v.closed_at, 0),
-		coalesce(v.category, ''), coalesce(v.summary, ''), coalesce(v.assignee, ''), coalesce(v.team, ''),
-		coalesce(v.last_incoming, ''), coalesce(v.last_incoming_at, 0), coalesce(v.last_outgoing, ''),
-		coalesce(v.last_outgoing_at, 0), coalesce(v.last_outgoing_source, ''), coalesce(v.held, '')`
-	runCols      = `id, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
-	activityCols = `id, contact_id, at, kind, flow, run_id, text, data`
-	timerCols    = `id, contact_id, kind, run_id, seq, at`
-	outboxCols   = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
-	// head: o is the oldest pending item of its contact's lane, so that a
-	// contact's items go one at a time, in order
-	head = `o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`
-)
+// head: o is the oldest pending item of its contact's lane, so that a
+// contact's items go one at a time, in order
+const head = `o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`
 
 // erasing deletes a contact's rows; the runs go last, as the timers are
 // found through them.

@@ -16,13 +16,13 @@ var queries = map[string]string{
 	"save_contact": `INSERT INTO contacts (id, fields, tags, channel, channels, created) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels`,
 
-	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + coalesced + `
+	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + sqlrow.ConversationColsOf + `
 		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
 		WHERE c.id = ?`,
-	"open_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? AND open = 1`,
-	"last_conversation": `SELECT ` + conversationCols + ` FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1`,
+	"open_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = ? AND open = 1`,
+	"last_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = ? ORDER BY id DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = ?`,
-	"insert_conversation": `INSERT INTO conversations (` + conversationCols[4:] + `)
+	"insert_conversation": `INSERT INTO conversations (` + sqlrow.ConversationCols[4:] + `)
 		VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM conversations WHERE contact_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id, number`,
 	"touch_conversation": `UPDATE conversations SET last_incoming = ?, last_incoming_at = ?, last_outgoing = ?,
@@ -31,19 +31,19 @@ var queries = map[string]string{
 		closed_at = ?, category = ?, summary = ?, assignee = ?, team = ?, last_incoming = ?, last_incoming_at = ?,
 		last_outgoing = ?, last_outgoing_at = ?, last_outgoing_source = ?, held = ? WHERE id = ?`,
 
-	"users": `SELECT ` + userCols + ` FROM users ORDER BY id`,
-	"user":  `SELECT ` + userCols + ` FROM users WHERE id = ?`,
-	"save_user": `INSERT INTO users (` + userCols + `) VALUES (?, ?, ?, ?, ?, ?)
+	"users": `SELECT ` + sqlrow.UserCols + ` FROM users ORDER BY id`,
+	"user":  `SELECT ` + sqlrow.UserCols + ` FROM users WHERE id = ?`,
+	"save_user": `INSERT INTO users (` + sqlrow.UserCols + `) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, email = excluded.email, teams = excluded.teams, status = excluded.status,
 		last_assigned = excluded.last_assigned`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee != '' GROUP BY assignee`,
 
 	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-	"contact_runs": `SELECT ` + runCols + ` FROM runs WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
-	"run":          `SELECT ` + runCols + ` FROM runs WHERE id = ?`,
-	"active_runs":  `SELECT ` + runCols + ` FROM runs INDEXED BY runs_active WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
-	"waiting_runs": `SELECT ` + runCols + ` FROM runs INDEXED BY runs_waiting WHERE flow = ? AND status = 'waiting' AND id > ? ORDER BY id LIMIT ?`,
+	"contact_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = ? AND id > ? ORDER BY id LIMIT ?`,
+	"run":          `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE id = ?`,
+	"active_runs":  `SELECT ` + sqlrow.RunCols + ` FROM runs INDEXED BY runs_active WHERE contact_id = ? AND status = 'waiting' ORDER BY id`,
+	"waiting_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs INDEXED BY runs_waiting WHERE flow = ? AND status = 'waiting' AND id > ? ORDER BY id LIMIT ?`,
 	"update_waiting_run": `UPDATE runs SET program = ?, cont = ?, wait = ?, wait_seq = ?, deadline = ?, updated = ?, seq = seq + 1
 		WHERE id = ? AND seq = ? AND status = 'waiting'`,
 	"update_run": `UPDATE runs SET program = ?, status = ?, cont = ?, vars = ?, wait = ?, wait_seq = ?, deadline = ?, err = ?, updated = ?, seq = seq + 1
@@ -68,25 +68,10 @@ var queries = map[string]string{
 	"update_outbound":    `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, err = ? WHERE id = ?`,
 	"seen":               `INSERT OR IGNORE INTO dedup (key, at) VALUES (?, ?)`,
 	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane IN (SELECT value FROM json_each(?)) AND status IN ('pending', 'queued')`,
-	"queued":             `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
+	"queued":             `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
 	"next_outbound":      `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
-	"due_outbound":       `SELECT ` + outboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
+	"due_outbound":       `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
-
-const (
-	conversationCols = `id, contact_id, number, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
-		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held`
-	userCols = `id, name, email, teams, status, last_assigned`
-	// coalesced are conversationCols of a left join: zeros when there is
-	// no conversation
-	coalesced = `coalesce(v.id, 0), coalesce(v.contact_id, ''), coalesce(v.number, 0), coalesce(v.open, 0),
-		coalesce(v.opened_by, ''), coalesce(v.opened_at, 0), coalesce(v.closed_by, ''), coalesce(v.closed_at, 0),
-		coalesce(v.category, ''), coalesce(v.summary, ''), coalesce(v.assignee, ''), coalesce(v.team, ''),
-		coalesce(v.last_incoming, ''), coalesce(v.last_incoming_at, 0), coalesce(v.last_outgoing, ''),
-		coalesce(v.last_outgoing_at, 0), coalesce(v.last_outgoing_source, ''), coalesce(v.held, '')`
-	runCols    = `id, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
-	outboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
-)
 
 // Contact implements store.Tx.
 func (t *Tx) Contact(id string) (*store.Contact, error) {

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -198,10 +198,8 @@ func (t *Tx) Commit() error {
 // Rollback implements store.Tx.
 func (t *Tx) Rollback() error { return t.tx.Rollback() }
 
-var savepointName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,30}$`)
-
 func (t *Tx) savepoint(verb, name string) error {
-	if !savepointName.MatchString(name) {
+	if !sqlrow.SavepointName.MatchString(name) {
 		return fmt.Errorf("savepoint name %q: want a lower-case identifier", name)
 	}
 	_, err := t.tx.ExecContext(t.ctx, verb+" "+name)

@@ -8,10 +8,35 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
 )
+
+// The columns the scanners below read, in their order, for the backends'
+// statements.
+const (
+	ConversationCols = `id, contact_id, number, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
+		last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held`
+	// ConversationColsOf are ConversationCols of a conversation v left
+	// joined: zeros when there is none
+	ConversationColsOf = `coalesce(v.id, 0), coalesce(v.contact_id, ''), coalesce(v.number, 0), coalesce(v.open, 0),
+		coalesce(v.opened_by, ''), coalesce(v.opened_at, 0), coalesce(v.closed_by, ''), coalesce(v.closed_at, 0),
+		coalesce(v.category, ''), coalesce(v.summary, ''), coalesce(v.assignee, ''), coalesce(v.team, ''),
+		coalesce(v.last_incoming, ''), coalesce(v.last_incoming_at, 0), coalesce(v.last_outgoing, ''),
+		coalesce(v.last_outgoing_at, 0), coalesce(v.last_outgoing_source, ''), coalesce(v.held, '')`
+	UserCols     = `id, name, email, teams, status, last_assigned`
+	RunCols      = `id, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq`
+	ActivityCols = `id, contact_id, at, kind, flow, run_id, text, data`
+	TimerCols    = `id, contact_id, kind, run_id, seq, at`
+	// OutboxCols are an outbox item o's
+	OutboxCols = `o.id, o.contact_id, o.lane, o.kind, o.run_id, o.seq, o.payload, o.status, o.attempts, o.next_at, o.err, o.created`
+)
+
+// SavepointName is what a savepoint's name may be: an identifier, never
+// SQL of its own.
+var SavepointName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,30}$`)
 
 // Nanos is a time as stored: Unix nanoseconds, 0 for the zero time.
 func Nanos(t time.Time) int64 {
