@@ -164,8 +164,10 @@ type Tx struct {
 	// identities are the lookups of channels' contact ids so far: the
 	// engine looks a message's contact up to lock it, then to handle it
 	identities map[[2]string]string
-	taken      []int64        // the same, in the order taken
-	marks      map[string]int // len(taken) at each savepoint
+
+	buf   buffers        // new rows: see buffer.go
+	taken []int64        // the same, in the order taken
+	marks map[string]int // len(taken) at each savepoint
 }
 
 // stmt is the prepared statement name, bound to this transaction.
@@ -205,7 +207,13 @@ func classify(err error) error {
 }
 
 // Commit implements store.Tx.
-func (t *Tx) Commit() error { return classify(t.tx.Commit()) }
+func (t *Tx) Commit() error {
+	if err := t.flushAll(); err != nil {
+		t.tx.Rollback()
+		return err
+	}
+	return classify(t.tx.Commit())
+}
 
 // Rollback implements store.Tx.
 func (t *Tx) Rollback() error { return t.tx.Rollback() }
@@ -220,6 +228,9 @@ func (t *Tx) savepoint(verb, name string) error {
 
 // Savepoint implements store.Tx.
 func (t *Tx) Savepoint(name string) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
 	if err := t.savepoint("SAVEPOINT", name); err != nil {
 		return err
 	}
@@ -234,6 +245,10 @@ func (t *Tx) Savepoint(name string) error {
 // and releases it. PostgreSQL releases the advisory locks taken since, as
 // part of what it undoes: they are no longer held.
 func (t *Tx) RollbackTo(name string) error {
+	// the buffers were flushed at the savepoint: what they hold came after
+	// it, and goes with what the database undoes (which a failed statement
+	// may have left refusing any other)
+	t.buf.activity, t.buf.outbox, t.buf.timers = t.buf.activity[:0], t.buf.outbox[:0], t.buf.timers[:0]
 	if err := t.savepoint("ROLLBACK TO SAVEPOINT", name); err != nil {
 		return err
 	}
@@ -247,7 +262,12 @@ func (t *Tx) RollbackTo(name string) error {
 }
 
 // Release implements store.Tx.
-func (t *Tx) Release(name string) error { return t.savepoint("RELEASE SAVEPOINT", name) }
+func (t *Tx) Release(name string) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
+	return t.savepoint("RELEASE SAVEPOINT", name)
+}
 
 // Lock classes: the high 32 bits of an advisory lock's key.
 const (
@@ -293,6 +313,7 @@ func (t *Tx) hold(keys ...int64) {
 		t.locked[k] = true
 	}
 	t.taken = append(t.taken, keys...)
+	clear(t.buf.ids) // see buffers: ids taken after the lock
 }
 
 // TryLockContact implements store.Tx.

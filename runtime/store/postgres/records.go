@@ -245,28 +245,25 @@ func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
 	return n, scanned("enrolments", t.row("enrolments", contactID, sqlrow.Nanos(since)).Scan(&n))
 }
 
-// AddActivity implements store.Tx.
-func (t *Tx) AddActivity(a *store.Activity) error {
-	return scanned("add activity", t.row("add_activity", a.ContactID, sqlrow.Nanos(a.At), a.Kind, a.Flow, a.RunID, a.Text, a.Data).Scan(&a.ID))
-}
-
 // Activity implements store.Tx.
 func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
+	if err := t.flushActivity(); err != nil {
+		return nil, err
+	}
 	return rows(t, sqlrow.ScanActivity, "activity", contactID, after, limit)
 }
 
 // ActivityBefore implements store.Tx.
 func (t *Tx) ActivityBefore(contactID string, before int64, limit int) ([]store.Activity, error) {
+	if err := t.flushActivity(); err != nil {
+		return nil, err
+	}
 	return rows(t, sqlrow.ScanActivity, "activity_before", contactID, before, limit)
-}
-
-// AddTimer implements store.Tx.
-func (t *Tx) AddTimer(tm *store.Timer) error {
-	return scanned("add timer", t.row("add_timer", tm.ContactID, tm.Kind, tm.RunID, tm.Seq, sqlrow.Nanos(tm.At)).Scan(&tm.ID))
 }
 
 // DeleteRunTimers implements store.Tx.
 func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
+	t.dropTimers(func(tm store.Timer) bool { return tm.RunID == runID && (seq == 0 || tm.Seq == seq) })
 	var err error
 	if seq == 0 {
 		_, err = t.exec("delete_run_timers", runID)
@@ -278,17 +275,24 @@ func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
 
 // DeleteContactTimers implements store.Tx.
 func (t *Tx) DeleteContactTimers(contactID, kind string) error {
+	t.dropTimers(func(tm store.Timer) bool { return tm.ContactID == contactID && tm.Kind == kind && tm.RunID == 0 })
 	_, err := t.exec("delete_kind_timers", contactID, kind)
 	return err
 }
 
 // DueTimers implements store.Tx.
 func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
+	if err := t.flushTimers(); err != nil {
+		return nil, err
+	}
 	return rows(t, sqlrow.ScanTimer, "due_timers", sqlrow.Nanos(now), limit)
 }
 
 // ClaimTimers implements store.Tx.
 func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error) {
+	if err := t.flushTimers(); err != nil {
+		return nil, err
+	}
 	due, err := rows(t, sqlrow.ScanTimer, "claim_timers", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
 	slices.SortFunc(due, func(a, b store.Timer) int {
 		if c := a.At.Compare(b.At); c != 0 {
@@ -301,6 +305,9 @@ func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error)
 
 // NextTimer implements store.Tx.
 func (t *Tx) NextTimer(now time.Time) (time.Time, bool, error) {
+	if err := t.flushTimers(); err != nil {
+		return time.Time{}, false, err
+	}
 	var at int64
 	err := t.row("next_timer", sqlrow.Nanos(now)).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -314,6 +321,9 @@ func (t *Tx) NextTimer(now time.Time) (time.Time, bool, error) {
 
 // DeleteTimer implements store.Tx.
 func (t *Tx) DeleteTimer(id int64) error {
+	if t.dropTimers(func(tm store.Timer) bool { return tm.ID == id }) {
+		return nil
+	}
 	n, err := t.exec("delete_timer", id)
 	if err == nil && n == 0 {
 		return fmt.Errorf("timer %d: %w", id, store.ErrNotFound)
@@ -321,22 +331,19 @@ func (t *Tx) DeleteTimer(id int64) error {
 	return err
 }
 
-// Enqueue implements store.Tx.
-func (t *Tx) Enqueue(o *store.Outbound) error {
-	if o.Status == "" {
-		o.Status = store.OutPending
-	}
-	return scanned("enqueue", t.row("enqueue", o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
-		sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created)).Scan(&o.ID))
-}
-
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
+	if err := t.flushOutbox(); err != nil {
+		return nil, err
+	}
 	return rows(t, sqlrow.ScanOutbound, "due_outbound", sqlrow.Nanos(now), limit)
 }
 
 // ClaimOutbound implements store.Tx.
 func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
+	if err := t.flushOutbox(); err != nil {
+		return nil, err
+	}
 	due, err := rows(t, sqlrow.ScanOutbound, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
 	slices.SortFunc(due, func(a, b store.Outbound) int {
 		if c := a.NextAt.Compare(b.NextAt); c != 0 {
@@ -349,6 +356,9 @@ func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, e
 
 // NextOutbound implements store.Tx.
 func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
+	if err := t.flushOutbox(); err != nil {
+		return time.Time{}, false, err
+	}
 	var at sql.NullInt64
 	if err := t.row("next_outbound", sqlrow.Nanos(now)).Scan(&at); err != nil {
 		return time.Time{}, false, classify(err)
@@ -361,17 +371,29 @@ func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
 
 // Queued implements store.Tx.
 func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
+	if err := t.flushOutbox(); err != nil {
+		return nil, err
+	}
 	return rows(t, sqlrow.ScanOutbound, "queued", lane, limit)
 }
 
 // WithdrawOutbound implements store.Tx.
 func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
+	for i := range t.buf.outbox { // rows not inserted yet are withdrawn where they wait
+		o := &t.buf.outbox[i]
+		if o.RunID == runID && slices.Contains(lanes, o.Lane) && (o.Status == store.OutPending || o.Status == store.OutQueued) {
+			o.Status = store.OutWithdrawn
+		}
+	}
 	_, err := t.exec("withdraw", runID, pq.Array(lanes))
 	return err
 }
 
 // UpdateOutbound implements store.Tx.
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
+	if err := t.flushOutbox(); err != nil {
+		return err
+	}
 	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
 	return err
 }
@@ -464,6 +486,9 @@ func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
 
 // Prune implements store.Tx.
 func (t *Tx) Prune(p store.Prune) (int, error) {
+	if err := t.flushAll(); err != nil {
+		return 0, err
+	}
 	total := 0
 	for _, q := range []struct {
 		name   string
@@ -483,6 +508,9 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 
 // EraseContact implements store.Tx.
 func (t *Tx) EraseContact(id string, at time.Time) error {
+	if err := t.flushAll(); err != nil {
+		return err
+	}
 	clear(t.identities) // some may name it
 	for _, q := range erasing {
 		if _, err := t.tx.ExecContext(t.ctx, q, id); err != nil {
@@ -495,6 +523,9 @@ func (t *Tx) EraseContact(id string, at time.Time) error {
 
 // OutboxDepth implements store.Tx.
 func (t *Tx) OutboxDepth() (int, error) {
+	if err := t.flushOutbox(); err != nil {
+		return 0, err
+	}
 	var n int
 	return n, scanned("outbox depth", t.row("outbox_depth").Scan(&n))
 }
