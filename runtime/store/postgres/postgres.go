@@ -163,7 +163,10 @@ type Tx struct {
 	locked map[int64]bool // the advisory locks held
 	// identities are the lookups of channels' contact ids so far: the
 	// engine looks a message's contact up to lock it, then to handle it
-	identities map[[2]string]string
+	identities map[[2]string]string // "": none
+	// fresh are the contacts this transaction numbered: no other has
+	// rows of theirs, so their locks need no new ids (see buffers)
+	fresh map[string]bool
 
 	buf   buffers        // new rows: see buffer.go
 	taken []int64        // the same, in the order taken
@@ -249,6 +252,7 @@ func (t *Tx) RollbackTo(name string) error {
 	// it, and goes with what the database undoes (which a failed statement
 	// may have left refusing any other)
 	t.buf.activity, t.buf.outbox, t.buf.timers = t.buf.activity[:0], t.buf.outbox[:0], t.buf.timers[:0]
+	clear(t.identities) // one added since may be undone
 	if err := t.savepoint("ROLLBACK TO SAVEPOINT", name); err != nil {
 		return err
 	}
@@ -302,6 +306,12 @@ func (t *Tx) LockContacts(ids ...string) error {
 		return err
 	}
 	t.hold(keys...)
+	for _, id := range ids {
+		if !t.fresh[id] {
+			clear(t.buf.ids) // see buffers: ids taken after the lock
+			break
+		}
+	}
 	return nil
 }
 
@@ -313,7 +323,6 @@ func (t *Tx) hold(keys ...int64) {
 		t.locked[k] = true
 	}
 	t.taken = append(t.taken, keys...)
-	clear(t.buf.ids) // see buffers: ids taken after the lock
 }
 
 // TryLockContact implements store.Tx.
@@ -328,6 +337,7 @@ func (t *Tx) TryLockContact(id string) (bool, error) {
 	}
 	if ok {
 		t.hold(k)
+		clear(t.buf.ids) // see buffers: ids taken after the lock
 	}
 	return ok, nil
 }

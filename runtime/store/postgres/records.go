@@ -420,10 +420,13 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
-	if n == 0 {
+	key := [2]string{a.ChannelID, a.ExternalID}
+	if n == 0 { // another transaction's, committed meanwhile
+		delete(t.identities, key)
 		id, err = t.Identity(a.ChannelID, a.ExternalID)
 		return id, false, err
 	}
+	t.identities[key] = id
 	return id, true, nil
 }
 
@@ -433,26 +436,37 @@ func (t *Tx) NewContactNumber(time.Time) (string, error) {
 	if err := t.row("new_number").Scan(&n); err != nil {
 		return "", fmt.Errorf("new contact number: %w", classify(err))
 	}
-	return strconv.FormatInt(n, 10), nil
+	id := strconv.FormatInt(n, 10)
+	if t.fresh == nil {
+		t.fresh = map[string]bool{}
+	}
+	t.fresh[id] = true
+	return id, nil
 }
 
-// Identity implements store.Tx. An identity found is kept for the rest of
-// the transaction: it names its contact for good (erasing it takes the
-// contact's lock, which this transaction holds once it handles it).
+// Identity implements store.Tx. What a lookup found, an identity or none,
+// is kept for the rest of the transaction: an identity names its contact
+// for good (erasing it takes the contact's lock, which this transaction
+// holds once it handles it), and one another transaction adds meanwhile
+// is found by Identify when it adds its own.
 func (t *Tx) Identity(channelID, externalID string) (string, error) {
 	key := [2]string{channelID, externalID}
-	if id, ok := t.identities[key]; ok {
-		return id, nil
-	}
-	var id string
-	if err := scanned("identity "+externalID, t.row("identity", channelID, externalID).Scan(&id)); err != nil {
-		return "", err
-	}
 	if t.identities == nil {
 		t.identities = map[[2]string]string{}
 	}
+	if id, ok := t.identities[key]; ok {
+		if id == "" {
+			return "", fmt.Errorf("identity %s: %w", externalID, store.ErrNotFound)
+		}
+		return id, nil
+	}
+	var id string
+	err := scanned("identity "+externalID, t.row("identity", channelID, externalID).Scan(&id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
 	t.identities[key] = id
-	return id, nil
+	return id, err
 }
 
 // Addresses implements store.Tx.

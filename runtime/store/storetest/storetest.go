@@ -513,6 +513,21 @@ func savepoints(t *testing.T, open Open) {
 		must(t, tx.Savepoint("event_3"))
 		must(t, tx.SaveContact(&store.Contact{ID: "also kept", Fields: map[string]any{}}))
 		must(t, tx.Release("event_3"))
+		// an identity added, then undone: the address names no one again
+		addr := store.Address{ChannelID: "ch", Channel: "sms", ExternalID: "+60177"}
+		must(t, tx.Savepoint("event_4"))
+		_, err := tx.Identity("ch", "+60177")
+		wantIs(t, "an identity not added yet", err, store.ErrNotFound)
+		undone, created, err := tx.Identify(addr, t0)
+		must(t, err)
+		must(t, tx.RollbackTo("event_4"))
+		_, err = tx.Identity("ch", "+60177")
+		wantIs(t, "an identity undone with its savepoint", err, store.ErrNotFound)
+		again, createdAgain, err := tx.Identify(addr, t0)
+		must(t, err)
+		if !created || !createdAgain || again == "" {
+			t.Errorf("identified %q (created %v), undone, then %q (created %v)", undone, created, again, createdAgain)
+		}
 		if err := tx.Savepoint("bad name; drop table x"); err == nil {
 			t.Error("a savepoint name that is not an identifier was taken")
 		}
