@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime/store"
@@ -45,7 +46,12 @@ func (t *turn) assignTo(r *liveRun, a *interpreter.Assign, u *store.User) {
 		team = a.Target
 	}
 	t.conv.Assignee, t.conv.Team, t.convDirty = u.ID, team, true
+	// after every assignment before it, whatever the clocks of the
+	// transactions and processes that made them: round robin's order
 	u.LastAssigned = t.now
+	if !t.lastAssigned.Before(u.LastAssigned) {
+		u.LastAssigned = t.lastAssigned.Add(time.Microsecond)
+	}
 	t.fail(t.tx.SaveUser(*u))
 	t.users[u.ID] = u
 	t.note(r, KindAssign, fmt.Sprintf("assigned %q", u.Email), nil)
@@ -69,6 +75,11 @@ func (t *turn) pick(a *interpreter.Assign) (*store.User, error) {
 	users, err := t.tx.Users()
 	if err != nil {
 		return nil, err
+	}
+	for _, u := range users {
+		if u.LastAssigned.After(t.lastAssigned) {
+			t.lastAssigned = u.LastAssigned
+		}
 	}
 	counts, err := t.tx.OpenCounts()
 	if err != nil {

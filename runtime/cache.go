@@ -31,6 +31,9 @@ func newStateCache(max int) *stateCache {
 // take is the contact's state, if the cache has it; it leaves the cache
 // either way, since the turn taking it changes it.
 func (sc *stateCache) take(id string) *contactState {
+	if sc.max <= 0 {
+		return nil // off: a shared store's, which transactions use at once
+	}
 	if st, ok := sc.pending[id]; ok {
 		delete(sc.pending, id)
 		return st
@@ -45,7 +48,7 @@ func (sc *stateCache) take(id string) *contactState {
 
 // keep holds a turn's final state until its transaction commits.
 func (sc *stateCache) keep(id string, st *contactState) {
-	if sc.on && sc.max > 0 {
+	if sc.max > 0 && sc.on {
 		sc.pending[id] = st
 	}
 }
@@ -53,6 +56,9 @@ func (sc *stateCache) keep(id string, st *contactState) {
 // commit keeps the committed transaction's states, and forgets some others
 // past max.
 func (sc *stateCache) commit() {
+	if sc.max <= 0 {
+		return
+	}
 	for id, st := range sc.pending {
 		sc.entries[id] = st
 	}
@@ -66,11 +72,18 @@ func (sc *stateCache) commit() {
 }
 
 // abort forgets the states of a transaction that rolled back.
-func (sc *stateCache) abort() { clear(sc.pending) }
+func (sc *stateCache) abort() {
+	if sc.max > 0 {
+		clear(sc.pending)
+	}
+}
 
 // drop forgets the contact's state: something changed it that no turn
 // did.
 func (sc *stateCache) drop(id string) {
+	if sc.max <= 0 {
+		return
+	}
 	delete(sc.entries, id)
 	delete(sc.pending, id)
 }

@@ -120,7 +120,7 @@ func spent(done, limit interpreter.Work) bool {
 
 // location is the workspace timezone.
 func (e *Engine) location() *time.Location {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return e.cfg.Location
 }

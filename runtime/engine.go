@@ -87,6 +87,10 @@ func (noMeter) Handled(int, int, time.Duration) {}
 func (noMeter) Carried(string, string)          {}
 func (noMeter) Fired(string, time.Duration)     {}
 
+// Parallel is how many transactions an engine on a shared store handles at
+// once: while one waits on the database, another is handled.
+const Parallel = 2
+
 // DefaultCacheContacts is the contacts an engine keeps in memory by default.
 const DefaultCacheContacts = 10_000
 
@@ -98,14 +102,21 @@ type Engine struct {
 	st  store.Store
 	cfg Config
 
-	mu       sync.Mutex // one transaction at a time; guards what follows
-	machine  interpreter.Machine
-	flows    []*interpreter.Program // current versions, by name
-	byName   map[string]*interpreter.Program
-	byHash   map[string]*interpreter.Program // every version compiled so far
-	cache    *stateCache
-	started  int // runs started in committed transactions, for MaxRuns
-	starting int // and in the one under way
+	// mu guards what follows. A transaction on an exclusive store holds it
+	// alone: one at a time, and the cache is its. On a shared store,
+	// Parallel transactions hold it shared, each with a machine of its
+	// own, so that one is handled while another waits on the database;
+	// what changes the flows or the settings waits for all of them.
+	mu        sync.RWMutex
+	exclusive bool
+	machine   interpreter.Machine       // an exclusive store's transactions'
+	machines  chan *interpreter.Machine // a shared store's, one per transaction under way
+	flows     []*interpreter.Program    // current versions, by name
+	byName    map[string]*interpreter.Program
+	hashMu    sync.Mutex                      // guards byHash, which transactions fill
+	byHash    map[string]*interpreter.Program // every version compiled so far
+	cache     *stateCache
+	started   atomic.Int64 // runs started in committed transactions, for MaxRuns
 
 	subsMu     sync.Mutex
 	subs       [wakeKinds][]chan struct{} // see Subscribe
@@ -194,6 +205,8 @@ func (e *Engine) notifyActivity(contacts []string) {
 // for.
 type watchTx struct {
 	store.Tx
+	m              *interpreter.Machine // the transaction's turns run on it
+	starting       int                  // runs it started, for MaxRuns
 	timers, outbox bool
 	soonest        time.Time // of the timers added
 	watched        bool      // some contact's activity has a subscriber
@@ -257,7 +270,15 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 	if cfg.Meter == nil {
 		cfg.Meter = noMeter{}
 	}
-	e := &Engine{st: st, cfg: cfg, byHash: map[string]*interpreter.Program{}, cache: newStateCache(cfg.CacheContacts)}
+	e := &Engine{st: st, cfg: cfg, byHash: map[string]*interpreter.Program{}, cache: newStateCache(cfg.CacheContacts),
+		exclusive: st.Exclusive()}
+	if !e.exclusive {
+		e.machines = make(chan *interpreter.Machine, Parallel)
+		e.machines <- &e.machine
+		for range Parallel - 1 {
+			e.machines <- new(interpreter.Machine)
+		}
+	}
 	var list []*interpreter.Program
 	var byName map[string]*interpreter.Program
 	err := e.inTx(ctx, func(tx store.Tx) (err error) {
@@ -294,6 +315,8 @@ func (e *Engine) install(tx store.Tx, flows []Flow) ([]*interpreter.Program, map
 		list = append(list, p)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Flow < list[j].Flow })
+	e.hashMu.Lock()
+	defer e.hashMu.Unlock()
 	for _, p := range list {
 		e.byHash[p.Hash] = p // stored: a run may pause in it
 	}
@@ -426,7 +449,9 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 	errs = make([]error, len(evs))
 	var failed bool
 	err = e.inTx(ctx, func(tx store.Tx) error {
-		e.cache.on = true
+		if e.exclusive { // a shared store's transactions run at once, without it
+			e.cache.on = true
+		}
 		if err := e.lockContacts(tx, evs); err != nil {
 			return err
 		}
@@ -502,14 +527,22 @@ func ignoreNotFound(err error) error {
 // contact states fn's turns leave are cached only if fn turned the cache on
 // and the transaction committed.
 func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	defer func() { e.cache.on, e.starting = false, 0 }()
+	m := &e.machine
+	if e.exclusive {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		defer func() { e.cache.on = false }()
+	} else {
+		e.mu.RLock()
+		defer e.mu.RUnlock()
+		m = <-e.machines
+		defer func() { e.machines <- m }()
+	}
 	stx, err := e.st.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	tx := &watchTx{Tx: stx, watched: e.actWatched.Load() > 0}
+	tx := &watchTx{Tx: stx, watched: e.actWatched.Load() > 0, m: m}
 	if err := fn(tx); err != nil {
 		e.cache.abort()
 		return errors.Join(err, tx.Rollback())
@@ -519,7 +552,7 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	e.cache.commit()
-	e.started += e.starting
+	e.started.Add(int64(tx.starting))
 	if wakeAt := e.timerWake.Load(); tx.timers && (wakeAt == 0 || tx.soonest.UnixNano() < wakeAt) {
 		e.notify(WakeTimers) // sooner than the timer loop will look
 	}
@@ -721,15 +754,15 @@ func (e *Engine) NextTimer(ctx context.Context) (time.Time, bool, error) {
 
 // Flow is the current version of a flow, or nil.
 func (e *Engine) Flow(name string) *interpreter.Program {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return e.byName[name]
 }
 
 // Flows are the current versions of the flows, by name.
 func (e *Engine) Flows() []*interpreter.Program {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.mu.RLock()
+	defer e.mu.RUnlock()
 	return e.flows
 }
 
@@ -747,14 +780,17 @@ func (e *Engine) Program(ctx context.Context, hash string) (*interpreter.Program
 // program is the version of a flow a run paused in: one compiled already,
 // or the stored source compiled again.
 func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error) {
-	if p, ok := e.byHash[hash]; ok {
+	e.hashMu.Lock()
+	p, ok := e.byHash[hash]
+	e.hashMu.Unlock()
+	if ok {
 		return p, nil
 	}
 	rec, err := tx.Program(hash)
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := interpreter.CompileSource(rec.File, rec.Source)
+	p, _, err = interpreter.CompileSource(rec.File, rec.Source)
 	if err != nil {
 		return nil, fmt.Errorf("program %s (%s): %w", hash, rec.Flow, err)
 	}
@@ -767,15 +803,35 @@ func (e *Engine) program(tx store.Tx, hash string) (*interpreter.Program, error)
 	default:
 		return nil, fmt.Errorf("program %s (%s) compiles to %s with this flowd", hash, rec.Flow, p.Hash)
 	}
+	e.hashMu.Lock()
 	e.byHash[hash] = p
+	e.hashMu.Unlock()
 	return p, nil
 }
 
 // RunTimers fires timers as they fall due until ctx ends, as a service
 // does: it sleeps until the next timer's deadline, at most a second (a
 // timer another process added), and wakes early when events were handled
-// (one may have added a sooner timer).
+// (one may have added a sooner timer). On a shared store it runs a loop for
+// each transaction the engine handles at once (Parallel): each claims
+// timers of its own.
 func (e *Engine) RunTimers(ctx context.Context) {
+	if e.exclusive {
+		e.timerLoop(ctx)
+		return
+	}
+	var wg sync.WaitGroup
+	for range Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.timerLoop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (e *Engine) timerLoop(ctx context.Context) {
 	wake, cancel := e.Subscribe(WakeTimers)
 	defer cancel()
 	for ctx.Err() == nil {

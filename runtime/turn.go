@@ -47,7 +47,11 @@ const timerWatchdog = "watchdog"
 type turn struct {
 	e   *Engine
 	tx  store.Tx
+	m   *interpreter.Machine // the transaction's
 	now time.Time
+	// lastAssigned is the latest assignment of any user, as pick read it
+	// under the assignment lock
+	lastAssigned time.Time
 
 	c            *store.Contact
 	conv         *store.Conversation // the latest, open or closed; nil when none ever
@@ -120,8 +124,8 @@ func (e *Engine) newTurn(tx store.Tx, contactID string, ev Event) (*turn, error)
 	if err := tx.LockContacts(contactID); err != nil {
 		return nil, err
 	}
-	t := &turn{e: e, tx: tx, now: e.cfg.Now(), users: map[string]*store.User{}}
-	t.budget.Begin(e.machine.Work())
+	t := &turn{e: e, tx: tx, m: tx.(*watchTx).m, now: e.cfg.Now(), users: map[string]*store.User{}}
+	t.budget.Begin(t.m.Work())
 	if st := e.cache.take(contactID); st != nil {
 		t.c, t.conv, t.runs, t.addrs = st.c, st.conv, st.runs, st.addrs
 		return t, nil
@@ -240,7 +244,7 @@ func (t *turn) flush() error {
 // spent reports whether the event did all the work one event may; r, which
 // was to go on next, then fails.
 func (t *turn) spent(r *liveRun) bool {
-	err := t.budget.Spent(r.rec.Flow, t.e.machine.Work())
+	err := t.budget.Spent(r.rec.Flow, t.m.Work())
 	if err == nil {
 		return false
 	}
@@ -253,7 +257,7 @@ func (t *turn) resume(r *liveRun, in interpreter.Input) {
 	if r.ended || r.busy || r.cont == nil || t.spent(r) {
 		return
 	}
-	out, err := t.e.machine.Resume(r.prog, r.cont, t.context(r), in)
+	out, err := t.m.Resume(r.prog, r.cont, t.context(r), in)
 	if err != nil {
 		t.end(r, store.RunFailed, err.Error())
 		t.note(r, KindError, "failed: "+err.Error(), nil)
@@ -283,7 +287,7 @@ func (t *turn) step(s *sprint) {
 		if r.why != "" {
 			t.note(r, KindFlow, fmt.Sprintf("started %q %s", r.prog.Flow, r.why), nil)
 		}
-		s.out = t.e.machine.Start(r.prog, t.context(r))
+		s.out = t.m.Start(r.prog, t.context(r))
 	}
 	depth := len(t.sprints)
 	for s.next < len(s.out.Effects) && t.err == nil {
@@ -552,7 +556,7 @@ func (c candidates) Enrolled(flow string) (bool, error) {
 	return c.t.tx.Enrolled(c.t.c.ID, flow)
 }
 func (c candidates) Matches(p *interpreter.Program) (bool, error) {
-	return c.t.e.machine.Matches(p, c.t.context(&liveRun{prog: p, trigger: c.data}))
+	return c.t.m.Matches(p, c.t.context(&liveRun{prog: p, trigger: c.data}))
 }
 
 // held reports whether an agent stopped the flow for the open conversation.
@@ -568,7 +572,7 @@ func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, p
 		t.note(parent, KindFlow, fmt.Sprintf("not started: %q: stopped by an agent for this conversation", p.Flow), nil)
 		return
 	}
-	if max := t.e.cfg.MaxRuns; max > 0 && t.e.started+t.e.starting >= max {
+	if max := t.e.cfg.MaxRuns; max > 0 && int(t.e.started.Load())+t.tx.(*watchTx).starting >= max {
 		t.note(parent, KindError, fmt.Sprintf("not started: %q: a world may have %d runs in all", p.Flow, max), nil)
 		return
 	}
@@ -595,7 +599,7 @@ func (t *turn) enrol(p *interpreter.Program, data map[string]any, byFlow bool, p
 	}
 	t.fail(t.tx.AddEnrolment(t.c.ID, p.Flow, t.now))
 	t.fail(t.tx.InsertRun(rec))
-	t.e.starting++
+	t.tx.(*watchTx).starting++
 	r := &liveRun{rec: rec, prog: p, trigger: data, why: why}
 	t.runs = append(t.runs, r)
 	t.sprints = append(t.sprints, &sprint{r: r, start: true})

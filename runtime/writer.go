@@ -7,12 +7,14 @@ import (
 	"sync/atomic"
 )
 
-// A Writer shares commits between events handed over concurrently: one
-// goroutine takes whatever events are waiting, handles them in one
-// transaction (each in its savepoint, so one failing never spoils the
-// others) and commits once. With the store's synchronous commits, a commit
-// costs about as much for one event as for thirty, so under load the
-// Writer turns many events into few commits, and alone it adds no wait.
+// A Writer shares commits between events handed over concurrently: a loop
+// takes whatever events are waiting, handles them in one transaction (each
+// in its savepoint, so one failing never spoils the others) and commits
+// once. With the store's synchronous commits, a commit costs about as much
+// for one event as for thirty, so under load the Writer turns many events
+// into few commits, and alone it adds no wait. On a shared store it runs a
+// loop for each transaction the engine handles at once (Parallel): one
+// fills while another commits.
 type Writer struct {
 	e    *Engine
 	max  int
@@ -21,16 +23,19 @@ type Writer struct {
 	done sync.WaitGroup
 	// sending is held, shared, by each Submit handing over a request, and
 	// closed is set under it alone: once Close has set closed, no request
-	// can reach reqs after the loop drained it.
+	// can reach reqs after the loops drained it.
 	sending sync.RWMutex
 	closed  bool
 
 	stats struct{ events, commits atomic.Int64 }
 }
 
+// A request is events handed over together, which one transaction handles
+// in their order, and their errors once it committed.
 type request struct {
-	ev  Event
-	err chan error
+	evs  []Event
+	errs []error
+	done chan struct{}
 }
 
 // ErrClosed is the error of an event handed to a closed Writer.
@@ -46,69 +51,53 @@ func (e *Engine) NewWriter(max int) *Writer {
 		max = DefaultBatch
 	}
 	w := &Writer{e: e, max: max, reqs: make(chan *request, max), stop: make(chan struct{})}
-	w.done.Add(1)
-	go w.loop()
+	loops := 1
+	if !e.exclusive {
+		loops = Parallel
+	}
+	for range loops {
+		w.done.Add(1)
+		go w.loop()
+	}
 	return w
 }
 
 // Submit hands an event over and waits until it is committed: nil when it
 // is, the event's error when it was undone.
 func (w *Writer) Submit(ctx context.Context, ev Event) error {
-	r := &request{ev: ev, err: make(chan error, 1)}
+	return w.SubmitAll(ctx, []Event{ev})[0]
+}
+
+// SubmitAll hands events over together and waits until they are committed
+// or undone: errs[i] is the error of evs[i]. They are handled in their
+// order, in one transaction, which may carry others' events too.
+func (w *Writer) SubmitAll(ctx context.Context, evs []Event) []error {
+	r := &request{evs: evs, errs: make([]error, len(evs)), done: make(chan struct{})}
+	fail := func(err error) []error {
+		errs := make([]error, len(evs))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	w.sending.RLock()
 	if w.closed {
 		w.sending.RUnlock()
-		return ErrClosed
+		return fail(ErrClosed)
 	}
 	select {
-	case w.reqs <- r: // the loop reads on until closed is set
+	case w.reqs <- r: // the loops read on until closed is set
 	case <-ctx.Done():
 		w.sending.RUnlock()
-		return ctx.Err()
+		return fail(ctx.Err())
 	}
 	w.sending.RUnlock()
 	select {
-	case err := <-r.err:
-		return err
+	case <-r.done:
+		return r.errs
 	case <-ctx.Done():
-		return ctx.Err() // it may still commit
+		return fail(ctx.Err()) // they may still commit
 	}
-}
-
-// SubmitAll hands events over in order and waits until each is committed
-// or undone: errs[i] is the error of evs[i]. A contact's events among them
-// are handled in their order, and the Writer may commit them together.
-func (w *Writer) SubmitAll(ctx context.Context, evs []Event) []error {
-	errs := make([]error, len(evs))
-	reqs := make([]*request, 0, len(evs))
-	w.sending.RLock()
-	for i, ev := range evs {
-		if w.closed {
-			errs[i] = ErrClosed
-			continue
-		}
-		r := &request{ev: ev, err: make(chan error, 1)}
-		select {
-		case w.reqs <- r:
-			reqs = append(reqs, r)
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
-		}
-	}
-	w.sending.RUnlock()
-	j := 0
-	for i := range evs {
-		if errs[i] != nil {
-			continue
-		}
-		select {
-		case errs[i] = <-reqs[j].err:
-		case <-ctx.Done():
-			errs[i] = ctx.Err() // it may still commit
-		}
-		j++
-	}
-	return errs
 }
 
 // Close stops the Writer once the events handed over are handled.
@@ -132,25 +121,25 @@ func (w *Writer) Stats() (events, commits int64) {
 func (w *Writer) loop() {
 	defer w.done.Done()
 	batch := make([]*request, 0, w.max)
-	evs := make([]Event, 0, w.max)
 	for {
+		n := 0
 		select {
 		case r := <-w.reqs:
-			batch = append(batch[:0], r)
+			batch, n = append(batch[:0], r), len(r.evs)
 		case <-w.stop:
 			w.drain()
 			return
 		}
 	more:
-		for len(batch) < w.max {
+		for n < w.max {
 			select {
 			case r := <-w.reqs:
-				batch = append(batch, r)
+				batch, n = append(batch, r), n+len(r.evs)
 			default:
 				break more
 			}
 		}
-		w.commit(batch, evs)
+		w.commit(batch)
 	}
 }
 
@@ -159,32 +148,37 @@ func (w *Writer) drain() {
 	for {
 		select {
 		case r := <-w.reqs:
-			w.commit([]*request{r}, nil)
+			w.commit([]*request{r})
 		default:
 			return
 		}
 	}
 }
 
-func (w *Writer) commit(batch []*request, evs []Event) {
-	evs = evs[:0]
+func (w *Writer) commit(batch []*request) {
+	var evs []Event
 	for _, r := range batch {
-		evs = append(evs, r.ev)
+		evs = append(evs, r.evs...)
 	}
 	errs, err := w.e.HandleAll(context.Background(), evs)
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch { // the shared commit failed: each on its own
-			w.commit([]*request{r}, nil)
+			w.commit([]*request{r})
 		}
 		return
 	}
-	w.stats.events.Add(int64(len(batch)))
+	w.stats.events.Add(int64(len(evs)))
 	w.stats.commits.Add(1)
-	for i, r := range batch {
-		if err != nil {
-			r.err <- err
-		} else {
-			r.err <- errs[i]
+	i := 0
+	for _, r := range batch {
+		for j := range r.evs {
+			if err != nil {
+				r.errs[j] = err
+			} else {
+				r.errs[j] = errs[i]
+			}
+			i++
 		}
+		close(r.done)
 	}
 }
