@@ -97,7 +97,8 @@ const DefaultCacheContacts = 10_000
 // An Engine turns events into store transactions: it selects and enrols
 // flows, resumes waiting runs, applies their effects to the contact and the
 // conversation, records activity, schedules timers and queues outbound work.
-// It is safe for concurrent use; it handles one transaction at a time.
+// It is safe for concurrent use. On the embedded store it handles one
+// transaction at a time; on a shared one, Parallel at once.
 type Engine struct {
 	st  store.Store
 	cfg Config
