@@ -24,22 +24,31 @@ type RunMove struct {
 // migrateBatch is how many runs one transaction of MigrateRuns moves.
 const migrateBatch = 100
 
+// MaxMigrate bounds the runs one call of MigrateRuns looks at.
+const MaxMigrate = 10_000
+
 // MigrateRuns moves the flow's runs paused in earlier versions to its
 // current version, each to the step with the label it waits at (see
 // interpreter.Migrate), and returns what it did for each. With apply false
 // it moves none, and says what it would do. A run already on the current
 // version is left out.
-func (e *Engine) MigrateRuns(ctx context.Context, flow string, apply bool) ([]RunMove, error) {
+//
+// It looks at the flow's waiting runs after the run id after, at most limit
+// of them (at most MaxMigrate; 0 is MaxMigrate); next is where the next call
+// goes on, 0 when none are left.
+func (e *Engine) MigrateRuns(ctx context.Context, flow string, apply bool, after int64, limit int) (moves []RunMove, next int64, err error) {
 	to := e.Flow(flow)
 	if to == nil {
-		return nil, fmt.Errorf("%w: %q has no current version", ErrNoFlow, flow)
+		return nil, 0, fmt.Errorf("%w: %q has no current version", ErrNoFlow, flow)
 	}
-	var moves []RunMove
-	for after := int64(0); ; {
+	if limit <= 0 || limit > MaxMigrate {
+		limit = MaxMigrate
+	}
+	for seen := 0; seen < limit; {
 		var page []*store.Run
 		err := e.inTx(ctx, func(tx store.Tx) error {
 			var err error
-			if page, err = tx.WaitingRuns(flow, after, migrateBatch); err != nil || len(page) == 0 {
+			if page, err = tx.WaitingRuns(flow, after, min(migrateBatch, limit-seen)); err != nil || len(page) == 0 {
 				return err
 			}
 			if apply { // then read each run again under its contact's lock
@@ -72,10 +81,12 @@ func (e *Engine) MigrateRuns(ctx context.Context, flow string, apply bool) ([]Ru
 			return nil
 		})
 		if err != nil || len(page) == 0 {
-			return moves, err
+			return moves, 0, err
 		}
+		seen += len(page)
 		after = page[len(page)-1].ID
 	}
+	return moves, after, nil // more may wait after it
 }
 
 // migrateRun moves one run, or says why it does not.

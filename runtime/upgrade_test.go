@@ -74,20 +74,31 @@ send "Thanks ${Name} (v2)"
 `)
 	h.must(h.e.Replace(t.Context(), v2))
 
-	dry, err := h.e.MigrateRuns(t.Context(), "Survey", false)
+	dry, next, err := h.e.MigrateRuns(t.Context(), "Survey", false, 0, 0)
 	h.must(err)
+	if next != 0 {
+		t.Errorf("all runs looked at, yet next is %d", next)
+	}
+	// a page at a time: one run, then the next from where it stopped
+	first, next, err := h.e.MigrateRuns(t.Context(), "Survey", false, 0, 1)
+	h.must(err)
+	rest, last, err := h.e.MigrateRuns(t.Context(), "Survey", false, next, 1)
+	h.must(err)
+	if len(first) != 1 || next != first[0].Run || len(rest) != 1 || rest[0].Run == first[0].Run || last == 0 {
+		t.Errorf("pages of one: %+v (next %d), then %+v (next %d)", first, next, rest, last)
+	}
 	if len(dry) != 2 || !dry[0].Moved || dry[0].Step != "name" || dry[1].Moved || dry[1].Reason != "label mood is gone" {
 		t.Errorf("dry run: %+v", dry)
 	}
 	if runs := h.runs("1"); runs[0].Program != v1[0].Program.Hash {
 		t.Errorf("a dry run moved run %+v", runs[0])
 	}
-	moved, err := h.e.MigrateRuns(t.Context(), "Survey", true)
+	moved, _, err := h.e.MigrateRuns(t.Context(), "Survey", true, 0, 0)
 	h.must(err)
 	if len(moved) != 2 || !moved[0].Moved || moved[1].Moved {
 		t.Errorf("applied: %+v", moved)
 	}
-	if again, _ := h.e.MigrateRuns(t.Context(), "Survey", false); len(again) != 1 || again[0].Contact != "2" {
+	if again, _, _ := h.e.MigrateRuns(t.Context(), "Survey", false, 0, 0); len(again) != 1 || again[0].Contact != "2" {
 		t.Errorf("after applying, left on the old version: %+v", again)
 	}
 	h.lines("1")

@@ -62,7 +62,8 @@ func FlowInfos(flows []*project.Flow) []FlowInfo {
 }
 
 // migrateRuns moves a flow's paused runs to its current version by their
-// steps' labels; a dry run unless the body says apply.
+// steps' labels; a dry run unless the body says apply. It looks at a page of
+// runs: next, when not 0, is the after of the next call.
 func (s *Server) migrateRuns(w http.ResponseWriter, r *http.Request) error {
 	var body migrateBody
 	if r.ContentLength != 0 {
@@ -70,11 +71,14 @@ func (s *Server) migrateRuns(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	moves, err := s.cfg.Engine.MigrateRuns(r.Context(), r.PathValue("flow"), body.Apply)
+	if body.After < 0 || body.Limit < 0 || body.Limit > runtime.MaxMigrate {
+		return badRequest("limit", "after: a run id; limit: 1 to %d runs looked at (0: %d)", runtime.MaxMigrate, runtime.MaxMigrate)
+	}
+	moves, next, err := s.cfg.Engine.MigrateRuns(r.Context(), r.PathValue("flow"), body.Apply, body.After, body.Limit)
 	if err != nil {
 		return err
 	}
-	answer := migrateAnswer{Items: moves, Applied: body.Apply}
+	answer := migrateAnswer{Items: moves, Applied: body.Apply, Next: next}
 	if answer.Items == nil {
 		answer.Items = []runtime.RunMove{}
 	}

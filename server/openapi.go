@@ -62,13 +62,16 @@ type (
 		Form map[string]string `json:"form,omitempty"`
 	}
 	migrateBody struct {
-		Apply bool `json:"apply"`
+		Apply bool  `json:"apply"`
+		After int64 `json:"after,omitempty"`
+		Limit int   `json:"limit,omitempty"`
 	}
 	migrateAnswer struct {
 		Items   []runtime.RunMove `json:"items"`
 		Moved   int               `json:"moved"`
 		Left    int               `json:"left"`
 		Applied bool              `json:"applied"`
+		Next    int64             `json:"next"`
 	}
 	userStatusBody struct {
 		Status string `json:"status"`

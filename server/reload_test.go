@@ -166,7 +166,7 @@ func TestMigrateThroughTheAPI(t *testing.T) {
 	}
 	dry := migrate(false)
 	items, _ := dry["items"].([]any)
-	if dry["moved"] != 1.0 || dry["left"] != 1.0 || dry["applied"] != false || len(items) != 2 ||
+	if dry["moved"] != 1.0 || dry["left"] != 1.0 || dry["applied"] != false || dry["next"] != 0.0 || len(items) != 2 ||
 		items[1].(map[string]any)["reason"] != "label mood is gone" {
 		t.Errorf("dry run: %v", dry)
 	}
@@ -181,6 +181,9 @@ func TestMigrateThroughTheAPI(t *testing.T) {
 	}
 	if got["c1"] != "Thanks Ana (v2)" || got["c2"] != "Thanks Bo (v1)" {
 		t.Errorf("after the migration: %v; want c1 on v2, c2 on v1", got)
+	}
+	if code, out := f.call(http.MethodPost, "/v2/flowd/flows/Survey/migrate", map[string]any{"limit": 1_000_000}); code != 400 {
+		t.Errorf("a page past the bound: %d %v", code, out)
 	}
 	if code, out := f.call(http.MethodPost, "/v2/flowd/flows/Nope/migrate", nil); code != 404 {
 		t.Errorf("an unknown flow: %d %v", code, out)

@@ -66,21 +66,26 @@ func runsMigrate(ctx context.Context, args []string, getenv func(string) string,
 	}
 	moved, left := 0, 0
 	for _, name := range names {
-		moves, err := e.MigrateRuns(ctx, name, apply)
-		if err != nil {
-			return fail(err)
-		}
-		for _, m := range moves {
-			if m.Moved {
-				moved++
-				verb := "would move"
-				if apply {
-					verb = "moved"
+		for after := int64(0); ; { // a page of runs at a time
+			moves, next, err := e.MigrateRuns(ctx, name, apply, after, 0)
+			if err != nil {
+				return fail(err)
+			}
+			for _, m := range moves {
+				if m.Moved {
+					moved++
+					verb := "would move"
+					if apply {
+						verb = "moved"
+					}
+					fmt.Fprintf(stdout, "%s: run %d (contact %s) at step %s: %s from %s to %s\n", name, m.Run, m.Contact, m.Step, verb, m.From, m.To)
+				} else {
+					left++
+					fmt.Fprintf(stdout, "%s: run %d (contact %s) stays on %s: %s\n", name, m.Run, m.Contact, m.From, m.Reason)
 				}
-				fmt.Fprintf(stdout, "%s: run %d (contact %s) at step %s: %s from %s to %s\n", name, m.Run, m.Contact, m.Step, verb, m.From, m.To)
-			} else {
-				left++
-				fmt.Fprintf(stdout, "%s: run %d (contact %s) stays on %s: %s\n", name, m.Run, m.Contact, m.From, m.Reason)
+			}
+			if after = next; after == 0 {
+				break
 			}
 		}
 	}
