@@ -19,12 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"regexp"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
@@ -88,11 +84,10 @@ const migrationLock = 0x666c6f7764 // "flowd"
 // their number, all in one transaction under the migration lock: a second
 // process starting meanwhile waits, then finds them applied.
 func (s *DB) migrate() error {
-	names, err := fs.Glob(migrations, "migration/*.sql")
+	list, err := sqlrow.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	tx, err := s.db.Beginx()
 	if err != nil {
 		return err
@@ -108,23 +103,14 @@ func (s *DB) migrate() error {
 	if err := tx.Select(&applied, `SELECT version FROM schema_migrations`); err != nil {
 		return err
 	}
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migration/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: no version number", name)
-		}
-		if slices.Contains(applied, version) {
+	for _, m := range list {
+		if slices.Contains(applied, m.Version) {
 			continue
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
+		if _, err := tx.Exec(m.Body); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(string(body)); err != nil {
-			return fmt.Errorf("%s: %w", base, err)
-		}
-		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)`, version, time.Now().UnixNano()); err != nil {
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)`, m.Version, time.Now().UnixNano()); err != nil {
 			return err
 		}
 	}

@@ -38,12 +38,11 @@ func scanned(what string, err error) error {
 
 // Contact implements store.Tx.
 func (t *Tx) Contact(id string) (*store.Contact, error) {
-	c := &store.Contact{}
-	dests, finish := sqlrow.ContactDests(c)
-	if err := scanned("contact "+id, t.row("contact", id).Scan(dests...)); err != nil {
+	c, err := sqlrow.ScanContact(t.row("contact", id))
+	if err := scanned("contact "+id, err); err != nil {
 		return nil, err
 	}
-	return c, finish()
+	return c, nil
 }
 
 // SaveContact implements store.Tx.
@@ -58,19 +57,11 @@ func (t *Tx) SaveContact(c *store.Contact) error {
 
 // ContactState implements store.Tx.
 func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
-	c, conv := &store.Contact{}, &store.Conversation{}
-	contactDests, finishContact := sqlrow.ContactDests(c)
-	convDests, finishConv := sqlrow.ConversationDests(conv)
-	if err := scanned("contact "+id, t.row("contact_state", id).Scan(append(contactDests, convDests...)...)); err != nil {
+	c, conv, err := sqlrow.ScanContactState(t.row("contact_state", id))
+	if err := scanned("contact "+id, err); err != nil {
 		return nil, nil, err
 	}
-	if err := finishContact(); err != nil {
-		return nil, nil, err
-	}
-	if conv.ID == 0 {
-		return c, nil, nil
-	}
-	return c, conv, finishConv()
+	return c, conv, nil
 }
 
 func (t *Tx) conversation(query, contactID string) (*store.Conversation, error) {
@@ -193,24 +184,7 @@ func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error
 }
 
 // UpdateRun implements store.Tx.
-func (t *Tx) UpdateRun(r *store.Run) error {
-	var n int64
-	var err error
-	if r.Status == store.RunWaiting {
-		n, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), sqlrow.Nanos(r.Updated), r.ID, r.Seq)
-	} else {
-		n, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), r.Err,
-			sqlrow.Nanos(r.Updated), r.ID, r.Seq)
-	}
-	if err != nil {
-		return err
-	}
-	if n != 1 {
-		return fmt.Errorf("run %d at seq %d: %w", r.ID, r.Seq, store.ErrConflict)
-	}
-	r.Seq++
-	return nil
-}
+func (t *Tx) UpdateRun(r *store.Run) error { return sqlrow.UpdateRun(t.exec, r) }
 
 // SaveProgram implements store.Tx.
 func (t *Tx) SaveProgram(p store.Program) error {
@@ -503,21 +477,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 	if err := t.flushAll(); err != nil {
 		return 0, err
 	}
-	total := 0
-	for _, q := range []struct {
-		name   string
-		before time.Time
-	}{{"prune_dedup", p.Dedup}, {"prune_activity", p.Activity}, {"prune_receipts", p.Outbox}, {"prune_outbox", p.Outbox}} {
-		if q.before.IsZero() {
-			continue
-		}
-		n, err := t.exec(q.name, sqlrow.Nanos(q.before), p.Limit)
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-	}
-	return total, nil
+	return sqlrow.Prune(t.exec, p)
 }
 
 // EraseContact implements store.Tx.

@@ -105,25 +105,7 @@ func (t *Tx) Prune(p store.Prune) (int, error) {
 	if err := t.flushAll(); err != nil {
 		return 0, err
 	}
-	total := 0
-	for _, q := range []struct {
-		name   string
-		before time.Time
-	}{{"prune_dedup", p.Dedup}, {"prune_activity", p.Activity}, {"prune_receipts", p.Outbox}, {"prune_outbox", p.Outbox}} {
-		if q.before.IsZero() {
-			continue
-		}
-		res, err := t.exec(q.name, sqlrow.Nanos(q.before), p.Limit)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-	}
-	return total, nil
+	return sqlrow.Prune(t.affected, p)
 }
 
 // NewContactNumber implements store.Tx.

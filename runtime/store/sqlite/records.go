@@ -75,12 +75,11 @@ var queries = map[string]string{
 
 // Contact implements store.Tx.
 func (t *Tx) Contact(id string) (*store.Contact, error) {
-	c := &store.Contact{}
-	dests, finish := sqlrow.ContactDests(c)
-	if err := t.stmt("contact").QueryRowContext(t.ctx, id).Scan(dests...); err != nil {
+	c, err := sqlrow.ScanContact(t.stmt("contact").QueryRowContext(t.ctx, id))
+	if err != nil {
 		return nil, sqlrow.NotFound("contact "+id, err)
 	}
-	return c, finish()
+	return c, nil
 }
 
 // SaveContact implements store.Tx.
@@ -96,19 +95,11 @@ func (t *Tx) SaveContact(c *store.Contact) error {
 // ContactState implements store.Tx: one query for the contact and its
 // latest conversation, which every event reads.
 func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
-	c, conv := &store.Contact{}, &store.Conversation{}
-	contactDests, finishContact := sqlrow.ContactDests(c)
-	convDests, finishConv := sqlrow.ConversationDests(conv)
-	if err := t.stmt("contact_state").QueryRowContext(t.ctx, id).Scan(append(contactDests, convDests...)...); err != nil {
+	c, conv, err := sqlrow.ScanContactState(t.stmt("contact_state").QueryRowContext(t.ctx, id))
+	if err != nil {
 		return nil, nil, sqlrow.NotFound("contact "+id, err)
 	}
-	if err := finishContact(); err != nil {
-		return nil, nil, err
-	}
-	if conv.ID == 0 {
-		return c, nil, nil
-	}
-	return c, conv, finishConv()
+	return c, conv, nil
 }
 
 // OpenConversation implements store.Tx.

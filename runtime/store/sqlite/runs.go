@@ -51,23 +51,7 @@ func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error
 }
 
 // UpdateRun implements store.Tx.
-func (t *Tx) UpdateRun(r *store.Run) error {
-	var res sql.Result
-	var err error
-	if r.Status == store.RunWaiting { // a waiting run only ever waits again or ends: its status stays, and so does runs_active
-		res, err = t.exec("update_waiting_run", r.Program, r.Cont, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), sqlrow.Nanos(r.Updated), r.ID, r.Seq)
-	} else {
-		res, err = t.exec("update_run", r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline), r.Err, sqlrow.Nanos(r.Updated), r.ID, r.Seq)
-	}
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return errors.Join(fmt.Errorf("run %d at seq %d: %w", r.ID, r.Seq, store.ErrConflict), err)
-	}
-	r.Seq++
-	return nil
-}
+func (t *Tx) UpdateRun(r *store.Run) error { return sqlrow.UpdateRun(t.affected, r) }
 
 // SaveProgram implements store.Tx.
 func (t *Tx) SaveProgram(p store.Program) error {

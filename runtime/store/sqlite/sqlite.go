@@ -15,11 +15,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,37 +89,27 @@ func (s *DB) migrate() error {
 	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migration/*.sql")
+	list, err := sqlrow.Migrations(migrations)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migration/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: no version number", name)
-		}
+	for _, m := range list {
 		var n int
-		if err := s.db.Get(&n, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version); err != nil {
+		if err := s.db.Get(&n, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version); err != nil {
 			return err
 		}
 		if n > 0 {
 			continue
 		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
 		tx, err := s.db.Beginx()
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(string(body)); err != nil {
+		if _, err := tx.Exec(m.Body); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("%s: %w", base, err)
+			return fmt.Errorf("%s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, version, time.Now().UnixNano()); err != nil {
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, m.Version, time.Now().UnixNano()); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -184,6 +170,15 @@ func (t *Tx) exec(name string, args ...any) (sql.Result, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return res, nil
+}
+
+// affected runs a prepared statement and returns how many rows it changed.
+func (t *Tx) affected(name string, args ...any) (int64, error) {
+	res, err := t.exec(name, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Commit implements store.Tx.

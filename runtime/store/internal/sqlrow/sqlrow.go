@@ -108,10 +108,10 @@ func ContactArgs(c *store.Contact) ([]any, error) {
 	return []any{fields, tags, c.Channel, channels, Nanos(c.Created)}, nil
 }
 
-// ContactDests are the scan targets of a contact's columns (id, fields,
+// contactDests are the scan targets of a contact's columns (id, fields,
 // tags, channel, channels, created), and what turns them into c once
 // scanned.
-func ContactDests(c *store.Contact) ([]any, func() error) {
+func contactDests(c *store.Contact) ([]any, func() error) {
 	var fields, tags, channels string
 	var created int64
 	return []any{&c.ID, &fields, &tags, &c.Channel, &channels, &created}, func() error {
@@ -147,9 +147,9 @@ func ConversationArgs(c *store.Conversation) ([]any, error) {
 		c.Assignee, c.Team, c.LastIncoming, Nanos(c.LastIncomingAt), c.LastOutgoing, Nanos(c.LastOutgoingAt), c.LastOutgoingSource, held}, nil
 }
 
-// ConversationDests are the scan targets of a conversation's columns (id,
+// conversationDests are the scan targets of a conversation's columns (id,
 // number, then as ConversationArgs), and what turns them into c.
-func ConversationDests(c *store.Conversation) ([]any, func() error) {
+func conversationDests(c *store.Conversation) ([]any, func() error) {
 	var open int
 	var opened, closed, in, out int64
 	var held string
@@ -171,7 +171,7 @@ func ConversationDests(c *store.Conversation) ([]any, func() error) {
 // ScanConversation scans a conversation's columns.
 func ScanConversation(row Scanner) (*store.Conversation, error) {
 	c := &store.Conversation{}
-	dests, finish := ConversationDests(c)
+	dests, finish := conversationDests(c)
 	if err := row.Scan(dests...); err != nil {
 		return nil, err
 	}
