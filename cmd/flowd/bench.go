@@ -259,14 +259,24 @@ func spawnServe(flow []byte, db, receiver string) (stop func(), url string, err 
 		os.RemoveAll(dir)
 	}
 	url = "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	if err := waitServing(url, 20*time.Second); err != nil {
+		stop()
+		return nil, "", fmt.Errorf("%v: %s", err, logs.String())
+	}
+	return stop, url, nil
+}
+
+// waitServing waits until the flowd serve at url answers /readyz.
+func waitServing(url string, d time.Duration) error {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if resp, err := http.Get(url + "/readyz"); err == nil {
 			resp.Body.Close()
-			return stop, url, nil
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
 		}
 	}
-	stop()
-	return nil, "", fmt.Errorf("flowd serve did not start: %s", logs.String())
+	return fmt.Errorf("flowd serve did not start within %v", d)
 }
 
 // benchReceiver takes /message and tells the contact waiting for a text.

@@ -3,15 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,147 +38,20 @@ func TestCrashTwoProcesses(t *testing.T) {
 		t.Skip("the crash test builds flowd and runs it: not in -short")
 	}
 	url := pgtest.Database(t)
-	const contacts, workers = 1000, 32
-	dir := t.TempDir()
-	bin := buildFlowd(t, dir)
-	flows := filepath.Join(dir, "flows")
-	os.Mkdir(flows, 0o755)
-	os.WriteFile(filepath.Join(flows, "consent.flow"), []byte(crashFlow), 0o644)
-
-	rc := newCrashReceiver()
-	defer rc.srv.Close()
-	var logs strings.Builder
-	var logMu sync.Mutex
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	start := func(i int) *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addrs[i], "--db", url)
-		cmd.Env = append(os.Environ(), "FLOWD_CHANNEL_URL="+rc.srv.URL, "FLOWD_CHANNEL_TOKEN=crash-token", "FLOWD_CHANNEL_ID=crash",
-			"FLOWD_TIMER_LEASE=2s", "FLOWD_DELIVERY_LEASE=2s")
-		w := &lockedWriter{w: &logs, mu: &logMu}
-		cmd.Stdout, cmd.Stderr = w, w
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitReady(t, "http://"+addrs[i], func() string { logMu.Lock(); defer logMu.Unlock(); return logs.String() })
-		return cmd
-	}
-	var procMu sync.Mutex
-	procs := []*exec.Cmd{start(0), start(1)}
-
-	var accepted, retried, answered atomic.Int64
-	// post sends to process i, and to the other while i does not answer:
-	// a load balancer's failover
-	post := func(i int, contact, mid, text string) {
-		body := fmt.Sprintf(`{"channelId":"crash","contactId":%q,"events":[{"type":"message","mId":%q,"timestamp":%d,"message":{"type":"text","text":%q}}]}`,
-			contact, mid, time.Now().UnixMilli(), text)
-		for try := 0; ; try++ {
-			req, _ := http.NewRequest("POST", "http://"+addrs[(i+try)%2]+"/custom/channel/webhook/", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer crash-token")
-			resp, err := http.DefaultClient.Do(req)
-			if err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					accepted.Add(1)
-					return
-				}
-			}
-			retried.Add(1) // down, or stopping: the same mId again
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	kills := []int64{contacts / 3, 2 * contacts / 3}
-	var killed atomic.Int64
-	killer := func() {
-		procMu.Lock()
-		defer procMu.Unlock()
-		n := killed.Load()
-		if int(n) >= len(kills) || answered.Load() < kills[n] {
-			return
-		}
-		killed.Add(1)
-		victim := int(n) % 2
-		procs[victim].Process.Signal(syscall.SIGKILL)
-		procs[victim].Wait()
-		procs[victim] = start(victim)
-	}
-
-	began := time.Now()
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				c := fmt.Sprintf("+6011%07d", i)
-				post(i%2, c, fmt.Sprintf("c%d-1", i), "Hello")
-				if !rc.wait(c, "Do you accept", 60*time.Second) {
-					t.Errorf("%s: no question", c)
-					continue
-				}
-				post((i+1)%2, c, fmt.Sprintf("c%d-2", i), "ACCEPT AND CONTINUE")
-				answered.Add(1)
-				killer()
-			}
-		}()
-	}
-	for i := range contacts {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	for i := range contacts {
-		if c := fmt.Sprintf("+6011%07d", i); !rc.wait(c, "Thank you!", 60*time.Second) {
-			t.Errorf("%s: no thanks: its timer never fired", c)
-		}
-	}
-	took := time.Since(began)
-	procMu.Lock()
-	for _, p := range procs {
-		p.Process.Signal(syscall.SIGTERM)
-	}
-	for _, p := range procs {
-		if err := p.Wait(); err != nil {
-			t.Errorf("flowd serve stopped with %v", err)
-		}
-	}
-	procMu.Unlock()
-	if killed.Load() != int64(len(kills)) {
-		t.Errorf("killed %d times, want %d", killed.Load(), len(kills))
-	}
+	run := crashLoad{flow: []byte(crashFlow), db: url, procs: 2, contacts: 1000, workers: 32, contact: "+6011%07d",
+		env: []string{"FLOWD_TIMER_LEASE=2s", "FLOWD_DELIVERY_LEASE=2s"}}
+	rc, n := run.drive(t)
 
 	st, err := postgres.Open(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	processed, fired, depth := checkCrashStore(t, st, contacts, "+6011%07d")
-	received, redelivered := rc.check(t, contacts)
+	processed, fired, depth := checkCrashStore(t, st, run.contacts, run.contact)
+	received, redelivered := rc.check(t, run.contacts)
 	rc.inOrder(t, "Hi! Please", "Do you accept", "Thank you!")
-	if t.Failed() {
-		logMu.Lock()
-		t.Logf("flowd's logs:\n%s", logs.String())
-		logMu.Unlock()
-	}
 	fmt.Printf("crash test (PostgreSQL, 2 processes): %d contacts in %v, %d kills; inbound: %d answered 2xx, %d tries refused or cut off and sent again, %d processed (each once); timers: %d fired (each once); outbound: %d messages, %d deliveries (%d again after a crash, each with its messageId and content), each contact's in order; %d outbox items left\n",
-		contacts, took.Round(time.Millisecond), killed.Load(), accepted.Load(), retried.Load(), processed, fired, received, received+redelivered, redelivered, depth)
-}
-
-// waitReady waits until a flowd serve at base answers /readyz.
-func waitReady(t *testing.T, base string, logs func() string) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("flowd did not start:\n%s", logs())
-		}
-	}
+		run.contacts, n.took.Round(time.Millisecond), n.kills, n.accepted, n.retried, processed, fired, received, received+redelivered, redelivered, depth)
 }
 
 // inOrder wants each contact's texts, by their first arrival, in the order

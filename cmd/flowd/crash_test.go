@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowd/flowd/internal/pgtest"
 	"github.com/flowd/flowd/runtime/store/sqlite"
 )
 
@@ -30,44 +31,91 @@ func TestCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the crash test builds flowd and runs it: not in -short")
 	}
-	const contacts, workers = 200, 16
-	dir := t.TempDir()
-	bin := buildFlowd(t, dir)
-	flows := filepath.Join(dir, "flows")
-	os.Mkdir(flows, 0o755)
 	src, err := os.ReadFile("../../flows/request_consent_privacy.flow")
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(flows, "consent.flow"), src, 0o644)
-	db := filepath.Join(dir, "flowd.db")
+	db := filepath.Join(t.TempDir(), "flowd.db")
+	run := crashLoad{flow: src, db: db, procs: 1, contacts: 200, workers: 16, contact: "+6010%07d"}
+	rc, n := run.drive(t)
 
+	// every inbound message that got a 2xx was processed exactly once
+	st, err := sqlite.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	processed, _, depth := checkCrashStore(t, st, run.contacts, run.contact)
+	// every outbound message reached the receiver, always the same
+	received, redelivered := rc.check(t, run.contacts)
+	fmt.Printf("crash test: %d contacts, %d kills; inbound: %d answered 2xx, %d tries refused or cut off and sent again, %d processed (each once); outbound: %d messages, %d deliveries (%d again after a crash, each with its messageId and content); %d outbox items left\n",
+		run.contacts, n.kills, n.accepted, n.retried, processed, received, received+redelivered, redelivered, depth)
+}
+
+// A crashLoad is the crash tests' load: contacts driven through a consent
+// flow by workers, over the Custom Channel, against procs flowd serve
+// processes on one store, one of them killed with SIGKILL and restarted at
+// a third of the answers and another at two thirds. A contact's first
+// message goes to process i%procs, its answer to the next one, and a post
+// a process does not take goes to the next: a load balancer's failover.
+type crashLoad struct {
+	flow              []byte
+	db                string // a file, or a PostgreSQL URL
+	procs             int
+	contacts, workers int
+	contact           string   // the contacts' ids, a format of their number
+	env               []string // more of flowd serve's environment
+}
+
+// crashCounts are what a crash load did.
+type crashCounts struct {
+	accepted, retried, kills int64
+	took                     time.Duration
+}
+
+// drive runs the load until every contact was thanked, stops the processes
+// with SIGTERM, and returns the receiver and the counts.
+func (l crashLoad) drive(t *testing.T) (*crashReceiver, crashCounts) {
+	dir := t.TempDir()
+	bin := buildFlowd(t, dir)
+	flows := filepath.Join(dir, "flows")
+	os.Mkdir(flows, 0o755)
+	os.WriteFile(filepath.Join(flows, "consent.flow"), l.flow, 0o644)
 	rc := newCrashReceiver()
-	defer rc.srv.Close()
-	addr := freeAddr(t)
-	base := "http://" + addr
+	t.Cleanup(rc.srv.Close)
 	var logs strings.Builder
 	var logMu sync.Mutex
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addr, "--db", db)
-		cmd.Env = append(os.Environ(), "FLOWD_CHANNEL_URL="+rc.srv.URL, "FLOWD_CHANNEL_TOKEN=crash-token", "FLOWD_CHANNEL_ID=crash")
+	logged := func() string { logMu.Lock(); defer logMu.Unlock(); return logs.String() }
+	addrs := make([]string, l.procs)
+	for i := range addrs {
+		addrs[i] = freeAddr(t)
+	}
+	start := func(i int) *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--flows", flows, "--addr", addrs[i], "--db", l.db)
+		cmd.Env = append(append(os.Environ(), "FLOWD_CHANNEL_URL="+rc.srv.URL, "FLOWD_CHANNEL_TOKEN=crash-token", "FLOWD_CHANNEL_ID=crash"), l.env...)
 		w := &lockedWriter{w: &logs, mu: &logMu}
 		cmd.Stdout, cmd.Stderr = w, w
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitReady(t, base, func() string { logMu.Lock(); defer logMu.Unlock(); return logs.String() })
+		if err := waitServing("http://"+addrs[i], 20*time.Second); err != nil {
+			t.Fatalf("%v:\n%s", err, logged())
+		}
 		return cmd
 	}
 	var procMu sync.Mutex
-	proc := start()
+	procs := make([]*exec.Cmd, l.procs)
+	for i := range procs {
+		procs[i] = start(i)
+	}
 
-	var accepted, retried, answered atomic.Int64
-	post := func(contact, mid, text string) {
+	var n crashCounts
+	var accepted, retried, answered, killed atomic.Int64
+	post := func(i int, contact, mid, text string) {
 		body := fmt.Sprintf(`{"channelId":"crash","contactId":%q,"events":[{"type":"message","mId":%q,"timestamp":%d,"message":{"type":"text","text":%q}}]}`,
 			contact, mid, time.Now().UnixMilli(), text)
-		for {
-			req, _ := http.NewRequest("POST", base+"/custom/channel/webhook/", strings.NewReader(body))
+		for try := 0; ; try++ {
+			req, _ := http.NewRequest("POST", "http://"+addrs[(i+try)%l.procs]+"/custom/channel/webhook/", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer crash-token")
 			resp, err := http.DefaultClient.Do(req)
 			if err == nil {
@@ -78,74 +126,76 @@ func TestCrash(t *testing.T) {
 					return
 				}
 			}
-			retried.Add(1) // the process is down, or stopping: the same mId again
-			time.Sleep(50 * time.Millisecond)
+			retried.Add(1) // down, or stopping: the same mId again
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	kills := []int64{contacts / 3, 2 * contacts / 3}
-	var killed atomic.Int64
+	kills := []int64{int64(l.contacts) / 3, 2 * int64(l.contacts) / 3}
 	killer := func() {
 		procMu.Lock()
 		defer procMu.Unlock()
-		n := killed.Load()
-		if int(n) >= len(kills) || answered.Load() < kills[n] {
+		k := killed.Load()
+		if int(k) >= len(kills) || answered.Load() < kills[k] {
 			return
 		}
 		killed.Add(1)
-		proc.Process.Signal(syscall.SIGKILL)
-		proc.Wait()
-		proc = start()
+		victim := int(k) % l.procs
+		procs[victim].Process.Signal(syscall.SIGKILL)
+		procs[victim].Wait()
+		procs[victim] = start(victim)
 	}
 
+	began := time.Now()
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for range l.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				c := fmt.Sprintf("+6010%07d", i)
-				post(c, fmt.Sprintf("c%d-1", i), "Hello")
+				c := fmt.Sprintf(l.contact, i)
+				post(i%l.procs, c, fmt.Sprintf("c%d-1", i), "Hello")
 				if !rc.wait(c, "Do you accept", 60*time.Second) {
 					t.Errorf("%s: no question", c)
 					continue
 				}
-				post(c, fmt.Sprintf("c%d-2", i), "ACCEPT AND CONTINUE")
+				post((i+1)%l.procs, c, fmt.Sprintf("c%d-2", i), "ACCEPT AND CONTINUE")
 				answered.Add(1)
 				killer()
-				if !rc.wait(c, "Thank you!", 60*time.Second) {
-					t.Errorf("%s: no confirmation", c)
-				}
 			}
 		}()
 	}
-	for i := 0; i < contacts; i++ {
+	for i := range l.contacts {
 		jobs <- i
 	}
 	close(jobs)
 	wg.Wait()
+	for i := range l.contacts {
+		if c := fmt.Sprintf(l.contact, i); !rc.wait(c, "Thank you!", 60*time.Second) {
+			t.Errorf("%s: not thanked", c)
+		}
+	}
+	n.took = time.Since(began)
 	procMu.Lock()
-	proc.Process.Signal(syscall.SIGTERM)
-	err = proc.Wait()
+	for _, p := range procs {
+		p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Errorf("flowd serve stopped with %v", err)
+		}
+	}
 	procMu.Unlock()
-	if err != nil {
-		t.Errorf("flowd serve stopped with %v:\n%s", err, logs.String())
+	n.accepted, n.retried, n.kills = accepted.Load(), retried.Load(), killed.Load()
+	if n.kills != int64(len(kills)) {
+		t.Errorf("killed %d times, want %d", n.kills, len(kills))
 	}
-	if killed.Load() != int64(len(kills)) {
-		t.Errorf("killed %d times, want %d", killed.Load(), len(kills))
-	}
-
-	// every inbound message that got a 2xx was processed exactly once
-	st, err := sqlite.Open(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	processed, _, depth := checkCrashStore(t, st, contacts, "+6010%07d")
-	// every outbound message reached the receiver, always the same
-	received, redelivered := rc.check(t, contacts)
-	fmt.Printf("crash test: %d contacts, %d kills; inbound: %d answered 2xx, %d tries refused or cut off and sent again, %d processed (each once); outbound: %d messages, %d deliveries (%d again after a crash, each with its messageId and content); %d outbox items left\n",
-		contacts, killed.Load(), accepted.Load(), retried.Load(), processed, received, received+redelivered, redelivered, depth)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("flowd's logs:\n%s", logged())
+		}
+	})
+	return rc, n
 }
 
 // crashReceiver is the integration server: it keeps every /message call.
@@ -275,6 +325,17 @@ func TestBenchRuns(t *testing.T) {
 	for _, want := range []string{"http:   C=4 ", "turns/s  latency p50 ", "engine: C=4 "} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	// on PostgreSQL, each measure in a schema of its own, then pgbench -N
+	url := pgtest.Database(t)
+	out, err = exec.Command(bin, "bench", "-c", "4", "-t", "300ms", "--db", url, "--flow", "../../flows/request_consent_privacy.flow").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"http:   C=4 ", "engine: C=4 ", "the Writer on PostgreSQL", "pgbench -N: C=4 ", "flowd / pgbench -N: engine ", ", http "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("on PostgreSQL, no %q in:\n%s", want, out)
 		}
 	}
 }
