@@ -74,13 +74,7 @@ func (p *Program) WaitPC(step string) (int, bool) {
 }
 
 // waits reports whether a run may pause at an instruction op.
-func waits(op Opcode) bool {
-	switch op {
-	case ASK, WAIT, SEND, SHEET, ASSIGN, HTTP, AI:
-		return true
-	}
-	return false
-}
+func waits(op Opcode) bool { return waitOf(op) != WaitNone }
 
 // Position returns the source position of the instruction at pc.
 func (p *Program) Position(pc int) lexer.Position {

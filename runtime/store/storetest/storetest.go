@@ -887,15 +887,22 @@ func claimsApart(t *testing.T, open Open) {
 	}
 }
 
+// shared is a fresh store that other processes may write too; a case of
+// one skips the embedded store, which has one writer at a time.
+func shared(t *testing.T, open Open) store.Store {
+	s, _ := open(t)
+	t.Cleanup(func() { s.Close() })
+	if s.Exclusive() {
+		t.Skipf("%s: one writer at a time", s.Name())
+	}
+	return s
+}
+
 // locks: a contact's lock keeps a second transaction off it until the
 // first ends, and a lock taken after a savepoint that is rolled back to can
 // be taken again. The embedded store has one writer: nothing to test.
 func locks(t *testing.T, open Open) {
-	s, _ := open(t)
-	defer s.Close()
-	if s.Exclusive() {
-		t.Skipf("%s: one writer at a time", s.Name())
-	}
+	s := shared(t, open)
 	first, second := begin(t, s), begin(t, s)
 	defer second.Rollback()
 	must(t, first.LockContacts("b", "a", "a"))
@@ -925,11 +932,7 @@ func locks(t *testing.T, open Open) {
 // ends as if one came after the other: a new identity names one contact, a
 // conversation number is taken once, a de-duplication key is seen once.
 func concurrentWriters(t *testing.T, open Open) {
-	s, _ := open(t)
-	defer s.Close()
-	if s.Exclusive() {
-		t.Skipf("%s: one writer at a time", s.Name())
-	}
+	s := shared(t, open)
 	first, second := begin(t, s), begin(t, s)
 	defer second.Rollback()
 	addr := store.Address{ChannelID: "ch", Channel: "sms", ExternalID: "+60123"}
