@@ -494,7 +494,7 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 // process may hold locks; a contact found only while its event is handled
 // (a new identity, a webhook's lookup) is locked then, by newTurn.
 func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
-	if e.st.Exclusive() {
+	if e.exclusive {
 		return nil // no other writer: nothing to wait for
 	}
 	ids := make([]string, 0, len(evs))
@@ -697,9 +697,10 @@ const DefaultTimerLease = 30 * time.Second
 
 // Tick claims the timers due by now and fires them, each as an event of its
 // own, in one transaction as HandleAll handles events; each deletes its
-// timer as it fires, so a timer fires once, whichever process claimed it. A timer whose event fails is deleted too,
-// with the failure in the contact's activity: it is not fired again at
-// every tick. Tick returns how many fired, and the events' errors joined.
+// timer as it fires, so a timer fires once, whichever process claimed it.
+// A timer whose event fails is deleted too, with the failure in the
+// contact's activity: it is not fired again at every tick. Tick returns how
+// many fired, and the events' errors joined.
 func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 	var due []store.Timer
 	err := e.inTx(ctx, func(tx store.Tx) (err error) {

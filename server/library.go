@@ -39,6 +39,7 @@ type Library struct {
 	mu    sync.Mutex
 	good  map[string]*project.Flow // by path: its last version without errors
 	infos []FlowInfo
+	last  *Loaded // committed last
 }
 
 // DefaultDebounce is how long a Library waits for the files to be quiet.
@@ -84,7 +85,14 @@ func (l *Library) Load() (*Loaded, error) {
 func (l *Library) Commit(ld *Loaded) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.good, l.infos = ld.good, ld.infos
+	l.good, l.infos, l.last = ld.good, ld.infos, ld
+}
+
+// loaded is what was committed last, or nil.
+func (l *Library) loaded() *Loaded {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
 }
 
 // Infos describe the files as last committed.

@@ -41,7 +41,8 @@ type Options struct {
 	// Retention is pruned at start and every PruneEvery.
 	Retention runtime.Retention
 	// Library, when set, is the directory of flows the service serves,
-	// in place of Flows and Info, reloaded as its files change.
+	// in place of Flows and Info, reloaded as its files change: what it
+	// committed last, or, when it committed nothing, what it loads now.
 	Library *Library
 	// OnReload, when set, is told of each reload of the Library's flows.
 	OnReload func(*Loaded, error)
@@ -84,9 +85,11 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	flows := opts.Flows
 	var loaded *Loaded
 	if lib := opts.Library; lib != nil {
-		var err error
-		if loaded, err = lib.Load(); err != nil {
-			return nil, err
+		if loaded = lib.loaded(); loaded == nil { // not loaded to say what serves
+			var err error
+			if loaded, err = lib.Load(); err != nil {
+				return nil, err
+			}
 		}
 		flows = loaded.Flows
 	}

@@ -290,14 +290,16 @@ func users(ws *config.Workspace) runtime.Directory {
 	return out
 }
 
-// printFlows loads the library's flows to say what will serve: those with
-// errors are reported with their diagnostics and left out.
+// printFlows loads the library's flows, which the service then serves, and
+// says what will serve: those with errors are reported with their
+// diagnostics and left out.
 func printFlows(lib *server.Library, stdout, stderr io.Writer) bool {
 	ld, err := lib.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd serve: %v\n", err)
 		return false
 	}
+	lib.Commit(ld)
 	for _, f := range ld.Files {
 		if f.Failed() {
 			fmt.Fprintf(stderr, "flowd: not serving %s:\n", f.Path)
