@@ -45,6 +45,10 @@ type Library struct {
 // DefaultDebounce is how long a Library waits for the files to be quiet.
 const DefaultDebounce = 50 * time.Millisecond
 
+// MaxDebounce is how long changes may put a reload off: files written
+// again and again reload at least this often.
+const MaxDebounce = time.Second
+
 // A Loaded is what one load of a library found.
 type Loaded struct {
 	Files []*project.Flow // as they are now, failed ones included
@@ -162,6 +166,8 @@ func (l *Library) Watch(ctx context.Context, e *runtime.Engine, reloaded func(*L
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var flows, others bool // what changed since the last reload
+	var since time.Time    // the first change since then
+
 	for {
 		select {
 		case <-ctx.Done():
@@ -178,7 +184,12 @@ func (l *Library) Watch(ctx context.Context, e *runtime.Engine, reloaded func(*L
 			default:
 				continue
 			}
-			timer.Reset(debounce)
+			if since.IsZero() {
+				since = time.Now()
+			}
+			if time.Since(since) < MaxDebounce { // files that never go quiet reload anyway
+				timer.Reset(debounce)
+			}
 		case <-timer.C:
 			if flows {
 				watchDirs()
@@ -190,7 +201,7 @@ func (l *Library) Watch(ctx context.Context, e *runtime.Engine, reloaded func(*L
 			if others && l.OnChange != nil {
 				l.OnChange()
 			}
-			flows, others = false, false
+			flows, others, since = false, false, time.Time{}
 		}
 	}
 }

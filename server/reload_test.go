@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -188,4 +189,36 @@ func TestMigrateThroughTheAPI(t *testing.T) {
 	if code, out := f.call(http.MethodPost, "/v2/flowd/flows/Nope/migrate", nil); code != 404 {
 		t.Errorf("an unknown flow: %d %v", code, out)
 	}
+}
+
+// TestReloadWhileWritten: a file written again and again, faster than the
+// debounce, still reloads (at least every server.MaxDebounce) rather than
+// waiting for the writes to stop.
+func TestReloadWhileWritten(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "greeter.flow")
+	os.WriteFile(path, []byte(greeter("v1")), 0o644)
+	reloads := make(chan struct{}, 100)
+	startFlowdWith(t, server.Options{Library: &server.Library{Dir: dir},
+		OnReload: func(*server.Loaded, error) { reloads <- struct{}{} }}, nil)
+	stop := make(chan struct{})
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				os.WriteFile(path, []byte(greeter(fmt.Sprint("v", i))), 0o644)
+			}
+		}
+	}()
+	select {
+	case <-reloads:
+	case <-time.After(3 * time.Second):
+		t.Error("no reload while the file was written every 10 ms")
+	}
+	close(stop)
+	<-writing
 }
