@@ -498,16 +498,23 @@ func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
 		return nil // no other writer: nothing to wait for
 	}
 	ids := make([]string, 0, len(evs))
+	var addrs []store.Address
 	for _, ev := range evs {
-		id := ev.contact()
 		if in, ok := ev.(Inbound); ok {
-			var err error
-			if id, err = tx.Identity(in.From.ChannelID, in.From.ExternalID); ignoreNotFound(err) != nil {
-				return err
-			}
-		}
-		if id != "" {
+			addrs = append(addrs, in.From)
+		} else if id := ev.contact(); id != "" {
 			ids = append(ids, id)
+		}
+	}
+	if len(addrs) > 0 {
+		found, err := tx.Identities(addrs) // one lookup for all
+		if err != nil {
+			return err
+		}
+		for _, id := range found {
+			if id != "" {
+				ids = append(ids, id)
+			}
 		}
 	}
 	if len(ids) == 0 {

@@ -193,6 +193,9 @@ type Tx interface {
 	// Identity is the contact a channel's contact id names, without
 	// creating one: ErrNotFound when it names none.
 	Identity(channelID, externalID string) (contactID string, err error)
+	// Identities looks up several channels' contact ids at once, as
+	// Identity does: the contact each names, in order, "" for none.
+	Identities(addrs []Address) ([]string, error)
 	// Addresses are where the channels reach the contact, newest first.
 	Addresses(contactID string) ([]Address, error)
 	// FindContacts are the contacts whose standard field (phone or

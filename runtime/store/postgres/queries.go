@@ -87,7 +87,9 @@ var queries = map[string]string{
 			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d
 		WHERE c.id = d.id RETURNING c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`,
 
-	"identity":     `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
+	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
+	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
+		JOIN unnest($1::text[], $2::text[]) AS a(c, x) ON i.channel_id = a.c AND i.external_id = a.x`,
 	"new_number":   `SELECT nextval('contact_numbers')`,
 	"add_identity": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 	"addresses": `SELECT channel_id, channel, external_id, contact_id FROM identities

@@ -443,6 +443,39 @@ func (t *Tx) Identity(channelID, externalID string) (string, error) {
 	return id, err
 }
 
+// Identities implements store.Tx: the lookups not made yet go in one
+// query, and are kept as Identity keeps its own.
+func (t *Tx) Identities(addrs []store.Address) ([]string, error) {
+	if t.identities == nil {
+		t.identities = map[[2]string]string{}
+	}
+	var channels, externals []string
+	for _, a := range addrs {
+		if _, ok := t.identities[[2]string{a.ChannelID, a.ExternalID}]; !ok {
+			channels, externals = append(channels, a.ChannelID), append(externals, a.ExternalID)
+		}
+	}
+	if len(channels) > 0 {
+		type found struct{ channel, external, contact string }
+		list, err := rows(t, func(r sqlrow.Scanner) (f found, err error) { return f, r.Scan(&f.channel, &f.external, &f.contact) },
+			"identities", pq.Array(channels), pq.Array(externals))
+		if err != nil {
+			return nil, err
+		}
+		for i := range channels {
+			t.identities[[2]string{channels[i], externals[i]}] = "" // none, unless found
+		}
+		for _, f := range list {
+			t.identities[[2]string{f.channel, f.external}] = f.contact
+		}
+	}
+	ids := make([]string, len(addrs))
+	for i, a := range addrs {
+		ids[i] = t.identities[[2]string{a.ChannelID, a.ExternalID}]
+	}
+	return ids, nil
+}
+
 // Addresses implements store.Tx.
 func (t *Tx) Addresses(contactID string) ([]store.Address, error) {
 	return rows(t, sqlrow.ScanAddress, "addresses", contactID)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -62,6 +63,20 @@ func (t *Tx) Identity(channelID, externalID string) (string, error) {
 		return "", sqlrow.NotFound("identity "+externalID, err)
 	}
 	return id, nil
+}
+
+// Identities implements store.Tx: one lookup each, as reading the embedded
+// store costs no round trip.
+func (t *Tx) Identities(addrs []store.Address) ([]string, error) {
+	ids := make([]string, len(addrs))
+	for i, a := range addrs {
+		id, err := t.Identity(a.ChannelID, a.ExternalID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }
 
 // Addresses implements store.Tx.
