@@ -9,51 +9,176 @@ import (
 	"github.com/lib/pq"
 )
 
-// A transaction's new activity, outbox and timer rows wait in buffers until
-// something needs them in the tables: a read of the table, a savepoint, the
-// commit. Then one statement inserts all of a table's, from arrays
-// (unnest), where a statement each would cost a round trip each: a turn
-// adds about four activity rows, one or two outbox items and a timer.
+// A transaction puts its writes off until something needs them in the
+// tables: a statement that reads or writes them (see needsFlush), a
+// savepoint, the commit. Then one statement makes them all, each table's
+// rows from arrays (unnest) in a data-modifying WITH of its own, where a
+// statement each would cost a round trip each: a turn adds about four
+// activity rows, an outbox item or two and a timer, and saves its contact,
+// conversation and runs.
 //
-// Their ids come from the tables' sequences, taken idsChunk at a time, so
-// that a row has its id when it is added. A chunk is taken after the locks
-// of the contacts it serves, and dropped when another lock is taken: a
-// contact's rows get ids in the order their transactions committed, which
-// is the order its activity is read back in.
+// One statement sees the tables as they were before it, so each row is in
+// it once: a row written twice is merged into its last image, and a new row
+// changed again goes in as changed. Deletes and withdrawals see only rows
+// that were in the tables before: the rows added since they were asked for
+// are dropped or withdrawn here, in the buffers.
+//
+// A write that could be refused (a run's compare-and-swap, a second open
+// conversation) is put off only when the transaction knows the rows it
+// depends on (see ahead.go), and refuses it itself, at once; otherwise it
+// is made at once.
+//
+// New rows' ids come from the tables' sequences, idsChunk of each at a time,
+// so that a row has its id when it is added. A chunk is taken after the
+// locks of the contacts it serves, and dropped when another lock is taken:
+// a contact's rows get ids in the order their transactions committed,
+// which is the order its activity is read back in.
 type buffers struct {
 	activity []store.Activity
 	outbox   []store.Outbound
 	timers   []store.Timer
-	ids      map[string][]int64 // by sequence: ids taken, not yet used
+
+	contacts   []store.Contact // one per contact, at contactAt
+	contactAt  map[string]int
+	convs      []convWrite // one per conversation, at convAt
+	convAt     map[int64]int
+	runs       []runWrite // one per run, at runAt
+	runAt      map[int64]int
+	enrolments [][3]any // contact, flow, at
+
+	runTimers  []int64    // delete all of a run's
+	runTimer   [][2]int64 // delete a run's of a seq
+	kindTimers [][2]string
+	withdraw   []withdrawal
+
+	ids     map[string][]int64 // by sequence: ids taken, not yet used
+	numbers []int64            // contact numbers taken, not yet used
+}
+
+// A convWrite is a conversation to insert or update whole, or only its
+// last message fields (touch).
+type convWrite struct {
+	c     store.Conversation
+	touch bool
+}
+
+// A runWrite is a run to insert (from 0), or to update if its seq is still
+// from.
+type runWrite struct {
+	r    store.Run
+	from int64
+}
+
+type withdrawal struct {
+	run  int64
+	lane string
+}
+
+// empty reports whether nothing waits.
+func (b *buffers) empty() bool {
+	return len(b.activity)+len(b.outbox)+len(b.timers)+len(b.contacts)+len(b.convs)+len(b.runs)+len(b.enrolments)+
+		len(b.runTimers)+len(b.runTimer)+len(b.kindTimers)+len(b.withdraw) == 0
+}
+
+// drop forgets what waits: a rollback to a savepoint undid it.
+func (b *buffers) drop() {
+	b.activity, b.outbox, b.timers = b.activity[:0], b.outbox[:0], b.timers[:0]
+	b.contacts, b.convs, b.runs, b.enrolments = b.contacts[:0], b.convs[:0], b.runs[:0], b.enrolments[:0]
+	clear(b.contactAt)
+	clear(b.convAt)
+	clear(b.runAt)
+	b.runTimers, b.runTimer, b.kindTimers, b.withdraw = b.runTimers[:0], b.runTimer[:0], b.kindTimers[:0], b.withdraw[:0]
 }
 
 // idsChunk is how many ids one round trip takes from a sequence.
 const idsChunk = 32
 
-func init() {
-	queries["ids"] = `SELECT nextval($1::regclass) FROM generate_series(1, $2)`
-	queries["flush_activity"] = `INSERT INTO activity (id, contact_id, at, kind, flow, run_id, text, data)
-		SELECT i, c, a, k, f, r, x, nullif(d, ''::bytea) FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[],
-			$6::bigint[], $7::text[], $8::bytea[]) AS u(i, c, a, k, f, r, x, d)`
-	queries["flush_outbox"] = `INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bytea[], $8::text[],
-			$9::integer[], $10::bigint[], $11::text[], $12::bigint[])`
-	queries["flush_timers"] = `INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`
+// needsFlush are the statements that may read or write the rows the
+// buffers hold; the others (locks, ids, identities, dedup keys, programs)
+// go ahead of them.
+func needsFlush(name string) bool {
+	switch name {
+	case "lock", "try_lock", "ids", "numbers", "identity", "identities", "add_identity", "seen", "program", "save_program":
+		return false
+	}
+	return true
 }
 
-// nextID is a new row's id from the sequence.
+func init() {
+	queries["ids"] = `SELECT nextval('activity_id_seq'), nextval('outbox_id_seq'), nextval('timers_id_seq'), nextval('runs_id_seq'),
+		nextval('conversations_id_seq') FROM generate_series(1, $1)`
+	queries["numbers"] = `SELECT nextval('contact_numbers') FROM generate_series(1, $1)`
+	queries["flush"] = `WITH
+		dt1 AS (DELETE FROM timers WHERE run_id = ANY($1::bigint[])),
+		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s),
+		dt3 AS (DELETE FROM timers t USING unnest($4::text[], $5::text[]) AS d(c, k) WHERE t.contact_id = d.c AND t.kind = d.k AND t.run_id = 0),
+		wo AS (UPDATE outbox o SET status = 'withdrawn' FROM unnest($6::bigint[], $7::text[]) AS w(r, l)
+			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued')),
+		co AS (INSERT INTO contacts (id, fields, tags, channel, channels, created)
+			SELECT i, f::jsonb, g::jsonb, c, h::jsonb, t FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+				AS u(i, f, g, c, h, t)
+			ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels),
+		v AS (SELECT * FROM unnest($14::boolean[], $15::bigint[], $16::integer[], $17::text[], $18::smallint[], $19::text[], $20::bigint[],
+			$21::text[], $22::bigint[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::bigint[], $29::text[], $30::bigint[],
+			$31::text[], $32::text[]) AS u(touch, id, number, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary,
+			assignee, team, last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held)),
+		cv AS (INSERT INTO conversations (id, number, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary,
+				assignee, team, last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held)
+			SELECT id, number, contact_id, open, opened_by, opened_at, closed_by, closed_at, category, summary, assignee, team,
+				last_incoming, last_incoming_at, last_outgoing, last_outgoing_at, last_outgoing_source, held
+			FROM v WHERE NOT touch ORDER BY open, id
+			ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id, open = excluded.open, opened_by = excluded.opened_by,
+				opened_at = excluded.opened_at, closed_by = excluded.closed_by, closed_at = excluded.closed_at, category = excluded.category,
+				summary = excluded.summary, assignee = excluded.assignee, team = excluded.team, last_incoming = excluded.last_incoming,
+				last_incoming_at = excluded.last_incoming_at, last_outgoing = excluded.last_outgoing, last_outgoing_at = excluded.last_outgoing_at,
+				last_outgoing_source = excluded.last_outgoing_source, held = excluded.held),
+		ct AS (UPDATE conversations c SET last_incoming = v.last_incoming, last_incoming_at = v.last_incoming_at,
+				last_outgoing = v.last_outgoing, last_outgoing_at = v.last_outgoing_at, last_outgoing_source = v.last_outgoing_source
+			FROM v WHERE v.touch AND c.id = v.id),
+		r AS (SELECT * FROM unnest($33::bigint[], $34::bigint[], $35::text[], $36::text[], $37::text[], $38::text[], $39::bytea[], $40::bytea[],
+			$41::text[], $42::bigint[], $43::bigint[], $44::bytea[], $45::bigint[], $46::text[], $47::bigint[], $48::bigint[], $49::bigint[])
+			AS u(id, f, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)),
+		ri AS (INSERT INTO runs (id, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
+			SELECT id, contact_id, flow, program, status, nullif(cont, ''::bytea), nullif(vars, ''::bytea), wait, wait_seq, deadline,
+				nullif(trigger, ''::bytea), parent, err, started, updated, seq FROM r WHERE f = 0),
+		ru AS (UPDATE runs SET program = r.program, status = r.status, cont = nullif(r.cont, ''::bytea), vars = nullif(r.vars, ''::bytea),
+				wait = r.wait, wait_seq = r.wait_seq, deadline = r.deadline, err = r.err, updated = r.updated, seq = r.seq
+			FROM r WHERE r.f <> 0 AND runs.id = r.id AND runs.seq = r.f RETURNING runs.id),
+		en AS (INSERT INTO enrolments (contact_id, flow, at) SELECT * FROM unnest($50::text[], $51::text[], $52::bigint[])),
+		ac AS (INSERT INTO activity (id, contact_id, at, kind, flow, run_id, text, data)
+			SELECT i, c, a, k, f, r, x, nullif(d, ''::bytea) FROM unnest($53::bigint[], $54::text[], $55::bigint[], $56::text[], $57::text[],
+				$58::bigint[], $59::text[], $60::bytea[]) AS u(i, c, a, k, f, r, x, d)),
+		ob AS (INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
+			SELECT * FROM unnest($61::bigint[], $62::text[], $63::text[], $64::text[], $65::bigint[], $66::bigint[], $67::bytea[], $68::text[],
+				$69::integer[], $70::bigint[], $71::text[], $72::bigint[])),
+		ti AS (INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
+			SELECT * FROM unnest($73::bigint[], $74::text[], $75::text[], $76::bigint[], $77::bigint[], $78::bigint[]))
+		SELECT count(*) FROM ru`
+}
+
+// sequences are the sequences new rows take their ids from, in the
+// order the ids statement takes them.
+var sequences = []string{"activity_id_seq", "outbox_id_seq", "timers_id_seq", "runs_id_seq", "conversations_id_seq"}
+
+// nextID is a new row's id from the sequence. A round trip takes a chunk
+// of every sequence: a batch of turns adds rows to most tables.
 func (t *Tx) nextID(seq string) (int64, error) {
 	if len(t.buf.ids[seq]) == 0 {
-		rows, err := t.stmt("ids").QueryContext(t.ctx, seq, idsChunk)
-		ids, err := sqlrow.Collect(rows, classify(err), func(r sqlrow.Scanner) (id int64, err error) { return id, r.Scan(&id) })
+		rows, err := t.stmt("ids").QueryContext(t.ctx, idsChunk)
+		chunk, err := sqlrow.Collect(rows, classify(err), func(r sqlrow.Scanner) (ids [5]int64, err error) {
+			return ids, r.Scan(&ids[0], &ids[1], &ids[2], &ids[3], &ids[4])
+		})
 		if err != nil {
-			return 0, fmt.Errorf("ids of %s: %w", seq, err)
+			return 0, fmt.Errorf("ids: %w", err)
 		}
 		if t.buf.ids == nil {
 			t.buf.ids = map[string][]int64{}
 		}
-		t.buf.ids[seq] = ids
+		for _, ids := range chunk {
+			for i, name := range sequences {
+				t.buf.ids[name] = append(t.buf.ids[name], ids[i])
+			}
+		}
 	}
 	id := t.buf.ids[seq][0]
 	t.buf.ids[seq] = t.buf.ids[seq][1:]
@@ -96,76 +221,197 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	return nil
 }
 
-// flushActivity inserts the buffered activity.
-func (t *Tx) flushActivity() error {
-	rows := t.buf.activity
-	if len(rows) == 0 {
-		return nil
+// bufferContact puts off saving the contact.
+func (t *Tx) bufferContact(c *store.Contact) {
+	if t.buf.contactAt == nil {
+		t.buf.contactAt = map[string]int{}
 	}
-	n := len(rows)
-	ids, contacts, ats, kinds, flows, runs, texts, data := make([]int64, n), make([]string, n), make([]int64, n),
-		make([]string, n), make([]string, n), make([]int64, n), make([]string, n), make([][]byte, n)
-	for i, a := range rows {
-		ids[i], contacts[i], ats[i], kinds[i], flows[i], runs[i], texts[i], data[i] = a.ID, a.ContactID, sqlrow.Nanos(a.At),
-			a.Kind, a.Flow, a.RunID, a.Text, a.Data
+	if i, ok := t.buf.contactAt[c.ID]; ok {
+		created := t.buf.contacts[i].Created // the first save's stays
+		t.buf.contacts[i] = *c
+		t.buf.contacts[i].Created = created
+		return
 	}
-	_, err := t.exec("flush_activity", pq.Array(ids), pq.Array(contacts), pq.Array(ats), pq.Array(kinds), pq.Array(flows),
-		pq.Array(runs), pq.Array(texts), pq.Array(data))
-	t.buf.activity = t.buf.activity[:0]
-	return err
+	t.buf.contactAt[c.ID] = len(t.buf.contacts)
+	t.buf.contacts = append(t.buf.contacts, *c)
 }
 
-// flushOutbox inserts the buffered outbox items.
-func (t *Tx) flushOutbox() error {
-	rows := t.buf.outbox
-	if len(rows) == 0 {
+// bufferConv puts off inserting or updating a conversation, whole or
+// touched.
+func (t *Tx) bufferConv(c *store.Conversation, touch bool) {
+	if t.buf.convAt == nil {
+		t.buf.convAt = map[int64]int{}
+	}
+	i, ok := t.buf.convAt[c.ID]
+	switch {
+	case !ok:
+		t.buf.convAt[c.ID] = len(t.buf.convs)
+		t.buf.convs = append(t.buf.convs, convWrite{c: *c, touch: touch})
+	case touch: // what waits, with these last message fields
+		w := &t.buf.convs[i].c
+		w.LastIncoming, w.LastIncomingAt, w.LastOutgoing, w.LastOutgoingAt, w.LastOutgoingSource =
+			c.LastIncoming, c.LastIncomingAt, c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource
+	default:
+		t.buf.convs[i] = convWrite{c: *c}
+	}
+}
+
+// bufferRun puts off inserting a run (from 0) or updating it from the seq
+// the database holds.
+func (t *Tx) bufferRun(r *store.Run, from int64) {
+	if t.buf.runAt == nil {
+		t.buf.runAt = map[int64]int{}
+	}
+	if i, ok := t.buf.runAt[r.ID]; ok {
+		t.buf.runs[i].r = *r // from stays: the database's
+		return
+	}
+	t.buf.runAt[r.ID] = len(t.buf.runs)
+	t.buf.runs = append(t.buf.runs, runWrite{r: *r, from: from})
+}
+
+// flush makes every write that waits, in one statement.
+func (t *Tx) flush() error {
+	b := &t.buf
+	if b.empty() {
 		return nil
 	}
-	n := len(rows)
-	ids, contacts, lanes, kinds, runs, seqs, payloads, statuses, attempts, nexts, errs, created := make([]int64, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]int64, n), make([][]byte, n),
-		make([]string, n), make([]int64, n), make([]int64, n), make([]string, n), make([]int64, n)
-	for i, o := range rows {
-		ids[i], contacts[i], lanes[i], kinds[i], runs[i], seqs[i], payloads[i], statuses[i], attempts[i], nexts[i], errs[i], created[i] =
-			o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), o.Payload, o.Status, int64(o.Attempts),
-			sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created)
-		if payloads[i] == nil {
-			payloads[i] = []byte{}
+	var a flushArgs
+	for _, id := range b.runTimers {
+		a.add(0, id)
+	}
+	for _, rs := range b.runTimer {
+		a.add(1, rs[0], rs[1])
+	}
+	for _, ck := range b.kindTimers {
+		a.add(3, ck[0], ck[1])
+	}
+	for _, w := range b.withdraw {
+		a.add(5, w.run, w.lane)
+	}
+	for i := range b.contacts {
+		c := &b.contacts[i]
+		args, err := sqlrow.ContactArgs(c)
+		if err != nil {
+			return err
 		}
+		a.add(7, append([]any{c.ID}, args...)...)
 	}
-	_, err := t.exec("flush_outbox", pq.Array(ids), pq.Array(contacts), pq.Array(lanes), pq.Array(kinds), pq.Array(runs),
-		pq.Array(seqs), pq.Array(payloads), pq.Array(statuses), pq.Array(attempts), pq.Array(nexts), pq.Array(errs), pq.Array(created))
-	t.buf.outbox = t.buf.outbox[:0]
-	return err
+	// the conversations closed go first: a contact's next may open as one
+	// closes, and at most one is open at any row
+	slices.SortStableFunc(b.convs, func(x, y convWrite) int {
+		switch {
+		case x.c.Open == y.c.Open:
+			return 0
+		case y.c.Open:
+			return -1
+		}
+		return 1
+	})
+	for i := range b.convs {
+		w := &b.convs[i]
+		args, err := sqlrow.ConversationArgs(&w.c)
+		if err != nil {
+			return err
+		}
+		a.add(13, append([]any{w.touch, w.c.ID, int64(w.c.Number), w.c.ContactID}, args[1:]...)...)
+	}
+	updates := int64(0)
+	for _, w := range b.runs {
+		r := &w.r
+		if w.from != 0 {
+			updates++
+		}
+		a.add(32, r.ID, w.from, r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, int64(r.WaitSeq),
+			sqlrow.Nanos(r.Deadline), r.Trigger, r.Parent, r.Err, sqlrow.Nanos(r.Started), sqlrow.Nanos(r.Updated), r.Seq)
+	}
+	for _, e := range b.enrolments {
+		a.add(49, e[:]...)
+	}
+	for _, x := range b.activity {
+		a.add(52, x.ID, x.ContactID, sqlrow.Nanos(x.At), x.Kind, x.Flow, x.RunID, x.Text, x.Data)
+	}
+	for _, o := range b.outbox {
+		payload := o.Payload
+		if payload == nil {
+			payload = []byte{}
+		}
+		a.add(60, o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), payload, o.Status, int64(o.Attempts),
+			sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
+	}
+	for _, tm := range b.timers {
+		a.add(72, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
+	}
+	b.drop()
+	var n int64
+	if err := t.stmt("flush").QueryRowContext(t.ctx, a.values()...).Scan(&n); err != nil {
+		return fmt.Errorf("flush: %w", classify(err))
+	}
+	if n != updates {
+		return fmt.Errorf("flush: %d of %d runs updated, the others moved on: %w", n, updates, store.ErrConflict)
+	}
+	return nil
 }
 
-// flushTimers inserts the buffered timers.
-func (t *Tx) flushTimers() error {
-	rows := t.buf.timers
-	if len(rows) == 0 {
-		return nil
+// flushArgs are the flush statement's 78 arrays, one per parameter.
+type flushArgs [78][]any
+
+// add appends a row's values to the arrays from parameter at on (0-based).
+func (a *flushArgs) add(at int, vals ...any) {
+	for i, v := range vals {
+		a[at+i] = append(a[at+i], v)
 	}
-	n := len(rows)
-	ids, contacts, kinds, runs, seqs, ats := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n),
-		make([]int64, n), make([]int64, n)
-	for i, tm := range rows {
-		ids[i], contacts[i], kinds[i], runs[i], seqs[i], ats[i] = tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At)
-	}
-	_, err := t.exec("flush_timers", pq.Array(ids), pq.Array(contacts), pq.Array(kinds), pq.Array(runs), pq.Array(seqs), pq.Array(ats))
-	t.buf.timers = t.buf.timers[:0]
-	return err
 }
 
-// flushAll inserts every buffered row: before a savepoint is set, rolled
-// back to or released, and before the commit.
-func (t *Tx) flushAll() error {
-	if err := t.flushActivity(); err != nil {
-		return err
+// values are the arrays as pq encodes them, each as its element type.
+func (a *flushArgs) values() []any {
+	out := make([]any, len(a))
+	for i, col := range a {
+		out[i] = column(flushTypes[i], col)
 	}
-	if err := t.flushOutbox(); err != nil {
-		return err
+	return out
+}
+
+// flushTypes are the element types of the flush statement's parameters:
+// b boolean, i integer, s text, x bytea.
+const flushTypes = "i" + "ii" + "ss" + "is" + "sssssi" +
+	"biisisisisssssisis" + "s" +
+	"iissssxxsiixisiii" + "ssi" + "isissisx" + "isssiixsiisi" + "issiii"
+
+// column is one parameter's values as an array pq encodes.
+func column(typ byte, vals []any) any {
+	switch typ {
+	case 'b':
+		out := make([]bool, len(vals))
+		for i, v := range vals {
+			out[i] = v.(bool)
+		}
+		return pq.Array(out)
+	case 'i':
+		out := make([]int64, len(vals))
+		for i, v := range vals {
+			switch v := v.(type) {
+			case int64:
+				out[i] = v
+			case int:
+				out[i] = int64(v)
+			default:
+				panic(fmt.Sprintf("flush: an integer parameter of %T", v))
+			}
+		}
+		return pq.Array(out)
+	case 'x':
+		out := make([][]byte, len(vals))
+		for i, v := range vals {
+			out[i] = v.([]byte)
+		}
+		return pq.Array(out)
 	}
-	return t.flushTimers()
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = v.(string)
+	}
+	return pq.Array(out)
 }
 
 // dropTimers removes the buffered timers for which gone is true, and

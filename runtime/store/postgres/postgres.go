@@ -154,7 +154,8 @@ type Tx struct {
 	// rows of theirs, so their locks need no new ids (see buffers)
 	fresh map[string]bool
 
-	buf   buffers        // new rows: see buffer.go
+	buf   buffers        // writes put off: see buffer.go
+	ahead ahead          // rows read ahead: see ahead.go
 	taken []int64        // the same, in the order taken
 	marks map[string]int // len(taken) at each savepoint
 }
@@ -171,11 +172,22 @@ func (t *Tx) stmt(name string) *sqlx.Stmt {
 
 // exec runs a prepared statement and returns how many rows it changed.
 func (t *Tx) exec(name string, args ...any) (int64, error) {
+	if err := t.flushFor(name); err != nil {
+		return 0, err
+	}
 	res, err := t.stmt(name).ExecContext(t.ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", name, classify(err))
 	}
 	return res.RowsAffected()
+}
+
+// flushFor makes the writes put off that the statement may need.
+func (t *Tx) flushFor(name string) error {
+	if needsFlush(name) {
+		return t.flush()
+	}
+	return nil
 }
 
 // classify wraps the errors the engine acts on: deadlocks, serialization
@@ -197,7 +209,7 @@ func classify(err error) error {
 
 // Commit implements store.Tx.
 func (t *Tx) Commit() error {
-	if err := t.flushAll(); err != nil {
+	if err := t.flush(); err != nil {
 		t.tx.Rollback()
 		return err
 	}
@@ -217,7 +229,7 @@ func (t *Tx) savepoint(verb, name string) error {
 
 // Savepoint implements store.Tx.
 func (t *Tx) Savepoint(name string) error {
-	if err := t.flushAll(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	if err := t.savepoint("SAVEPOINT", name); err != nil {
@@ -237,7 +249,8 @@ func (t *Tx) RollbackTo(name string) error {
 	// the buffers were flushed at the savepoint: what they hold came after
 	// it, and goes with what the database undoes (which a failed statement
 	// may have left refusing any other)
-	t.buf.activity, t.buf.outbox, t.buf.timers = t.buf.activity[:0], t.buf.outbox[:0], t.buf.timers[:0]
+	t.buf.drop()
+	t.forget()
 	clear(t.identities) // one added since may be undone
 	if err := t.savepoint("ROLLBACK TO SAVEPOINT", name); err != nil {
 		return err
@@ -253,7 +266,7 @@ func (t *Tx) RollbackTo(name string) error {
 
 // Release implements store.Tx.
 func (t *Tx) Release(name string) error {
-	if err := t.flushAll(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	return t.savepoint("RELEASE SAVEPOINT", name)
@@ -279,7 +292,10 @@ func contactKey(id string) int64 {
 func (t *Tx) LockContacts(ids ...string) error {
 	var keys []int64
 	for _, id := range ids {
-		if k := contactKey(id); !t.locked[k] {
+		switch k := contactKey(id); {
+		case t.locked[k]:
+		case t.fresh[id]: // see holds
+		default:
 			keys = append(keys, k)
 		}
 	}
@@ -298,8 +314,13 @@ func (t *Tx) LockContacts(ids ...string) error {
 			break
 		}
 	}
-	return nil
+	return t.readAhead(ids)
 }
+
+// holds reports whether the transaction holds the contact's lock. A
+// contact it numbered needs none: no other transaction knows it until this
+// one commits. (Its key is not held: another contact may share it.)
+func (t *Tx) holds(id string) bool { return t.fresh[id] || t.locked[contactKey(id)] }
 
 func (t *Tx) hold(keys ...int64) {
 	if t.locked == nil {
@@ -316,6 +337,9 @@ func (t *Tx) TryLockContact(id string) (bool, error) {
 	k := contactKey(id)
 	if t.locked[k] {
 		return true, nil
+	}
+	if t.fresh[id] {
+		return true, nil // see holds
 	}
 	var ok bool
 	if err := t.stmt("try_lock").QueryRowContext(t.ctx, k).Scan(&ok); err != nil {

@@ -8,8 +8,6 @@ var queries = map[string]string{
 	"try_lock": `SELECT pg_try_advisory_xact_lock($1)`,
 
 	"contact": `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = $1`,
-	"save_contact": `INSERT INTO contacts (id, fields, tags, channel, channels, created) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, tags = excluded.tags, channel = excluded.channel, channels = excluded.channels`,
 	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + sqlrow.ConversationColsOf + `
 		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
 		WHERE c.id = $1`,
@@ -24,8 +22,6 @@ var queries = map[string]string{
 		VALUES ($1, (SELECT coalesce(max(number), 0) + 1 FROM conversations WHERE contact_id = $1),
 		$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT DO NOTHING RETURNING id, number`,
-	"touch_conversation": `UPDATE conversations SET last_incoming = $1, last_incoming_at = $2, last_outgoing = $3,
-		last_outgoing_at = $4, last_outgoing_source = $5 WHERE id = $6`,
 	"update_conversation": `UPDATE conversations SET contact_id = $1, open = $2, opened_by = $3, opened_at = $4, closed_by = $5,
 		closed_at = $6, category = $7, summary = $8, assignee = $9, team = $10, last_incoming = $11, last_incoming_at = $12,
 		last_outgoing = $13, last_outgoing_at = $14, last_outgoing_source = $15, held = $16
@@ -38,8 +34,6 @@ var queries = map[string]string{
 		last_assigned = excluded.last_assigned`,
 	"open_counts": `SELECT assignee, count(*) FROM conversations WHERE open = 1 AND assignee <> '' GROUP BY assignee`,
 
-	"insert_run": `INSERT INTO runs (contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1) RETURNING id`,
 	"contact_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 	"run":          `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE id = $1`,
 	"active_runs":  `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND status = 'waiting' ORDER BY id`,
@@ -52,30 +46,21 @@ var queries = map[string]string{
 	"save_program": `INSERT INTO programs (hash, flow, file, source, added) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 	"program":      `SELECT hash, flow, file, source, added FROM programs WHERE hash = $1`,
 
-	"add_enrolment": `INSERT INTO enrolments (contact_id, flow, at) VALUES ($1, $2, $3)`,
-	"enrolled":      `SELECT count(*) FROM enrolments WHERE contact_id = $1 AND flow = $2`,
-	"enrolments":    `SELECT count(*) FROM enrolments WHERE contact_id = $1 AND at >= $2`,
+	"enrolled":   `SELECT count(*) FROM enrolments WHERE contact_id = $1 AND flow = $2`,
+	"enrolments": `SELECT count(*) FROM enrolments WHERE contact_id = $1 AND at >= $2`,
 
-	"add_activity":    `INSERT INTO activity (contact_id, at, kind, flow, run_id, text, data) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 	"activity":        `SELECT ` + sqlrow.ActivityCols + ` FROM activity WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 	"activity_before": `SELECT ` + sqlrow.ActivityCols + ` FROM activity WHERE contact_id = $1 AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
 
-	"add_timer":          `INSERT INTO timers (contact_id, kind, run_id, seq, at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-	"delete_run_timers":  `DELETE FROM timers WHERE run_id = $1`,
-	"delete_run_timer":   `DELETE FROM timers WHERE run_id = $1 AND seq = $2`,
-	"delete_kind_timers": `DELETE FROM timers WHERE contact_id = $1 AND kind = $2 AND run_id = 0`,
-	"due_timers":         `SELECT ` + sqlrow.TimerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
+	"due_timers": `SELECT ` + sqlrow.TimerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
 	"claim_timers": `UPDATE timers t SET claimed_until = $2 FROM (
 			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d
 		WHERE t.id = d.id RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
 	"next_timer":   `SELECT at FROM timers WHERE claimed_until <= $1 ORDER BY at LIMIT 1`,
 	"delete_timer": `DELETE FROM timers WHERE id = $1`,
 
-	"enqueue": `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 	"update_outbound": `UPDATE outbox SET status = $1, attempts = $2, next_at = $3, err = $4, claimed_until = 0 WHERE id = $5`,
 	"seen":            `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-	"withdraw":        `UPDATE outbox SET status = 'withdrawn' WHERE run_id = $1 AND lane = ANY($2::text[]) AND status IN ('pending', 'queued')`,
 	"queued":          `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
 	"next_outbound":   `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
 	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
@@ -90,7 +75,6 @@ var queries = map[string]string{
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
 	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
 		JOIN unnest($1::text[], $2::text[]) AS a(c, x) ON i.channel_id = a.c AND i.external_id = a.x`,
-	"new_number":   `SELECT nextval('contact_numbers')`,
 	"add_identity": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 	"addresses": `SELECT channel_id, channel, external_id, contact_id FROM identities
 		WHERE contact_id = $1 ORDER BY at DESC, channel_id`,

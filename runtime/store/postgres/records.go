@@ -14,12 +14,23 @@ import (
 )
 
 // row runs a prepared query that gives one row.
-func (t *Tx) row(name string, args ...any) *sql.Row {
+func (t *Tx) row(name string, args ...any) sqlrow.Scanner {
+	if err := t.flushFor(name); err != nil {
+		return failed{err}
+	}
 	return t.stmt(name).QueryRowContext(t.ctx, args...)
 }
 
+// failed is a row that could not be read.
+type failed struct{ err error }
+
+func (f failed) Scan(...any) error { return f.err }
+
 // rows runs a prepared query and scans each row.
 func rows[T any](t *Tx, scan func(sqlrow.Scanner) (T, error), name string, args ...any) ([]T, error) {
+	if err := t.flushFor(name); err != nil {
+		return nil, err
+	}
 	rs, err := t.stmt(name).QueryContext(t.ctx, args...)
 	out, err := sqlrow.Collect(rs, classify(err), scan)
 	if err != nil {
@@ -47,16 +58,22 @@ func (t *Tx) Contact(id string) (*store.Contact, error) {
 
 // SaveContact implements store.Tx.
 func (t *Tx) SaveContact(c *store.Contact) error {
-	args, err := sqlrow.ContactArgs(c)
-	if err != nil {
-		return err
+	if _, err := sqlrow.ContactArgs(c); err != nil {
+		return err // refused now, not at the flush
 	}
-	_, err = t.exec("save_contact", append([]any{c.ID}, args...)...)
-	return err
+	t.changed(c.ID)
+	t.bufferContact(c)
+	return nil
 }
 
 // ContactState implements store.Tx.
 func (t *Tx) ContactState(id string) (*store.Contact, *store.Conversation, error) {
+	if st, ok := t.aheadState(id, false); ok {
+		if st.c == nil {
+			return nil, nil, fmt.Errorf("contact %s: %w", id, store.ErrNotFound)
+		}
+		return st.c, st.conv, nil
+	}
 	c, conv, err := sqlrow.ScanContactState(t.row("contact_state", id))
 	if err := scanned("contact "+id, err); err != nil {
 		return nil, nil, err
@@ -88,12 +105,36 @@ func (t *Tx) Conversations(contactID string) (int, error) {
 	return n, scanned("conversations", t.row("conversations", contactID).Scan(&n))
 }
 
-// SaveConversation implements store.Tx.
+// SaveConversation implements store.Tx. It is put off when the
+// transaction holds the contact's lock and knows its conversations.
 func (t *Tx) SaveConversation(c *store.Conversation) error {
 	args, err := sqlrow.ConversationArgs(c)
 	if err != nil {
 		return err
 	}
+	mark := t.ahead.convs[c.ContactID]
+	if mark != nil && t.holds(c.ContactID) {
+		if c.Open && mark.open != 0 && mark.open != c.ID {
+			return fmt.Errorf("conversation of %s: another is open: %w", c.ContactID, store.ErrConflict)
+		}
+		if c.ID == 0 {
+			if c.ID, err = t.nextID("conversations_id_seq"); err != nil {
+				return err
+			}
+			mark.last++
+			c.Number = mark.last
+		}
+		switch {
+		case c.Open:
+			mark.open = c.ID
+		case mark.open == c.ID:
+			mark.open = 0
+		}
+		t.changed(c.ContactID)
+		t.bufferConv(c, false)
+		return nil
+	}
+	delete(t.ahead.convs, c.ContactID) // known again once read ahead
 	if c.ID == 0 {
 		err := t.row("insert_conversation", args...).Scan(&c.ID, &c.Number)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -110,9 +151,9 @@ func (t *Tx) SaveConversation(c *store.Conversation) error {
 
 // TouchConversation implements store.Tx.
 func (t *Tx) TouchConversation(c *store.Conversation) error {
-	_, err := t.exec("touch_conversation", c.LastIncoming, sqlrow.Nanos(c.LastIncomingAt), c.LastOutgoing,
-		sqlrow.Nanos(c.LastOutgoingAt), c.LastOutgoingSource, c.ID)
-	return err
+	t.changed(c.ContactID)
+	t.bufferConv(c, true)
+	return nil
 }
 
 // Users implements store.Tx.
@@ -153,10 +194,15 @@ func (t *Tx) OpenCounts() (map[string]int, error) {
 
 // InsertRun implements store.Tx.
 func (t *Tx) InsertRun(r *store.Run) error {
-	err := t.row("insert_run", r.ContactID, r.Flow, r.Program, r.Status, r.Cont, r.Vars, r.Wait, r.WaitSeq, sqlrow.Nanos(r.Deadline),
-		r.Trigger, r.Parent, r.Err, sqlrow.Nanos(r.Started), sqlrow.Nanos(r.Updated)).Scan(&r.ID)
-	r.Seq = 1
-	return scanned("insert run", err)
+	id, err := t.nextID("runs_id_seq")
+	if err != nil {
+		return err
+	}
+	r.ID, r.Seq = id, 1
+	t.changed(r.ContactID)
+	t.bufferRun(r, 0)
+	t.markRuns([]*store.Run{r})
+	return nil
 }
 
 // Run implements store.Tx.
@@ -165,26 +211,57 @@ func (t *Tx) Run(id int64) (*store.Run, error) {
 	if err := scanned(fmt.Sprintf("run %d", id), err); err != nil {
 		return nil, err
 	}
+	t.markRuns([]*store.Run{r})
 	return r, nil
 }
 
 // ActiveRuns implements store.Tx.
 func (t *Tx) ActiveRuns(contactID string) ([]*store.Run, error) {
-	return rows(t, sqlrow.ScanRun, "active_runs", contactID)
+	if st, ok := t.aheadState(contactID, true); ok {
+		return st.runs, nil
+	}
+	return t.runRows("active_runs", contactID)
+}
+
+// runRows runs a query of runs, and notes what they are.
+func (t *Tx) runRows(name string, args ...any) ([]*store.Run, error) {
+	list, err := rows(t, sqlrow.ScanRun, name, args...)
+	t.markRuns(list)
+	return list, err
 }
 
 // WaitingRuns implements store.Tx.
 func (t *Tx) WaitingRuns(flow string, after int64, limit int) ([]*store.Run, error) {
-	return rows(t, sqlrow.ScanRun, "waiting_runs", flow, after, limit)
+	return t.runRows("waiting_runs", flow, after, limit)
 }
 
 // Runs implements store.Tx.
 func (t *Tx) Runs(contactID string, after int64, limit int) ([]*store.Run, error) {
-	return rows(t, sqlrow.ScanRun, "contact_runs", contactID, after, limit)
+	return t.runRows("contact_runs", contactID, after, limit)
 }
 
-// UpdateRun implements store.Tx.
-func (t *Tx) UpdateRun(r *store.Run) error { return sqlrow.UpdateRun(t.exec, r) }
+// UpdateRun implements store.Tx. It is put off when the transaction holds
+// the run's contact's lock and knows the run: it then refuses a stale
+// update itself.
+func (t *Tx) UpdateRun(r *store.Run) error {
+	mark, ok := t.ahead.runs[r.ID]
+	if !ok || !t.holds(r.ContactID) {
+		err := sqlrow.UpdateRun(t.exec, r)
+		if err == nil {
+			t.markRuns([]*store.Run{r})
+		}
+		return err
+	}
+	if r.Seq != mark.seq || (mark.ended && r.Status == store.RunWaiting) {
+		return fmt.Errorf("run %d at seq %d: %w", r.ID, r.Seq, store.ErrConflict)
+	}
+	t.changed(r.ContactID)
+	from := r.Seq
+	r.Seq++
+	t.bufferRun(r, from)
+	t.markRuns([]*store.Run{r})
+	return nil
+}
 
 // SaveProgram implements store.Tx.
 func (t *Tx) SaveProgram(p store.Program) error {
@@ -203,12 +280,20 @@ func (t *Tx) Program(hash string) (*store.Program, error) {
 
 // AddEnrolment implements store.Tx.
 func (t *Tx) AddEnrolment(contactID, flow string, at time.Time) error {
-	_, err := t.exec("add_enrolment", contactID, flow, sqlrow.Nanos(at))
-	return err
+	t.knowing()
+	t.ahead.enrolled[[2]string{contactID, flow}] = true
+	t.buf.enrolments = append(t.buf.enrolments, [3]any{contactID, flow, sqlrow.Nanos(at)})
+	return nil
 }
 
 // Enrolled implements store.Tx.
 func (t *Tx) Enrolled(contactID, flow string) (bool, error) {
+	if t.ahead.enrolled[[2]string{contactID, flow}] {
+		return true, nil
+	}
+	if t.ahead.whole[contactID] {
+		return false, nil
+	}
 	var n int
 	return n > 0, scanned("enrolled", t.row("enrolled", contactID, flow).Scan(&n))
 }
@@ -221,52 +306,39 @@ func (t *Tx) Enrolments(contactID string, since time.Time) (int, error) {
 
 // Activity implements store.Tx.
 func (t *Tx) Activity(contactID string, after int64, limit int) ([]store.Activity, error) {
-	if err := t.flushActivity(); err != nil {
-		return nil, err
-	}
 	return rows(t, sqlrow.ScanActivity, "activity", contactID, after, limit)
 }
 
 // ActivityBefore implements store.Tx.
 func (t *Tx) ActivityBefore(contactID string, before int64, limit int) ([]store.Activity, error) {
-	if err := t.flushActivity(); err != nil {
-		return nil, err
-	}
 	return rows(t, sqlrow.ScanActivity, "activity_before", contactID, before, limit)
 }
 
 // DeleteRunTimers implements store.Tx.
 func (t *Tx) DeleteRunTimers(runID int64, seq uint32) error {
 	t.dropTimers(func(tm store.Timer) bool { return tm.RunID == runID && (seq == 0 || tm.Seq == seq) })
-	var err error
 	if seq == 0 {
-		_, err = t.exec("delete_run_timers", runID)
+		t.buf.runTimers = append(t.buf.runTimers, runID)
 	} else {
-		_, err = t.exec("delete_run_timer", runID, seq)
+		t.buf.runTimer = append(t.buf.runTimer, [2]int64{runID, int64(seq)})
 	}
-	return err
+	return nil
 }
 
 // DeleteContactTimers implements store.Tx.
 func (t *Tx) DeleteContactTimers(contactID, kind string) error {
 	t.dropTimers(func(tm store.Timer) bool { return tm.ContactID == contactID && tm.Kind == kind && tm.RunID == 0 })
-	_, err := t.exec("delete_kind_timers", contactID, kind)
-	return err
+	t.buf.kindTimers = append(t.buf.kindTimers, [2]string{contactID, kind})
+	return nil
 }
 
 // DueTimers implements store.Tx.
 func (t *Tx) DueTimers(now time.Time, limit int) ([]store.Timer, error) {
-	if err := t.flushTimers(); err != nil {
-		return nil, err
-	}
 	return rows(t, sqlrow.ScanTimer, "due_timers", sqlrow.Nanos(now), limit)
 }
 
 // ClaimTimers implements store.Tx.
 func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error) {
-	if err := t.flushTimers(); err != nil {
-		return nil, err
-	}
 	due, err := rows(t, sqlrow.ScanTimer, "claim_timers", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
 	slices.SortFunc(due, func(a, b store.Timer) int {
 		if c := a.At.Compare(b.At); c != 0 {
@@ -279,9 +351,6 @@ func (t *Tx) ClaimTimers(now, until time.Time, limit int) ([]store.Timer, error)
 
 // NextTimer implements store.Tx.
 func (t *Tx) NextTimer(now time.Time) (time.Time, bool, error) {
-	if err := t.flushTimers(); err != nil {
-		return time.Time{}, false, err
-	}
 	var at int64
 	err := t.row("next_timer", sqlrow.Nanos(now)).Scan(&at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -307,17 +376,11 @@ func (t *Tx) DeleteTimer(id int64) error {
 
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
-	if err := t.flushOutbox(); err != nil {
-		return nil, err
-	}
 	return rows(t, sqlrow.ScanOutbound, "due_outbound", sqlrow.Nanos(now), limit)
 }
 
 // ClaimOutbound implements store.Tx.
 func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
-	if err := t.flushOutbox(); err != nil {
-		return nil, err
-	}
 	due, err := rows(t, sqlrow.ScanOutbound, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
 	slices.SortFunc(due, func(a, b store.Outbound) int {
 		if c := a.NextAt.Compare(b.NextAt); c != 0 {
@@ -330,9 +393,6 @@ func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, e
 
 // NextOutbound implements store.Tx.
 func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
-	if err := t.flushOutbox(); err != nil {
-		return time.Time{}, false, err
-	}
 	var at sql.NullInt64
 	if err := t.row("next_outbound", sqlrow.Nanos(now)).Scan(&at); err != nil {
 		return time.Time{}, false, classify(err)
@@ -345,9 +405,6 @@ func (t *Tx) NextOutbound(now time.Time) (time.Time, bool, error) {
 
 // Queued implements store.Tx.
 func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
-	if err := t.flushOutbox(); err != nil {
-		return nil, err
-	}
 	return rows(t, sqlrow.ScanOutbound, "queued", lane, limit)
 }
 
@@ -359,15 +416,14 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 			o.Status = store.OutWithdrawn
 		}
 	}
-	_, err := t.exec("withdraw", runID, pq.Array(lanes))
-	return err
+	for _, lane := range lanes {
+		t.buf.withdraw = append(t.buf.withdraw, withdrawal{runID, lane})
+	}
+	return nil
 }
 
 // UpdateOutbound implements store.Tx.
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
-	if err := t.flushOutbox(); err != nil {
-		return err
-	}
 	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
 	return err
 }
@@ -405,18 +461,25 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 }
 
 // NewContactNumber implements store.Tx.
+// Numbers are taken numbersChunk at a time; those a transaction leaves are
+// never handed out.
 func (t *Tx) NewContactNumber(time.Time) (string, error) {
-	var n int64
-	if err := t.row("new_number").Scan(&n); err != nil {
-		return "", fmt.Errorf("new contact number: %w", classify(err))
+	if len(t.buf.numbers) == 0 {
+		rows, err := t.stmt("numbers").QueryContext(t.ctx, numbersChunk)
+		ns, err := sqlrow.Collect(rows, classify(err), func(r sqlrow.Scanner) (n int64, err error) { return n, r.Scan(&n) })
+		if err != nil {
+			return "", fmt.Errorf("new contact number: %w", err)
+		}
+		t.buf.numbers = ns
 	}
-	id := strconv.FormatInt(n, 10)
-	if t.fresh == nil {
-		t.fresh = map[string]bool{}
-	}
-	t.fresh[id] = true
+	id := strconv.FormatInt(t.buf.numbers[0], 10)
+	t.buf.numbers = t.buf.numbers[1:]
+	t.freshContact(id)
 	return id, nil
 }
+
+// numbersChunk is how many contact numbers one round trip takes.
+const numbersChunk = 8
 
 // Identity implements store.Tx. What a lookup found, an identity or none,
 // is kept for the rest of the transaction: an identity names its contact
@@ -507,18 +570,16 @@ func (t *Tx) Receipt(channelID, mid string) (*store.Receipt, error) {
 
 // Prune implements store.Tx.
 func (t *Tx) Prune(p store.Prune) (int, error) {
-	if err := t.flushAll(); err != nil {
-		return 0, err
-	}
 	return sqlrow.Prune(t.exec, p)
 }
 
 // EraseContact implements store.Tx.
 func (t *Tx) EraseContact(id string, at time.Time) error {
-	if err := t.flushAll(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	clear(t.identities) // some may name it
+	t.forget()
 	for _, q := range erasing {
 		if _, err := t.tx.ExecContext(t.ctx, q, id); err != nil {
 			return fmt.Errorf("erase: %s: %w", q, classify(err))
@@ -530,9 +591,6 @@ func (t *Tx) EraseContact(id string, at time.Time) error {
 
 // OutboxDepth implements store.Tx.
 func (t *Tx) OutboxDepth() (int, error) {
-	if err := t.flushOutbox(); err != nil {
-		return 0, err
-	}
 	var n int
 	return n, scanned("outbox depth", t.row("outbox_depth").Scan(&n))
 }
