@@ -272,3 +272,27 @@ func TestOutsideChangesBounded(t *testing.T) {
 		t.Errorf("too many fields: %v, fields %d", err, len(h.contact("c1").Fields))
 	}
 }
+
+// A batch's events that repeat a message are taken once, whether the batch
+// records its keys up front or, with an event that fails, each event in
+// its own savepoint; and a batch posted again is all seen.
+func TestDedupInOneBatch(t *testing.T) {
+	h := newHarness(t, compile(t, askName))
+	in := func(mid, text string) runtime.Event { return inbound(runtime.InMessage, mid, text) }
+	batch := []runtime.Event{in("m1", "hello"), in("m1", "hello"), in("m2", "Ana"), in("m2", "Ana")}
+	for range 2 {
+		errs, err := h.e.HandleAll(context.Background(), batch)
+		h.must(err)
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := h.identity(sms)
+	h.want(id, "> hello", `* started "Ask" on conversation opened by contact`, "< Your name?", "> Ana", "< Hi Ana", `* end "Ask"`)
+	errs, err := h.e.HandleAll(context.Background(), []runtime.Event{in("m3", "bye"), runtime.ManualAssign{Contact: id, User: "nobody"}, in("m3", "bye")})
+	h.must(err)
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("errors: %v", errs)
+	}
+	h.want(id, "> bye")
+}

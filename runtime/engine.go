@@ -112,6 +112,7 @@ type Engine struct {
 	exclusive bool
 	machine   interpreter.Machine       // an exclusive store's transactions'
 	machines  chan *interpreter.Machine // a shared store's, one per transaction under way
+	pool      []*interpreter.Machine    // the same, all of them
 	flows     []*interpreter.Program    // current versions, by name
 	byName    map[string]*interpreter.Program
 	hashMu    sync.Mutex                      // guards byHash, which transactions fill
@@ -212,6 +213,10 @@ type watchTx struct {
 	soonest        time.Time // of the timers added
 	watched        bool      // some contact's activity has a subscriber
 	touched        []string  // then, the contacts whose activity grew
+	// seen are the inbound de-duplication keys the batch recorded up
+	// front, and whether each was seen before, in the order its events
+	// come (see Engine.recordKeys)
+	seen map[string][]bool
 }
 
 func (w *watchTx) AddActivity(a *store.Activity) error {
@@ -275,9 +280,12 @@ func New(ctx context.Context, st store.Store, flows []Flow, cfg Config) (*Engine
 		exclusive: st.Exclusive()}
 	if !e.exclusive {
 		e.machines = make(chan *interpreter.Machine, Parallel)
-		e.machines <- &e.machine
+		e.pool = []*interpreter.Machine{&e.machine}
 		for range Parallel - 1 {
-			e.machines <- new(interpreter.Machine)
+			e.pool = append(e.pool, new(interpreter.Machine))
+		}
+		for _, m := range e.pool {
+			e.machines <- m
 		}
 	}
 	var list []*interpreter.Program
@@ -368,11 +376,20 @@ func (e *Engine) Now() time.Time { return e.cfg.Now() }
 // Store is the store the engine writes to.
 func (e *Engine) Store() store.Store { return e.st }
 
-// Work is what the engine's machine has done so far.
+// Work is what the engine's machines have done so far.
 func (e *Engine) Work() interpreter.Work {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.machine.Work()
+	if e.pool == nil {
+		return e.machine.Work()
+	}
+	var sum interpreter.Work
+	for _, m := range e.pool {
+		w := m.Work()
+		sum.Instructions += w.Instructions
+		sum.ExprSteps += w.ExprSteps
+	}
+	return sum
 }
 
 // EvalCondition evaluates a condition of interpreter.CompileCondition on
@@ -454,6 +471,9 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 			e.cache.on = true
 		}
 		if err := e.lockContacts(tx, evs); err != nil {
+			return err
+		}
+		if err := e.recordKeys(tx, evs); err != nil {
 			return err
 		}
 		for i, ev := range evs {

@@ -13,7 +13,6 @@ import (
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
-	"github.com/flowd/flowd/runtime/store/sqlite"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // a Monday
@@ -88,7 +87,7 @@ func (h *harness) must(err error) {
 
 func (h *harness) open() {
 	h.t.Helper()
-	st, err := sqlite.Open(h.path)
+	st, err := openTestStore(h.t, h.path)
 	h.must(err)
 	h.st = st
 	h.e, err = runtime.New(context.Background(), st, h.flows, h.cfg)

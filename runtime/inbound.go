@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime/store"
@@ -32,11 +33,49 @@ func (in *Inbound) dedupKey() string {
 	return "in\x00" + in.From.ChannelID + "\x00" + in.MID
 }
 
+// recordKeys records the de-duplication keys of a batch's inbound events
+// in one go, for a batch that succeeds or fails whole: an event that
+// fails alone in its savepoint must take its key back with it, so it
+// records its own.
+func (e *Engine) recordKeys(tx store.Tx, evs []Event) error {
+	var keys []string
+	for _, ev := range evs {
+		if in, ok := ev.(Inbound); ok && in.MID != "" {
+			keys = append(keys, in.dedupKey())
+		}
+	}
+	w, ok := tx.(*watchTx)
+	if len(keys) < 2 || !ok {
+		return nil
+	}
+	seen, err := tx.SeenAll(keys, e.cfg.Now())
+	if err != nil {
+		return err
+	}
+	w.seen = map[string][]bool{}
+	for i, k := range keys {
+		w.seen[k] = append(w.seen[k], seen[i])
+	}
+	return nil
+}
+
+// seen records the key, unless the batch did (recordKeys), and reports
+// whether it was recorded before.
+func seen(tx store.Tx, key string, now time.Time) (bool, error) {
+	if w, ok := tx.(*watchTx); ok {
+		if q := w.seen[key]; len(q) > 0 {
+			w.seen[key] = q[1:]
+			return q[0], nil
+		}
+	}
+	return tx.Seen(key, now)
+}
+
 // inbound handles what a channel posted, once.
 func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 	now := e.cfg.Now()
 	if in.MID != "" {
-		if seen, err := tx.Seen(in.dedupKey(), now); err != nil || seen {
+		if seen, err := seen(tx, in.dedupKey(), now); err != nil || seen {
 			return err
 		}
 	}

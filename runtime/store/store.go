@@ -177,6 +177,9 @@ type Tx interface {
 	// Seen records an inbound de-duplication key and reports whether it
 	// was recorded before.
 	Seen(key string, at time.Time) (bool, error)
+	// SeenAll records several keys at once, as Seen would one after
+	// another: a key given twice is seen the second time.
+	SeenAll(keys []string, at time.Time) ([]bool, error)
 
 	// Identify is the contact a channel's contact id names: the one it
 	// named before, or a new contact number (created), which is never

@@ -61,6 +61,7 @@ var queries = map[string]string{
 
 	"update_outbound": `UPDATE outbox SET status = $1, attempts = $2, next_at = $3, err = $4, claimed_until = 0 WHERE id = $5`,
 	"seen":            `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+	"seen_all":        `INSERT INTO dedup (key, at) SELECT DISTINCT k, $2::bigint FROM unnest($1::bytea[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
 	"queued":          `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
 	"next_outbound":   `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
 	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `

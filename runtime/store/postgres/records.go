@@ -435,6 +435,28 @@ func (t *Tx) Seen(key string, at time.Time) (bool, error) {
 	return n == 0, err
 }
 
+// SeenAll implements store.Tx, in one statement.
+func (t *Tx) SeenAll(keys []string, at time.Time) ([]bool, error) {
+	bs := make([][]byte, len(keys))
+	for i, k := range keys {
+		bs[i] = []byte(k)
+	}
+	added, err := rows(t, func(r sqlrow.Scanner) (k []byte, err error) { return k, r.Scan(&k) }, "seen_all", pq.Array(bs), sqlrow.Nanos(at))
+	if err != nil {
+		return nil, err
+	}
+	fresh := map[string]bool{}
+	for _, k := range added {
+		fresh[string(k)] = true
+	}
+	seen := make([]bool, len(keys))
+	for i, k := range keys {
+		seen[i] = !fresh[k]
+		delete(fresh, k) // a second time, it is seen
+	}
+	return seen, nil
+}
+
 // Identify implements store.Tx. Two processes meeting a new identity at
 // once both take a number; the one whose insert lands second finds the
 // other's contact, and its number is never used.

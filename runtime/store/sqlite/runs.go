@@ -294,3 +294,16 @@ func (t *Tx) Seen(key string, at time.Time) (bool, error) {
 	n, err := res.RowsAffected()
 	return n == 0, err
 }
+
+// SeenAll implements store.Tx: one key at a time, as a statement of the
+// embedded store costs no round trip.
+func (t *Tx) SeenAll(keys []string, at time.Time) ([]bool, error) {
+	seen := make([]bool, len(keys))
+	for i, k := range keys {
+		var err error
+		if seen[i], err = t.Seen(k, at); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}

@@ -499,6 +499,15 @@ func dedup(t *testing.T, open Open) {
 				t.Errorf("a key with a NUL byte, call %d: %v, %v", i, seen, err)
 			}
 		}
+		// several at once: as one after another
+		keys := []string{"ch1\x00m-2", "whatsapp:wamid.1", "ch1\x00m-3", "ch1\x00m-2"}
+		seen, err := tx.SeenAll(keys, t0)
+		if want := []bool{false, true, false, true}; err != nil || !slices.Equal(seen, want) {
+			t.Errorf("SeenAll(%q) = %v, %v; want %v", keys, seen, err, want)
+		}
+		if seen, err := tx.Seen("ch1\x00m-3", t0); err != nil || !seen {
+			t.Errorf("a key SeenAll recorded, then Seen: %v, %v", seen, err)
+		}
 	})
 }
 
