@@ -213,10 +213,12 @@ type watchTx struct {
 	soonest        time.Time // of the timers added
 	watched        bool      // some contact's activity has a subscriber
 	touched        []string  // then, the contacts whose activity grew
-	// seen are the inbound de-duplication keys the batch recorded up
-	// front, and whether each was seen before, in the order its events
-	// come (see Engine.recordKeys)
-	seen map[string][]bool
+	// what the batch did up front (see Engine.upFront): the inbound
+	// de-duplication keys it recorded, and whether each was seen before,
+	// in the order its events come; the timers it deleted, and whether
+	// each was still there
+	seen  map[string][]bool
+	fired map[int64]bool
 }
 
 func (w *watchTx) AddActivity(a *store.Activity) error {
@@ -473,7 +475,7 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 		if err := e.lockContacts(tx, evs); err != nil {
 			return err
 		}
-		if err := e.recordKeys(tx, evs); err != nil {
+		if err := e.upFront(tx, evs); err != nil {
 			return err
 		}
 		for i, ev := range evs {

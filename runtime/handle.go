@@ -382,7 +382,7 @@ func (t *turn) seed(s Seed) error {
 
 // timerDue fires a stored timer: a run's, a watchdog's, or auto-close.
 func (t *turn) timerDue(tm store.Timer) {
-	if err := t.tx.DeleteTimer(tm.ID); err != nil {
+	if err := deleteTimer(t.tx, tm.ID); err != nil {
 		t.fail(ignoreNotFound(err)) // gone: it fired already
 		return
 	}

@@ -33,33 +33,51 @@ func (in *Inbound) dedupKey() string {
 	return "in\x00" + in.From.ChannelID + "\x00" + in.MID
 }
 
-// recordKeys records the de-duplication keys of a batch's inbound events
-// in one go, for a batch that succeeds or fails whole: an event that
-// fails alone in its savepoint must take its key back with it, so it
-// records its own.
-func (e *Engine) recordKeys(tx store.Tx, evs []Event) error {
-	var keys []string
-	for _, ev := range evs {
-		if in, ok := ev.(Inbound); ok && in.MID != "" {
-			keys = append(keys, in.dedupKey())
-		}
-	}
+// upFront does at once what each of a batch's events would do first, for
+// a batch that succeeds or fails whole (an event undone alone in its
+// savepoint must undo its own): it records the inbound messages'
+// de-duplication keys, and deletes the timers that fire.
+func (e *Engine) upFront(tx store.Tx, evs []Event) error {
 	w, ok := tx.(*watchTx)
-	if len(keys) < 2 || !ok {
+	if !ok {
 		return nil
 	}
-	seen, err := tx.SeenAll(keys, e.cfg.Now())
-	if err != nil {
-		return err
+	var keys []string
+	var timers []int64
+	for _, ev := range evs {
+		switch ev := ev.(type) {
+		case Inbound:
+			if ev.MID != "" {
+				keys = append(keys, ev.dedupKey())
+			}
+		case timerDue:
+			timers = append(timers, ev.timer.ID)
+		}
 	}
-	w.seen = map[string][]bool{}
-	for i, k := range keys {
-		w.seen[k] = append(w.seen[k], seen[i])
+	if len(keys) > 1 {
+		seen, err := tx.SeenAll(keys, e.cfg.Now())
+		if err != nil {
+			return err
+		}
+		w.seen = map[string][]bool{}
+		for i, k := range keys {
+			w.seen[k] = append(w.seen[k], seen[i])
+		}
+	}
+	if len(timers) > 1 {
+		gone, err := tx.DeleteTimers(timers)
+		if err != nil {
+			return err
+		}
+		w.fired = map[int64]bool{}
+		for i, id := range timers {
+			w.fired[id] = !gone[i]
+		}
 	}
 	return nil
 }
 
-// seen records the key, unless the batch did (recordKeys), and reports
+// seen records the key, unless the batch did (upFront), and reports
 // whether it was recorded before.
 func seen(tx store.Tx, key string, now time.Time) (bool, error) {
 	if w, ok := tx.(*watchTx); ok {
@@ -69,6 +87,21 @@ func seen(tx store.Tx, key string, now time.Time) (bool, error) {
 		}
 	}
 	return tx.Seen(key, now)
+}
+
+// deleteTimer deletes a timer as it fires, unless the batch did (upFront):
+// store.ErrNotFound when it was gone.
+func deleteTimer(tx store.Tx, id int64) error {
+	if w, ok := tx.(*watchTx); ok {
+		if fired, ok := w.fired[id]; ok {
+			delete(w.fired, id) // a second event of the timer finds it gone
+			if !fired {
+				return fmt.Errorf("timer %d: %w", id, store.ErrNotFound)
+			}
+			return nil
+		}
+	}
+	return tx.DeleteTimer(id)
 }
 
 // inbound handles what a channel posted, once.

@@ -147,6 +147,9 @@ type Tx interface {
 	// DeleteTimer deletes a timer as it fires: ErrNotFound when it is
 	// gone already (another transaction fired it).
 	DeleteTimer(id int64) error
+	// DeleteTimers deletes several timers at once, as DeleteTimer each:
+	// gone is true for one that was gone already.
+	DeleteTimers(ids []int64) (gone []bool, err error)
 
 	Enqueue(o *Outbound) error
 	// DueOutbound is the outbound work ready at now that no claim holds:

@@ -56,8 +56,9 @@ var queries = map[string]string{
 	"claim_timers": `UPDATE timers t SET claimed_until = $2 FROM (
 			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d
 		WHERE t.id = d.id RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
-	"next_timer":   `SELECT at FROM timers WHERE claimed_until <= $1 ORDER BY at LIMIT 1`,
-	"delete_timer": `DELETE FROM timers WHERE id = $1`,
+	"next_timer":    `SELECT at FROM timers WHERE claimed_until <= $1 ORDER BY at LIMIT 1`,
+	"delete_timer":  `DELETE FROM timers WHERE id = $1`,
+	"delete_timers": `DELETE FROM timers WHERE id = ANY($1::bigint[]) RETURNING id`,
 
 	"update_outbound": `UPDATE outbox SET status = $1, attempts = $2, next_at = $3, err = $4, claimed_until = 0 WHERE id = $5`,
 	"seen":            `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,

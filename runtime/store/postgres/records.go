@@ -374,6 +374,28 @@ func (t *Tx) DeleteTimer(id int64) error {
 	return err
 }
 
+// DeleteTimers implements store.Tx, in one statement.
+func (t *Tx) DeleteTimers(ids []int64) ([]bool, error) {
+	gone := make([]bool, len(ids))
+	var stored []int64
+	for _, id := range ids {
+		if !t.dropTimers(func(tm store.Timer) bool { return tm.ID == id }) {
+			stored = append(stored, id)
+		}
+	}
+	if len(stored) == 0 {
+		return gone, nil
+	}
+	deleted, err := rows(t, func(r sqlrow.Scanner) (id int64, err error) { return id, r.Scan(&id) }, "delete_timers", pq.Array(stored))
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		gone[i] = slices.Contains(stored, id) && !slices.Contains(deleted, id)
+	}
+	return gone, nil
+}
+
 // DueOutbound implements store.Tx.
 func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	return rows(t, sqlrow.ScanOutbound, "due_outbound", sqlrow.Nanos(now), limit)

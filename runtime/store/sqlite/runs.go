@@ -166,6 +166,23 @@ func (t *Tx) NextTimer(time.Time) (time.Time, bool, error) {
 }
 
 // DeleteTimer implements store.Tx.
+// DeleteTimers implements store.Tx: one at a time, as a statement of the
+// embedded store costs no round trip.
+func (t *Tx) DeleteTimers(ids []int64) ([]bool, error) {
+	gone := make([]bool, len(ids))
+	for i, id := range ids {
+		err := t.DeleteTimer(id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			gone[i] = true
+		case err != nil:
+			return nil, err
+		}
+	}
+	return gone, nil
+}
+
+// DeleteTimer implements store.Tx.
 func (t *Tx) DeleteTimer(id int64) error {
 	buffered := len(t.timers.rows)
 	t.timers.drop(func(row []any) bool { return row[0] == id })

@@ -383,6 +383,16 @@ func timers(t *testing.T, open Open) {
 		if len(due) != 1 || due[0].ContactID != "3" {
 			t.Errorf("left: %+v, want contact 3's timer", due)
 		}
+		// several at once, one of them gone, one added since the last
+		// read (a backend may hold it still)
+		fresh := add(store.Timer{ContactID: "4", Kind: store.TimerRun, RunID: 4, Seq: 1, At: t0})
+		gone, err := tx.DeleteTimers([]int64{due[0].ID, late.ID, fresh.ID})
+		if want := []bool{false, true, false}; err != nil || !slices.Equal(gone, want) {
+			t.Errorf("DeleteTimers = %v, %v; want %v", gone, err, want)
+		}
+		if due, _ = tx.DueTimers(t0.Add(25*time.Hour), 10); len(due) != 0 {
+			t.Errorf("left after DeleteTimers: %+v", due)
+		}
 	})
 }
 
