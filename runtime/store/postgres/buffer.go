@@ -46,6 +46,11 @@ type buffers struct {
 	runAt      map[int64]int
 	enrolments [][3]any // contact, flow, at
 
+	outUpdates []store.Outbound // one per item, at outAt
+	outAt      map[int64]int
+	receipts   []store.Receipt // one per channel's message id, at receiptAt
+	receiptAt  map[[2]string]int
+
 	runTimers  []int64    // delete all of a run's
 	runTimer   [][2]int64 // delete a run's of a seq
 	kindTimers [][2]string
@@ -77,7 +82,7 @@ type withdrawal struct {
 // empty reports whether nothing waits.
 func (b *buffers) empty() bool {
 	return len(b.activity)+len(b.outbox)+len(b.timers)+len(b.contacts)+len(b.convs)+len(b.runs)+len(b.enrolments)+
-		len(b.runTimers)+len(b.runTimer)+len(b.kindTimers)+len(b.withdraw) == 0
+		len(b.outUpdates)+len(b.receipts)+len(b.runTimers)+len(b.runTimer)+len(b.kindTimers)+len(b.withdraw) == 0
 }
 
 // drop forgets what waits: a rollback to a savepoint undid it.
@@ -87,6 +92,9 @@ func (b *buffers) drop() {
 	clear(b.contactAt)
 	clear(b.convAt)
 	clear(b.runAt)
+	b.outUpdates, b.receipts = b.outUpdates[:0], b.receipts[:0]
+	clear(b.outAt)
+	clear(b.receiptAt)
 	b.runTimers, b.runTimer, b.kindTimers, b.withdraw = b.runTimers[:0], b.runTimer[:0], b.kindTimers[:0], b.withdraw[:0]
 }
 
@@ -152,7 +160,12 @@ func init() {
 			SELECT * FROM unnest($61::bigint[], $62::text[], $63::text[], $64::text[], $65::bigint[], $66::bigint[], $67::bytea[], $68::text[],
 				$69::integer[], $70::bigint[], $71::text[], $72::bigint[])),
 		ti AS (INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
-			SELECT * FROM unnest($73::bigint[], $74::text[], $75::text[], $76::bigint[], $77::bigint[], $78::bigint[]))
+			SELECT * FROM unnest($73::bigint[], $74::text[], $75::text[], $76::bigint[], $77::bigint[], $78::bigint[])),
+		ou AS (UPDATE outbox o SET status = u.s, attempts = u.a, next_at = u.n, err = u.e, claimed_until = 0
+			FROM unnest($79::bigint[], $80::text[], $81::integer[], $82::bigint[], $83::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i),
+		re AS (INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at)
+			SELECT * FROM unnest($84::text[], $85::text[], $86::text[], $87::bigint[], $88::bigint[])
+			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at)
 		SELECT count(*) FROM ru`
 }
 
@@ -270,6 +283,33 @@ func (t *Tx) bufferRun(r *store.Run, from int64) {
 	t.buf.runs = append(t.buf.runs, runWrite{r: *r, from: from})
 }
 
+// updateOutbound puts off recording an item's attempt.
+func (b *buffers) updateOutbound(o store.Outbound) {
+	if b.outAt == nil {
+		b.outAt = map[int64]int{}
+	}
+	if i, ok := b.outAt[o.ID]; ok {
+		b.outUpdates[i] = o
+		return
+	}
+	b.outAt[o.ID] = len(b.outUpdates)
+	b.outUpdates = append(b.outUpdates, o)
+}
+
+// saveReceipt puts off saving a receipt.
+func (b *buffers) saveReceipt(r store.Receipt) {
+	if b.receiptAt == nil {
+		b.receiptAt = map[[2]string]int{}
+	}
+	key := [2]string{r.ChannelID, r.MID}
+	if i, ok := b.receiptAt[key]; ok {
+		b.receipts[i] = r
+		return
+	}
+	b.receiptAt[key] = len(b.receipts)
+	b.receipts = append(b.receipts, r)
+}
+
 // flush makes every write that waits, in one statement.
 func (t *Tx) flush() error {
 	b := &t.buf
@@ -342,6 +382,12 @@ func (t *Tx) flush() error {
 	for _, tm := range b.timers {
 		a.add(72, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
 	}
+	for _, o := range b.outUpdates {
+		a.add(78, o.ID, o.Status, int64(o.Attempts), sqlrow.Nanos(o.NextAt), o.Err)
+	}
+	for _, r := range b.receipts {
+		a.add(83, r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
+	}
 	b.drop()
 	var n int64
 	if err := t.stmt("flush").QueryRowContext(t.ctx, a.values()...).Scan(&n); err != nil {
@@ -353,8 +399,8 @@ func (t *Tx) flush() error {
 	return nil
 }
 
-// flushArgs are the flush statement's 78 arrays, one per parameter.
-type flushArgs [78][]any
+// flushArgs are the flush statement's arrays, one per parameter.
+type flushArgs [len(flushTypes)][]any
 
 // add appends a row's values to the arrays from parameter at on (0-based).
 func (a *flushArgs) add(at int, vals ...any) {
@@ -376,7 +422,8 @@ func (a *flushArgs) values() []any {
 // b boolean, i integer, s text, x bytea.
 const flushTypes = "i" + "ii" + "ss" + "is" + "sssssi" +
 	"biisisisisssssisis" + "s" +
-	"iissssxxsiixisiii" + "ssi" + "isissisx" + "isssiixsiisi" + "issiii"
+	"iissssxxsiixisiii" + "ssi" + "isissisx" + "isssiixsiisi" + "issiii" +
+	"isiis" + "sssii"
 
 // column is one parameter's values as an array pq encodes.
 func column(typ byte, vals []any) any {

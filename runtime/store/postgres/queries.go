@@ -60,11 +60,10 @@ var queries = map[string]string{
 	"delete_timer":  `DELETE FROM timers WHERE id = $1`,
 	"delete_timers": `DELETE FROM timers WHERE id = ANY($1::bigint[]) RETURNING id`,
 
-	"update_outbound": `UPDATE outbox SET status = $1, attempts = $2, next_at = $3, err = $4, claimed_until = 0 WHERE id = $5`,
-	"seen":            `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-	"seen_all":        `INSERT INTO dedup (key, at) SELECT DISTINCT k, $2::bigint FROM unnest($1::bytea[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
-	"queued":          `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
-	"next_outbound":   `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
+	"seen":          `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+	"seen_all":      `INSERT INTO dedup (key, at) SELECT DISTINCT k, $2::bigint FROM unnest($1::bytea[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
+	"queued":        `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
+	"next_outbound": `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
 	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
 		ORDER BY o.next_at, o.id LIMIT $2`,
 	// the heads due and unclaimed, locked as they are taken: a second
@@ -82,15 +81,13 @@ var queries = map[string]string{
 		WHERE contact_id = $1 ORDER BY at DESC, channel_id`,
 	"contacts_by_phone": `SELECT id FROM contacts WHERE fields ->> 'phone' = $1 ORDER BY created, id LIMIT $2`,
 	"contacts_by_email": `SELECT id FROM contacts WHERE fields ->> 'email' = $1 ORDER BY created, id LIMIT $2`,
-	"save_receipt": `INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at`,
-	"receipt":        `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = $1 AND mid = $2`,
-	"prune_dedup":    `DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE at < $1 LIMIT $2)`,
-	"prune_activity": `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < $1 LIMIT $2)`,
-	"prune_receipts": `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
-	"prune_outbox":   `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
-	"outbox_depth":   `SELECT count(*) FROM outbox WHERE status = 'pending'`,
-	"add_erasure":    `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
+	"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = $1 AND mid = $2`,
+	"prune_dedup":       `DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE at < $1 LIMIT $2)`,
+	"prune_activity":    `DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < $1 LIMIT $2)`,
+	"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
+	"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
+	"outbox_depth":      `SELECT count(*) FROM outbox WHERE status = 'pending'`,
+	"add_erasure":       `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
 }
 
 // head: o is the oldest pending item of its contact's lane, so that a

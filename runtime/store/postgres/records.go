@@ -432,6 +432,11 @@ func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
 
 // WithdrawOutbound implements store.Tx.
 func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
+	if len(t.buf.outUpdates) > 0 { // see UpdateOutbound
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
 	for i := range t.buf.outbox { // rows not inserted yet are withdrawn where they wait
 		o := &t.buf.outbox[i]
 		if o.RunID == runID && slices.Contains(lanes, o.Lane) && (o.Status == store.OutPending || o.Status == store.OutQueued) {
@@ -445,9 +450,22 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 }
 
 // UpdateOutbound implements store.Tx.
+// An update waits with the others, but never with a withdrawal: one
+// statement would make both of an item that was pending.
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
-	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
-	return err
+	for i := range t.buf.outbox { // a row not inserted yet changes where it waits
+		if w := &t.buf.outbox[i]; w.ID == o.ID {
+			w.Status, w.Attempts, w.NextAt, w.Err = o.Status, o.Attempts, o.NextAt, o.Err
+			return nil
+		}
+	}
+	if len(t.buf.withdraw) > 0 {
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	t.buf.updateOutbound(*o)
+	return nil
 }
 
 // Seen implements store.Tx: a key another transaction is recording waits
@@ -599,8 +617,8 @@ func (t *Tx) FindContacts(field, value string, limit int) ([]string, error) {
 
 // SaveReceipt implements store.Tx.
 func (t *Tx) SaveReceipt(r store.Receipt) error {
-	_, err := t.exec("save_receipt", r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
-	return err
+	t.buf.saveReceipt(r)
+	return nil
 }
 
 // Receipt implements store.Tx.
