@@ -275,7 +275,8 @@ func TestOutsideChangesBounded(t *testing.T) {
 
 // A batch's events that repeat a message are taken once, whether the batch
 // records its keys up front or, with an event that fails, each event in
-// its own savepoint; and a batch posted again is all seen.
+// its own savepoint; and a batch posted again is all seen. The contact its
+// first message made is made once, with the profile its channel gave.
 func TestDedupInOneBatch(t *testing.T) {
 	h := newHarness(t, compile(t, askName))
 	in := func(mid, text string) runtime.Event { return inbound(runtime.InMessage, mid, text) }
@@ -289,6 +290,9 @@ func TestDedupInOneBatch(t *testing.T) {
 	}
 	id := h.identity(sms)
 	h.want(id, "> hello", `* started "Ask" on conversation opened by contact`, "< Your name?", "> Ana", "< Hi Ana", `* end "Ask"`)
+	if c := h.contact(id); c.Fields["phone"] != sms.ExternalID {
+		t.Errorf("a new contact's profile, taken from its first message: %v", c.Fields)
+	}
 	errs, err := h.e.HandleAll(context.Background(), []runtime.Event{in("m3", "bye"), runtime.ManualAssign{Contact: id, User: "nobody"}, in("m3", "bye")})
 	h.must(err)
 	if errs[0] != nil || errs[1] == nil || errs[2] != nil {

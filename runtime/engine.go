@@ -216,9 +216,10 @@ type watchTx struct {
 	// what the batch did up front (see Engine.upFront): the inbound
 	// de-duplication keys it recorded, and whether each was seen before,
 	// in the order its events come; the timers it deleted, and whether
-	// each was still there
-	seen  map[string][]bool
-	fired map[int64]bool
+	// each was still there; the contacts it identified
+	seen       map[string][]bool
+	fired      map[int64]bool
+	identified map[[2]string]identified
 }
 
 func (w *watchTx) AddActivity(a *store.Activity) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"time"
@@ -36,17 +37,20 @@ func (in *Inbound) dedupKey() string {
 // upFront does at once what each of a batch's events would do first, for
 // a batch that succeeds or fails whole (an event undone alone in its
 // savepoint must undo its own): it records the inbound messages'
-// de-duplication keys, and deletes the timers that fire.
+// de-duplication keys, identifies the contacts of those not seen before,
+// and deletes the timers that fire.
 func (e *Engine) upFront(tx store.Tx, evs []Event) error {
 	w, ok := tx.(*watchTx)
 	if !ok {
 		return nil
 	}
 	var keys []string
+	var ins []Inbound
 	var timers []int64
 	for _, ev := range evs {
 		switch ev := ev.(type) {
 		case Inbound:
+			ins = append(ins, ev)
 			if ev.MID != "" {
 				keys = append(keys, ev.dedupKey())
 			}
@@ -54,14 +58,42 @@ func (e *Engine) upFront(tx store.Tx, evs []Event) error {
 			timers = append(timers, ev.timer.ID)
 		}
 	}
+	now := e.cfg.Now()
+	seen := map[string][]bool{}
 	if len(keys) > 1 {
-		seen, err := tx.SeenAll(keys, e.cfg.Now())
+		all, err := tx.SeenAll(keys, now)
 		if err != nil {
 			return err
 		}
-		w.seen = map[string][]bool{}
 		for i, k := range keys {
-			w.seen[k] = append(w.seen[k], seen[i])
+			seen[k] = append(seen[k], all[i])
+		}
+		w.seen = maps.Clone(seen)
+	}
+	var addrs []store.Address
+	for _, in := range ins {
+		if in.MID != "" && len(seen[in.dedupKey()]) > 0 {
+			q := seen[in.dedupKey()]
+			seen[in.dedupKey()] = q[1:]
+			if q[0] {
+				continue // not handled
+			}
+		}
+		if in.Type != InStatus { // a status names a contact, or is dropped
+			addrs = append(addrs, in.From)
+		}
+	}
+	if len(addrs) > 1 {
+		ids, created, err := tx.IdentifyAll(addrs, now)
+		if err != nil {
+			return err
+		}
+		w.identified = map[[2]string]identified{}
+		for i, a := range addrs {
+			key := [2]string{a.ChannelID, a.ExternalID}
+			if _, ok := w.identified[key]; !ok {
+				w.identified[key] = identified{ids[i], created[i]}
+			}
 		}
 	}
 	if len(timers) > 1 {
@@ -75,6 +107,27 @@ func (e *Engine) upFront(tx store.Tx, evs []Event) error {
 		}
 	}
 	return nil
+}
+
+// identified is a contact a batch identified up front, and whether it
+// created it.
+type identified struct {
+	id      string
+	created bool
+}
+
+// identify is the contact the address names, as the batch identified it
+// up front (upFront), or as the store does now; created is true the first
+// time only.
+func identify(tx store.Tx, a store.Address, now time.Time) (string, bool, error) {
+	if w, ok := tx.(*watchTx); ok {
+		key := [2]string{a.ChannelID, a.ExternalID}
+		if got, ok := w.identified[key]; ok {
+			w.identified[key] = identified{got.id, false}
+			return got.id, got.created, nil
+		}
+	}
+	return tx.Identify(a, now)
 }
 
 // seen records the key, unless the batch did (upFront), and reports
@@ -115,7 +168,7 @@ func (e *Engine) inbound(tx store.Tx, in Inbound) error {
 	if in.Type == InStatus {
 		return e.status(tx, in)
 	}
-	id, created, err := tx.Identify(in.From, now)
+	id, created, err := identify(tx, in.From, now)
 	if err != nil {
 		return err
 	}

@@ -188,6 +188,9 @@ type Tx interface {
 	// named before, or a new contact number (created), which is never
 	// handed out again. a.ContactID is ignored.
 	Identify(a Address, at time.Time) (contactID string, created bool, err error)
+	// IdentifyAll identifies several addresses at once, as Identify each
+	// in turn: an address given twice is created the first time only.
+	IdentifyAll(addrs []Address, at time.Time) (contactIDs []string, created []bool, err error)
 	// NewContactNumber hands out a contact number, as Identify does, for
 	// a contact no channel names (one the API creates).
 	NewContactNumber(at time.Time) (string, error)

@@ -106,7 +106,7 @@ const idsChunk = 32
 // go ahead of them.
 func needsFlush(name string) bool {
 	switch name {
-	case "lock", "try_lock", "ids", "numbers", "identity", "identities", "add_identity", "seen", "seen_all", "program", "save_program":
+	case "lock", "try_lock", "ids", "numbers", "identity", "identities", "identify_all", "add_identity", "seen", "seen_all", "program", "save_program":
 		return false
 	}
 	return true

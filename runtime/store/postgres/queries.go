@@ -76,6 +76,9 @@ var queries = map[string]string{
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
 	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
 		JOIN unnest($1::text[], $2::text[]) AS a(c, x) ON i.channel_id = a.c AND i.external_id = a.x`,
+	"identify_all": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at)
+		SELECT c, x, k, nextval('contact_numbers')::text, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS a(c, x, k)
+		ON CONFLICT DO NOTHING RETURNING channel_id, external_id, contact_id`,
 	"add_identity": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 	"addresses": `SELECT channel_id, channel, external_id, contact_id FROM identities
 		WHERE contact_id = $1 ORDER BY at DESC, channel_id`,

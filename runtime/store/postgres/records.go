@@ -522,6 +522,53 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 	return id, true, nil
 }
 
+// IdentifyAll implements store.Tx: the addresses it has not found are
+// added in one statement, each with a new contact number. One another
+// transaction added meanwhile is found, as Identify finds it.
+func (t *Tx) IdentifyAll(addrs []store.Address, at time.Time) ([]string, []bool, error) {
+	if _, err := t.Identities(addrs); err != nil {
+		return nil, nil, err
+	}
+	var channels, externals, kinds []string
+	asked := map[[2]string]bool{}
+	for _, a := range addrs {
+		key := [2]string{a.ChannelID, a.ExternalID}
+		if t.identities[key] == "" && !asked[key] {
+			asked[key] = true
+			channels, externals, kinds = append(channels, a.ChannelID), append(externals, a.ExternalID), append(kinds, a.Channel)
+		}
+	}
+	made := map[[2]string]bool{}
+	if len(channels) > 0 {
+		type added struct{ channel, external, contact string }
+		list, err := rows(t, func(r sqlrow.Scanner) (a added, err error) { return a, r.Scan(&a.channel, &a.external, &a.contact) },
+			"identify_all", pq.Array(channels), pq.Array(externals), pq.Array(kinds), sqlrow.Nanos(at))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range list {
+			key := [2]string{a.channel, a.external}
+			t.identities[key], made[key] = a.contact, true
+			t.freshContact(a.contact)
+		}
+		for key := range asked {
+			if !made[key] { // another transaction's, committed meanwhile
+				delete(t.identities, key)
+				if _, err := t.Identity(key[0], key[1]); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+	}
+	ids, created := make([]string, len(addrs)), make([]bool, len(addrs))
+	for i, a := range addrs {
+		key := [2]string{a.ChannelID, a.ExternalID}
+		ids[i], created[i] = t.identities[key], made[key]
+		delete(made, key) // the first time only
+	}
+	return ids, created, nil
+}
+
 // NewContactNumber implements store.Tx.
 // Numbers are taken numbersChunk at a time; those a transaction leaves are
 // never handed out.

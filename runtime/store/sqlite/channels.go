@@ -56,6 +56,19 @@ func (t *Tx) Identify(a store.Address, at time.Time) (string, bool, error) {
 	return id, true, nil
 }
 
+// IdentifyAll implements store.Tx: one at a time, as a statement of the
+// embedded store costs no round trip.
+func (t *Tx) IdentifyAll(addrs []store.Address, at time.Time) ([]string, []bool, error) {
+	ids, created := make([]string, len(addrs)), make([]bool, len(addrs))
+	for i, a := range addrs {
+		var err error
+		if ids[i], created[i], err = t.Identify(a, at); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ids, created, nil
+}
+
 // Identity implements store.Tx.
 func (t *Tx) Identity(channelID, externalID string) (string, error) {
 	var id string

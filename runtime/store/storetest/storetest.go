@@ -718,6 +718,17 @@ func channels(t *testing.T, open Open) {
 	if got, err := tx.Identity("ch2", "+60123456789"); err != nil || got != other {
 		t.Errorf("identity after identities: %q, %v", got, err)
 	}
+	// several identified at once: one new, given twice
+	news := store.Address{ChannelID: "ch1", Channel: "sms", ExternalID: "+60777"}
+	ids, created, err := tx.IdentifyAll([]store.Address{{ChannelID: "ch1", Channel: "sms", ExternalID: "+60123456789"}, news, news, {ChannelID: "ch2", Channel: "custom", ExternalID: "+60123456789"}}, t0)
+	must(t, err)
+	if len(ids) != 4 || ids[0] != a || ids[1] == "" || ids[1] == a || ids[1] == other || ids[2] != ids[1] || ids[3] != other ||
+		!slices.Equal(created, []bool{false, true, false, false}) {
+		t.Errorf("IdentifyAll: %q, created %v", ids, created)
+	}
+	if got, err := tx.Identity("ch1", "+60777"); err != nil || got != ids[1] {
+		t.Errorf("identity after IdentifyAll: %q, %v; want %q", got, err, ids[1])
+	}
 }
 
 func prune(t *testing.T, open Open) {
