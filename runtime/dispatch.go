@@ -93,7 +93,7 @@ const maxDispatch = 256
 func (d *Dispatcher) claim(ctx context.Context, max int) ([]store.Outbound, error) {
 	e := d.Engine
 	var due []store.Outbound
-	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+	err := e.claimTx(ctx, func(tx store.Tx) (err error) {
 		now := e.cfg.Now()
 		lease := d.Lease
 		if lease <= 0 {
@@ -225,7 +225,7 @@ func (d *Dispatcher) next(ctx context.Context) (time.Time, bool, error) {
 	e := d.Engine
 	var at time.Time
 	var ok bool
-	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+	err := e.claimTx(ctx, func(tx store.Tx) (err error) {
 		at, ok, err = tx.NextOutbound(e.cfg.Now())
 		return err
 	})

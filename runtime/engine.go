@@ -596,6 +596,23 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	return nil
 }
 
+// claimTx runs fn, which claims work and runs no turn, in a transaction:
+// on a shared store without a machine, so that it does not wait behind
+// the transactions that run turns, which may hold them all.
+func (e *Engine) claimTx(ctx context.Context, fn func(store.Tx) error) error {
+	if e.exclusive {
+		return e.inTx(ctx, fn)
+	}
+	tx, err := e.st.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
 // atomic handles one event in a savepoint: the event's own failure is
 // rolled back and returned as failed; err is the transaction's, which a
 // failed savepoint leaves unusable.
@@ -733,7 +750,7 @@ const DefaultTimerLease = 30 * time.Second
 // many fired, and the events' errors joined.
 func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 	var due []store.Timer
-	err := e.inTx(ctx, func(tx store.Tx) (err error) {
+	err := e.claimTx(ctx, func(tx store.Tx) (err error) {
 		now := e.cfg.Now()
 		due, err = tx.ClaimTimers(now, now.Add(e.cfg.TimerLease), maxDue)
 		return err
