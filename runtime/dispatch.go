@@ -112,9 +112,9 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
-	outs := make([]Event, len(due))
-	for i := range due {
-		outs[i] = d.carry(ctx, due[i])
+	var outs []Event
+	for _, chain := range chains(due) {
+		outs = append(outs, d.carryChain(ctx, chain)...)
 	}
 	errs, err := d.Engine.HandleAll(ctx, outs)
 	if err != nil {
@@ -145,14 +145,14 @@ func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []erro
 }
 
 // Run does the outbox's work until ctx ends, as a service does: it claims
-// what is due, carries each item out on a worker of its own, at most
-// workers at once (so that a slow receiver holds up only its own
-// contacts), and hands each outcome to submit (a Writer's Submit, which
-// shares commits). It looks again when the engine queued work or
+// what is due, carries each lane's items out in order on a worker of its
+// own, at most workers at once (so that a slow receiver holds up only its
+// own contacts), and hands their outcomes to submit together (a Writer's
+// SubmitAll, which shares commits). It looks again when the engine queued work or
 // recorded an outcome, when a worker comes free while work was left
 // unclaimed, when a retry falls due, and at least every second; when ctx
 // ends it waits for the workers under way.
-func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.Context, Event) error) {
+func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.Context, []Event) []error) {
 	if workers <= 0 {
 		workers = 1
 	}
@@ -178,21 +178,15 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 			if err != nil && ctx.Err() == nil {
 				slog.Error("outbox: claiming work", "err", err)
 			}
-			starved = len(due) == limit // more may be due: look again as workers come free
-			for _, o := range due {
+			lanes := chains(due)
+			starved = len(lanes) == limit // more may be due: look again as workers come free
+			for _, chain := range lanes {
 				slots--
 				running.Add(1)
 				go func() {
 					defer running.Done()
 					defer func() { free <- struct{}{} }()
-					out := d.carry(work, o)
-					if err := submit(work, out); err != nil {
-						slog.Warn("outbox: the outcome's event failed", "item", o.ID, "contact", o.ContactID, "err", err)
-						out.result = nil
-						if err := submit(work, out); err != nil {
-							slog.Error("outbox: recording an item", "item", o.ID, "err", err)
-						}
-					}
+					d.submit(work, d.carryChain(work, chain), submit)
 				}()
 			}
 			if len(due) == 0 { // idle: sleep until the next retry falls due
@@ -218,6 +212,61 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 		}
 		timer.Stop()
 	}
+}
+
+// submit hands a lane's outcomes over; an outcome whose event failed (the
+// run it answered could not go on) goes again without the answer, so that
+// its item is recorded done.
+func (d *Dispatcher) submit(ctx context.Context, outs []Event, submit func(context.Context, []Event) []error) {
+	var again []Event
+	for i, err := range submit(ctx, outs) {
+		if err != nil {
+			o := outs[i].(outcome)
+			slog.Warn("outbox: the outcome's event failed", "item", o.o.ID, "contact", o.o.ContactID, "err", err)
+			o.result = nil
+			again = append(again, o)
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	for i, err := range submit(ctx, again) {
+		if err != nil {
+			slog.Error("outbox: recording an item", "item", again[i].(outcome).o.ID, "err", err)
+		}
+	}
+}
+
+// chains cuts claimed work into its lanes' chains (see
+// store.Tx.ClaimOutbound): a contact's items of one lane, in order.
+func chains(due []store.Outbound) [][]store.Outbound {
+	var out [][]store.Outbound
+	for i, o := range due {
+		if i > 0 && o.ContactID == due[i-1].ContactID && o.Lane == due[i-1].Lane {
+			out[len(out)-1] = append(out[len(out)-1], o)
+		} else {
+			out = append(out, []store.Outbound{o})
+		}
+	}
+	return out
+}
+
+// carryChain carries out a lane's items in order, and returns their
+// outcomes. After one that is not delivered (to be tried again), the rest
+// wait behind it: each goes back untried, which ends its claim.
+func (d *Dispatcher) carryChain(ctx context.Context, chain []store.Outbound) []Event {
+	outs := make([]Event, len(chain))
+	stopped := false
+	for i, o := range chain {
+		if stopped {
+			outs[i] = outcome{o: o}
+			continue
+		}
+		out := d.carry(ctx, o)
+		stopped = out.o.Status != store.OutDelivered
+		outs[i] = out
+	}
+	return outs
 }
 
 // next is when the next outbox item falls due.

@@ -365,3 +365,33 @@ func TestSeedPastBounded(t *testing.T) {
 		t.Errorf("Seed with %d earlier conversations: %v", runtime.MaxSeedPast+1, err)
 	}
 }
+
+// A contact's messages go out in order, a lane's due items in one pass;
+// after one that fails, the others wait for its next try untried, and go
+// after it.
+func TestLaneInOrder(t *testing.T) {
+	h := newHarness(t, compile(t, `flow "Three"
+trigger conversation opened by contact
+
+send "one"
+send "two"
+send "three"
+`))
+	ch := &fakeChannel{fails: 1}
+	d := &runtime.Dispatcher{Engine: h.e, Channel: ch}
+	h.do(msg("c1", "hi"))
+	n, err := d.Pass(context.Background())
+	h.must(err)
+	if n != 3 || len(ch.got) != 0 {
+		t.Fatalf("first pass: %d items taken, %q delivered; want 3 taken, none delivered", n, ch.got)
+	}
+	if n, _ := d.Pass(context.Background()); n != 0 {
+		t.Fatalf("%d items taken again before the first one's next try", n)
+	}
+	h.now = h.now.Add(runtime.Backoff(1) + time.Second)
+	n, err = d.Pass(context.Background())
+	h.must(err)
+	if want := []string{"c1: one", "c1: two", "c1: three"}; n != 3 || !slices.Equal(ch.got, want) {
+		t.Errorf("after the retry: %d items taken, %q delivered; want 3, %q", n, ch.got, want)
+	}
+}

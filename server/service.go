@@ -138,7 +138,7 @@ func Start(ctx context.Context, opts Options) (*Service, error) {
 	}()
 	go func() {
 		defer s.loops.Done()
-		s.Dispatcher.Run(loops, workers, s.Writer.Submit)
+		s.Dispatcher.Run(loops, workers, s.Writer.SubmitAll)
 	}()
 	if lib := opts.Library; lib != nil {
 		s.loops.Add(1)

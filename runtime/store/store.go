@@ -6,8 +6,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -166,6 +168,11 @@ type Tx interface {
 	// the lease, so that a dispatcher that died leaves its work to
 	// another. The embedded store keeps its claims in memory (one process,
 	// whose claims die with it); a shared one in the rows.
+	//
+	// Behind each item, it claims its lane's next items (MaxChain in all),
+	// and returns them after it, oldest first: a lane's due work, for one
+	// dispatcher to carry out in order without a claim each. The chain
+	// stops at the first item not due.
 	ClaimOutbound(now, until time.Time, limit int) ([]Outbound, error)
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error; the item's claim ends.
@@ -247,6 +254,28 @@ type Receipt struct {
 	ChannelID, MID, ContactID string
 	OutboxID                  int64
 	At                        time.Time
+}
+
+// MaxChain bounds the items of one lane ClaimOutbound claims together.
+const MaxChain = 8
+
+// Chain orders claimed work as ClaimOutbound returns it: each of heads,
+// then the items of next of its contact and lane, by id.
+func Chain(heads, next []Outbound) []Outbound {
+	type lane struct{ contact, name string }
+	behind := map[lane][]Outbound{}
+	for _, o := range next {
+		k := lane{o.ContactID, o.Lane}
+		behind[k] = append(behind[k], o)
+	}
+	out := make([]Outbound, 0, len(heads)+len(next))
+	for _, h := range heads {
+		out = append(out, h)
+		tail := behind[lane{h.ContactID, h.Lane}]
+		slices.SortFunc(tail, func(a, b Outbound) int { return cmp.Compare(a.ID, b.ID) })
+		out = append(out, tail...)
+	}
+	return out
 }
 
 // Errors the backends return.

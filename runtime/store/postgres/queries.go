@@ -73,6 +73,16 @@ var queries = map[string]string{
 			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d
 		WHERE c.id = d.id RETURNING c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`,
 
+	// behind each head, its lane's next items up to the first one not due
+	// or claimed: they are the head's to carry out, in order
+	"claim_chains": `UPDATE outbox c SET claimed_until = $2 FROM (
+			SELECT n.id FROM unnest($3::text[], $4::text[], $5::bigint[]) AS h(contact, lane, head)
+			CROSS JOIN LATERAL (SELECT p.id FROM outbox p WHERE p.contact_id = h.contact AND p.lane = h.lane AND p.status = 'pending'
+				AND p.id > h.head AND p.id < coalesce((SELECT min(q.id) FROM outbox q WHERE q.contact_id = h.contact AND q.lane = h.lane
+					AND q.status = 'pending' AND q.id > h.head AND (q.next_at > $1 OR q.claimed_until > $1)), 9223372036854775807)
+				ORDER BY p.id LIMIT $6) n) d
+		WHERE c.id = d.id RETURNING c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`,
+
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
 	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
 		JOIN unnest($1::text[], $2::text[]) AS a(c, x) ON i.channel_id = a.c AND i.external_id = a.x`,

@@ -404,13 +404,25 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 // ClaimOutbound implements store.Tx.
 func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
 	due, err := rows(t, sqlrow.ScanOutbound, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
+	if err != nil || len(due) == 0 {
+		return due, err
+	}
 	slices.SortFunc(due, func(a, b store.Outbound) int {
 		if c := a.NextAt.Compare(b.NextAt); c != 0 {
 			return c
 		}
 		return int(a.ID - b.ID)
 	})
-	return due, err
+	contacts, lanes, heads := make([]string, len(due)), make([]string, len(due)), make([]int64, len(due))
+	for i, o := range due {
+		contacts[i], lanes[i], heads[i] = o.ContactID, o.Lane, o.ID
+	}
+	next, err := rows(t, sqlrow.ScanOutbound, "claim_chains", sqlrow.Nanos(now), sqlrow.Nanos(until),
+		pq.Array(contacts), pq.Array(lanes), pq.Array(heads), store.MaxChain-1)
+	if err != nil {
+		return nil, err
+	}
+	return store.Chain(due, next), nil
 }
 
 // NextOutbound implements store.Tx.

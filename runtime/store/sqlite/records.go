@@ -70,6 +70,7 @@ var queries = map[string]string{
 	"withdraw":           `UPDATE outbox SET status = 'withdrawn' WHERE run_id = ? AND lane IN (SELECT value FROM json_each(?)) AND status IN ('pending', 'queued')`,
 	"queued":             `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = ? ORDER BY o.id LIMIT ?`,
 	"next_outbound":      `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`,
+	"lane_after":         `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.contact_id = ? AND o.lane = ? AND o.status = 'pending' AND o.id > ? ORDER BY o.id LIMIT ?`,
 	"due_outbound":       `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= ? AND o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending') ORDER BY o.next_at, o.id LIMIT ?`,
 }
 

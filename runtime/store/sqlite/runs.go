@@ -284,10 +284,28 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 // memory (see DB.claims), and hold even if the transaction rolls back.
 func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
 	due, err := t.DueOutbound(now, limit)
+	if err != nil {
+		return nil, err
+	}
+	var next []store.Outbound
+	for _, h := range due {
+		rows, err := t.stmt("lane_after").QueryContext(t.ctx, h.ContactID, h.Lane, h.ID, store.MaxChain-1)
+		after, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range after {
+			if o.NextAt.After(now) || t.db.claims.held(o.ID, now) {
+				break // the chain stops: what follows waits for it
+			}
+			next = append(next, o)
+		}
+	}
+	due = store.Chain(due, next)
 	for _, o := range due {
 		t.db.claims.claim(o.ID, until)
 	}
-	return due, err
+	return due, nil
 }
 
 // UpdateOutbound implements store.Tx.

@@ -848,7 +848,11 @@ func claims(t *testing.T, open Open) {
 		must(t, tx.Enqueue(o))
 		return o
 	}
-	a, _, c := add("1"), add("1"), add("2")
+	a, b, c := add("1"), add("1"), add("2")
+	x1, x2 := add("3"), add("3")
+	x2.NextAt = t0.Add(time.Hour) // not due: the chain stops at it
+	must(t, tx.UpdateOutbound(x2))
+	add("3") // behind it
 	must(t, tx.Commit())
 	ids := func(os []store.Outbound, err error) []int64 {
 		t.Helper()
@@ -861,12 +865,20 @@ func claims(t *testing.T, open Open) {
 		return out
 	}
 	tx = begin(t, s)
-	same(t, "claimed: the heads of each contact's lane", []int64{a.ID, c.ID}, ids(tx.ClaimOutbound(t0, t0.Add(time.Minute), 10)))
+	claimed, err := tx.ClaimOutbound(t0, t0.Add(time.Minute), 10)
+	must(t, err)
+	same(t, "claimed: the heads of each contact's lane, each with its lane's due items behind it", []int64{a.ID, b.ID, c.ID, x1.ID},
+		ids(claimed, nil))
+	for i, o := range claimed {
+		if o.ID == a.ID && (i+1 == len(claimed) || claimed[i+1].ID != b.ID) {
+			t.Errorf("claimed: %v; want a lane's items together, in order", ids(claimed, nil))
+		}
+	}
 	must(t, tx.Commit())
 	tx = begin(t, s)
 	same(t, "claimed again while the leases last: a claimed head holds back its lane", []int64{}, ids(tx.ClaimOutbound(t0, t0.Add(time.Minute), 10)))
 	same(t, "due while claimed", []int64{}, ids(tx.DueOutbound(t0, 10)))
-	same(t, "due once the leases ended", []int64{a.ID, c.ID}, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
+	same(t, "due once the leases ended", []int64{a.ID, c.ID, x1.ID}, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
 	a.Attempts, a.NextAt = 1, t0.Add(30*time.Second)
 	must(t, tx.UpdateOutbound(a)) // recorded: the claim ends, the next try holds
 	due, err := tx.ClaimOutbound(t0.Add(30*time.Second), t0.Add(time.Hour), 10)
@@ -885,9 +897,9 @@ func claims(t *testing.T, open Open) {
 	defer s.Close()
 	tx = begin(t, s)
 	defer tx.Rollback()
-	want := []int64{c.ID} // a's claim holds for an hour: another process's
+	want := []int64{c.ID, x1.ID} // a's claim holds for an hour: another process's
 	if s.Exclusive() {
-		want = []int64{a.ID, c.ID} // the claims died with the process
+		want = []int64{a.ID, c.ID, x1.ID} // the claims died with the process
 	}
 	same(t, "due after reopening", want, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
 }
