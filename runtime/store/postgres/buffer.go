@@ -121,7 +121,7 @@ func init() {
 		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s),
 		dt3 AS (DELETE FROM timers t USING unnest($4::text[], $5::text[]) AS d(c, k) WHERE t.contact_id = d.c AND t.kind = d.k AND t.run_id = 0),
 		wo AS (UPDATE outbox o SET status = 'withdrawn' FROM unnest($6::bigint[], $7::text[]) AS w(r, l)
-			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued')),
+			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued') AND o.id <> ALL($79::bigint[])),
 		co AS (INSERT INTO contacts (id, fields, tags, channel, channels, created)
 			SELECT i, f::jsonb, g::jsonb, c, h::jsonb, t FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
 				AS u(i, f, g, c, h, t)

@@ -444,16 +444,16 @@ func (t *Tx) Queued(lane string, limit int) ([]store.Outbound, error) {
 
 // WithdrawOutbound implements store.Tx.
 func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
-	if len(t.buf.outUpdates) > 0 { // see UpdateOutbound
-		if err := t.flush(); err != nil {
-			return err
-		}
-	}
-	for i := range t.buf.outbox { // rows not inserted yet are withdrawn where they wait
-		o := &t.buf.outbox[i]
+	withdraw := func(o *store.Outbound) {
 		if o.RunID == runID && slices.Contains(lanes, o.Lane) && (o.Status == store.OutPending || o.Status == store.OutQueued) {
 			o.Status = store.OutWithdrawn
 		}
+	}
+	for i := range t.buf.outUpdates { // see UpdateOutbound
+		withdraw(&t.buf.outUpdates[i])
+	}
+	for i := range t.buf.outbox { // rows not inserted yet are withdrawn where they wait
+		withdraw(&t.buf.outbox[i])
 	}
 	for _, lane := range lanes {
 		t.buf.withdraw = append(t.buf.withdraw, withdrawal{runID, lane})
@@ -462,18 +462,15 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 }
 
 // UpdateOutbound implements store.Tx.
-// An update waits with the others, but never with a withdrawal: one
-// statement would make both of an item that was pending.
+// An update waits with the others. The withdrawals that wait leave the
+// items updated alone, which end as the updates say: a withdrawal asked
+// for before an update is overwritten by it, and one asked for after it
+// changed the update where it waits (see WithdrawOutbound).
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 	for i := range t.buf.outbox { // a row not inserted yet changes where it waits
 		if w := &t.buf.outbox[i]; w.ID == o.ID {
 			w.Status, w.Attempts, w.NextAt, w.Err = o.Status, o.Attempts, o.NextAt, o.Err
 			return nil
-		}
-	}
-	if len(t.buf.withdraw) > 0 {
-		if err := t.flush(); err != nil {
-			return err
 		}
 	}
 	t.buf.updateOutbound(*o)

@@ -38,6 +38,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Activity", activity},
 			{"Timers", timers},
 			{"Outbox", outbox},
+			{"Withdrawals", withdrawals},
 			{"Queued", queued},
 			{"Dedup", dedup},
 			{"Channels", channels},
@@ -902,6 +903,40 @@ func claims(t *testing.T, open Open) {
 		want = []int64{a.ID, c.ID, x1.ID} // the claims died with the process
 	}
 	same(t, "due after reopening", want, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
+}
+
+// withdrawals and recorded attempts of the same items in one transaction
+// end as they would one after the other: an attempt recorded after a
+// withdrawal is what the item is (here pending, to be tried again); a
+// withdrawal after an attempt that left the item pending withdraws it.
+func withdrawals(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {})
+	tx := begin(t, s)
+	add := func(run int64) *store.Outbound {
+		o := &store.Outbound{ContactID: "w", Lane: "message", RunID: run, Kind: "send_message", Payload: []byte("{}"), NextAt: t0, Created: t0}
+		must(t, tx.Enqueue(o))
+		return o
+	}
+	x, _, x2 := add(7), add(7), add(8)
+	add(9)
+	must(t, tx.Commit())
+	tx = begin(t, s)
+	must(t, tx.WithdrawOutbound(7, "message"))
+	x.Attempts, x.NextAt = 1, t0.Add(time.Minute) // to be tried again: pending, as recorded last
+	must(t, tx.UpdateOutbound(x))
+	x2.Attempts, x2.NextAt = 1, t0.Add(time.Minute)
+	must(t, tx.UpdateOutbound(x2))
+	must(t, tx.WithdrawOutbound(8, "message"))
+	must(t, tx.Commit())
+	tx = begin(t, s)
+	defer tx.Rollback()
+	if n, err := tx.OutboxDepth(); err != nil || n != 2 {
+		t.Errorf("pending after the withdrawals: %d, %v; want 2 (the one tried, and run 9's)", n, err)
+	}
+	due, err := tx.DueOutbound(t0.Add(time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].ID != x.ID || due[0].Attempts != 1 {
+		t.Errorf("due after the withdrawals: %+v, %v; want the one tried", due, err)
+	}
 }
 
 // claimsApart: two transactions claiming at once take different work, and
