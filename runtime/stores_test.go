@@ -2,7 +2,6 @@ package runtime_test
 
 import (
 	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/flowd/flowd/internal/pgtest"
@@ -37,18 +36,5 @@ func openTestStore(t *testing.T, path string) (store.Store, error) {
 // on PostgreSQL: what passes on the embedded store passes on the shared
 // one. (The tests of two engines on PostgreSQL are on it already.)
 func TestOnPostgres(t *testing.T) {
-	if os.Getenv(storeEnv) != "" {
-		t.Skip("this run is on one store already")
-	}
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	pgtest.Database(t) // skips, or fails under FLOWD_REQUIRE_POSTGRES=1, without a server
-	cmd := exec.Command(os.Args[0], "-test.skip", "^(TestOnPostgres|TestTwoEnginesOnePostgres|TestTimerStorm)$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), storeEnv+"=postgres")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the tests on PostgreSQL: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
+	pgtest.Again(t, storeEnv, `^(TestOnPostgres|TestTwoEnginesOnePostgres|TestTimerStorm)$`)
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -37,19 +36,4 @@ func testStore(t *testing.T) store.Store {
 // TestOnPostgres runs every other test of the package again with the
 // service on PostgreSQL: what passes on the embedded store passes on the
 // shared one.
-func TestOnPostgres(t *testing.T) {
-	if os.Getenv(storeEnv) != "" {
-		t.Skip("this run is on one store already")
-	}
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	pgtest.Database(t) // skips, or fails under FLOWD_REQUIRE_POSTGRES=1, without a server
-	cmd := exec.Command(os.Args[0], "-test.skip", "^TestOnPostgres$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), storeEnv+"=postgres")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the tests on PostgreSQL: %v\n%s", err, out)
-	}
-	t.Logf("%s", out)
-}
+func TestOnPostgres(t *testing.T) { pgtest.Again(t, storeEnv, "^TestOnPostgres$") }
