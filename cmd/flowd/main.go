@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 )
 
 // A command is one subcommand: it takes its arguments and the standard streams
@@ -34,8 +35,18 @@ func commands() []command {
 }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
+
+// gcPercent is flowd's GOGC unless the environment sets one: its live heap
+// is small (flows, a contact cache, the turns under way), and a turn
+// allocates much that dies with it, so collecting when the heap has grown
+// four times over, not twice, leaves the CPU to turns. GOMEMLIMIT bounds
+// the heap where memory is tight.
+const gcPercent = 400
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
