@@ -68,20 +68,21 @@ var queries = map[string]string{
 		ORDER BY o.next_at, o.id LIMIT $2`,
 	// the heads due and unclaimed, locked as they are taken: a second
 	// transaction claiming at once skips them
-	"claim_outbound": `UPDATE outbox c SET claimed_until = $2 FROM (
+	// the heads due and unclaimed, locked as they are taken (a second
+	// transaction claiming at once skips them), and behind each its lane's
+	// next items up to the first one not due or claimed: they are the
+	// head's to carry out, in order
+	"claim_outbound": `WITH h AS (UPDATE outbox c SET claimed_until = $2 FROM (
 			SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
 			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d
-		WHERE c.id = d.id RETURNING c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`,
-
-	// behind each head, its lane's next items up to the first one not due
-	// or claimed: they are the head's to carry out, in order
-	"claim_chains": `UPDATE outbox c SET claimed_until = $2 FROM (
-			SELECT n.id FROM unnest($3::text[], $4::text[], $5::bigint[]) AS h(contact, lane, head)
-			CROSS JOIN LATERAL (SELECT p.id FROM outbox p WHERE p.contact_id = h.contact AND p.lane = h.lane AND p.status = 'pending'
-				AND p.id > h.head AND p.id < coalesce((SELECT min(q.id) FROM outbox q WHERE q.contact_id = h.contact AND q.lane = h.lane
-					AND q.status = 'pending' AND q.id > h.head AND (q.next_at > $1 OR q.claimed_until > $1)), 9223372036854775807)
-				ORDER BY p.id LIMIT $6) n) d
-		WHERE c.id = d.id RETURNING c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`,
+		WHERE c.id = d.id RETURNING ` + claimedCols + `),
+	n AS (UPDATE outbox c SET claimed_until = $2 FROM (
+			SELECT n.id FROM h CROSS JOIN LATERAL (SELECT p.id FROM outbox p WHERE p.contact_id = h.contact_id AND p.lane = h.lane
+				AND p.status = 'pending' AND p.id > h.id AND p.id < coalesce((SELECT min(q.id) FROM outbox q WHERE q.contact_id = h.contact_id
+					AND q.lane = h.lane AND q.status = 'pending' AND q.id > h.id AND (q.next_at > $1 OR q.claimed_until > $1)), 9223372036854775807)
+				ORDER BY p.id LIMIT $4) n) d
+		WHERE c.id = d.id RETURNING ` + claimedCols + `)
+	SELECT *, true FROM h UNION ALL SELECT *, false FROM n`,
 
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
 	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
@@ -102,6 +103,9 @@ var queries = map[string]string{
 	"outbox_depth":      `SELECT count(*) FROM outbox WHERE status = 'pending'`,
 	"add_erasure":       `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
 }
+
+// claimedCols are an outbox item c's columns, as a claim returns them.
+const claimedCols = `c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`
 
 // head: o is the oldest pending item of its contact's lane, so that a
 // contact's items go one at a time, in order

@@ -403,26 +403,33 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 
 // ClaimOutbound implements store.Tx.
 func (t *Tx) ClaimOutbound(now, until time.Time, limit int) ([]store.Outbound, error) {
-	due, err := rows(t, sqlrow.ScanOutbound, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit)
-	if err != nil || len(due) == 0 {
-		return due, err
+	type claimed struct {
+		o    store.Outbound
+		head bool
 	}
-	slices.SortFunc(due, func(a, b store.Outbound) int {
+	list, err := rows(t, func(r sqlrow.Scanner) (c claimed, err error) {
+		o, err := sqlrow.ScanOutbound(extra{r, []any{&c.head}})
+		c.o = o
+		return c, err
+	}, "claim_outbound", sqlrow.Nanos(now), sqlrow.Nanos(until), limit, store.MaxChain-1)
+	if err != nil {
+		return nil, err
+	}
+	var heads, next []store.Outbound
+	for _, c := range list {
+		if c.head {
+			heads = append(heads, c.o)
+		} else {
+			next = append(next, c.o)
+		}
+	}
+	slices.SortFunc(heads, func(a, b store.Outbound) int {
 		if c := a.NextAt.Compare(b.NextAt); c != 0 {
 			return c
 		}
 		return int(a.ID - b.ID)
 	})
-	contacts, lanes, heads := make([]string, len(due)), make([]string, len(due)), make([]int64, len(due))
-	for i, o := range due {
-		contacts[i], lanes[i], heads[i] = o.ContactID, o.Lane, o.ID
-	}
-	next, err := rows(t, sqlrow.ScanOutbound, "claim_chains", sqlrow.Nanos(now), sqlrow.Nanos(until),
-		pq.Array(contacts), pq.Array(lanes), pq.Array(heads), store.MaxChain-1)
-	if err != nil {
-		return nil, err
-	}
-	return store.Chain(due, next), nil
+	return store.Chain(heads, next), nil
 }
 
 // NextOutbound implements store.Tx.
