@@ -38,7 +38,7 @@ type buffers struct {
 	outbox   []store.Outbound
 	timers   []store.Timer
 
-	contacts   []store.Contact // one per contact, at contactAt
+	contacts   [][]any // one per contact, at contactAt: its row, encoded as saved
 	contactAt  map[string]int
 	convs      []convWrite // one per conversation, at convAt
 	convAt     map[int64]int
@@ -234,19 +234,25 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	return nil
 }
 
-// bufferContact puts off saving the contact.
-func (t *Tx) bufferContact(c *store.Contact) {
+// bufferContact puts off saving the contact, encoded now: the caller may
+// change its fields after.
+func (t *Tx) bufferContact(c *store.Contact) error {
+	args, err := sqlrow.ContactArgs(c)
+	if err != nil {
+		return err
+	}
+	row := append([]any{c.ID}, args...)
 	if t.buf.contactAt == nil {
 		t.buf.contactAt = map[string]int{}
 	}
 	if i, ok := t.buf.contactAt[c.ID]; ok {
-		created := t.buf.contacts[i].Created // the first save's stays
-		t.buf.contacts[i] = *c
-		t.buf.contacts[i].Created = created
-		return
+		row[len(row)-1] = t.buf.contacts[i][len(row)-1] // created: the first save's stays
+		t.buf.contacts[i] = row
+		return nil
 	}
 	t.buf.contactAt[c.ID] = len(t.buf.contacts)
-	t.buf.contacts = append(t.buf.contacts, *c)
+	t.buf.contacts = append(t.buf.contacts, row)
+	return nil
 }
 
 // bufferConv puts off inserting or updating a conversation, whole or
@@ -260,12 +266,14 @@ func (t *Tx) bufferConv(c *store.Conversation, touch bool) {
 	case !ok:
 		t.buf.convAt[c.ID] = len(t.buf.convs)
 		t.buf.convs = append(t.buf.convs, convWrite{c: *c, touch: touch})
+		t.buf.convs[len(t.buf.convs)-1].c.Held = slices.Clone(c.Held) // the caller's to change
 	case touch: // what waits, with these last message fields
 		w := &t.buf.convs[i].c
 		w.LastIncoming, w.LastIncomingAt, w.LastOutgoing, w.LastOutgoingAt, w.LastOutgoingSource =
 			c.LastIncoming, c.LastIncomingAt, c.LastOutgoing, c.LastOutgoingAt, c.LastOutgoingSource
 	default:
 		t.buf.convs[i] = convWrite{c: *c}
+		t.buf.convs[i].c.Held = slices.Clone(c.Held)
 	}
 }
 
@@ -329,13 +337,8 @@ func (t *Tx) flush() error {
 	for _, w := range b.withdraw {
 		a.add(5, w.run, w.lane)
 	}
-	for i := range b.contacts {
-		c := &b.contacts[i]
-		args, err := sqlrow.ContactArgs(c)
-		if err != nil {
-			return err
-		}
-		a.add(7, append([]any{c.ID}, args...)...)
+	for _, row := range b.contacts {
+		a.add(7, row...)
 	}
 	// the conversations closed go first: a contact's next may open as one
 	// closes, and at most one is open at any row

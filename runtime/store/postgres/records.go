@@ -58,12 +58,8 @@ func (t *Tx) Contact(id string) (*store.Contact, error) {
 
 // SaveContact implements store.Tx.
 func (t *Tx) SaveContact(c *store.Contact) error {
-	if _, err := sqlrow.ContactArgs(c); err != nil {
-		return err // refused now, not at the flush
-	}
 	t.changed(c.ID)
-	t.bufferContact(c)
-	return nil
+	return t.bufferContact(c)
 }
 
 // ContactState implements store.Tx.
