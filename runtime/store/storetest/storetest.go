@@ -115,6 +115,16 @@ func contacts(t *testing.T, open Open) {
 		if got.Tags == nil || len(got.Tags) != 0 || len(got.Fields) != 0 {
 			t.Errorf("a contact without tags reads %#v, want empty tags", got)
 		}
+		// what is saved is the contact as it was then, whatever the
+		// caller changes after
+		c.Fields["firstname"], c.Tags = "Bo", []string{"B"}
+		must(t, tx.SaveContact(c))
+		c.Fields["firstname"], c.Tags[0] = "Cy", "C"
+		got, err = tx.Contact("1")
+		must(t, err)
+		if got.Fields["firstname"] != "Bo" || !slices.Equal(got.Tags, []string{"B"}) {
+			t.Errorf("a contact changed after it was saved reads %v %v, want Bo [B]", got.Fields, got.Tags)
+		}
 	})
 }
 
