@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"sort"
 	"time"
@@ -59,23 +58,23 @@ func (e *Engine) upFront(tx store.Tx, evs []Event) error {
 		}
 	}
 	now := e.cfg.Now()
-	seen := map[string][]bool{}
+	var seen []bool // of keys, in their order
 	if len(keys) > 1 {
-		all, err := tx.SeenAll(keys, now)
-		if err != nil {
+		var err error
+		if seen, err = tx.SeenAll(keys, now); err != nil {
 			return err
 		}
+		w.seen = map[string][]bool{}
 		for i, k := range keys {
-			seen[k] = append(seen[k], all[i])
+			w.seen[k] = append(w.seen[k], seen[i])
 		}
-		w.seen = maps.Clone(seen)
 	}
 	var addrs []store.Address
 	for _, in := range ins {
-		if in.MID != "" && len(seen[in.dedupKey()]) > 0 {
-			q := seen[in.dedupKey()]
-			seen[in.dedupKey()] = q[1:]
-			if q[0] {
+		if in.MID != "" && seen != nil {
+			was := seen[0]
+			seen = seen[1:]
+			if was {
 				continue // not handled
 			}
 		}

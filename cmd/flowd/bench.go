@@ -22,6 +22,7 @@ import (
 	"github.com/flowd/flowd/interpreter"
 	"github.com/flowd/flowd/runtime"
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/jmoiron/sqlx"
 )
 
 // runBench implements `flowd bench`: C concurrent contacts through the
@@ -354,7 +355,7 @@ func benchEngine(db string, flow []byte, c int, d time.Duration) (benchResult, e
 const warmup = 2 * time.Second
 
 // warmed runs a measure for warmup, then has PostgreSQL analyze the tables
-// it filled, as its autovacuum would a minute into a service's life, and
+// it filled (its schema's), as its autovacuum would a minute into a service's life, and
 // runs it again for d: a fresh schema's first plans are made for empty
 // tables (pgbench -i, likewise, analyzes its tables before pgbench runs).
 func warmed(db string, d time.Duration, measure func(time.Duration) (benchResult, error)) (benchResult, error) {
@@ -369,8 +370,14 @@ func warmed(db string, d time.Duration, measure func(time.Duration) (benchResult
 		return benchResult{}, err
 	}
 	defer conn.Close()
-	if _, err := conn.Exec("ANALYZE"); err != nil {
+	var tables []string // the measure's schema's alone, not the whole database's
+	if err := sqlx.NewDb(conn, "postgres").Select(&tables, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()`); err != nil {
 		return benchResult{}, fmt.Errorf("analyze: %w", err)
+	}
+	if len(tables) > 0 {
+		if _, err := conn.Exec("ANALYZE " + strings.Join(tables, ", ")); err != nil {
+			return benchResult{}, fmt.Errorf("analyze: %w", err)
+		}
 	}
 	return measure(d)
 }

@@ -117,16 +117,9 @@ func (s *DB) migrate() error {
 	return tx.Commit()
 }
 
-func (s *DB) prepare() error {
-	s.stmts = map[string]*sqlx.Stmt{}
-	for name, q := range queries {
-		st, err := s.db.Preparex(q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		s.stmts[name] = st
-	}
-	return nil
+func (s *DB) prepare() (err error) {
+	s.stmts, err = sqlrow.Prepare(s.db, queries)
+	return err
 }
 
 // Begin implements store.Store.

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -372,22 +373,31 @@ func (t *Tx) DeleteTimer(id int64) error {
 
 // DeleteTimers implements store.Tx, in one statement.
 func (t *Tx) DeleteTimers(ids []int64) ([]bool, error) {
-	gone := make([]bool, len(ids))
-	var stored []int64
+	asked := map[int64]bool{}
 	for _, id := range ids {
-		if !t.dropTimers(func(tm store.Timer) bool { return tm.ID == id }) {
-			stored = append(stored, id)
-		}
+		asked[id] = true
 	}
-	if len(stored) == 0 {
+	t.dropTimers(func(tm store.Timer) bool { // not in the table yet: deleted here
+		if asked[tm.ID] {
+			delete(asked, tm.ID)
+			return true
+		}
+		return false
+	})
+	gone := make([]bool, len(ids))
+	if len(asked) == 0 {
 		return gone, nil
 	}
-	deleted, err := rows(t, func(r sqlrow.Scanner) (id int64, err error) { return id, r.Scan(&id) }, "delete_timers", pq.Array(stored))
+	deleted, err := rows(t, func(r sqlrow.Scanner) (id int64, err error) { return id, r.Scan(&id) },
+		"delete_timers", pq.Array(slices.Collect(maps.Keys(asked))))
 	if err != nil {
 		return nil, err
 	}
+	for _, id := range deleted {
+		delete(asked, id)
+	}
 	for i, id := range ids {
-		gone[i] = slices.Contains(stored, id) && !slices.Contains(deleted, id)
+		gone[i] = asked[id] // asked of the table, and not there
 	}
 	return gone, nil
 }

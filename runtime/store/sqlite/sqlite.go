@@ -120,14 +120,9 @@ func (s *DB) migrate() error {
 	return nil
 }
 
-func (s *DB) prepare() error {
-	s.stmts = map[string]*sqlx.Stmt{}
-	for name, q := range queries {
-		st, err := s.db.Preparex(q)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		s.stmts[name] = st
+func (s *DB) prepare() (err error) {
+	if s.stmts, err = sqlrow.Prepare(s.db, queries); err != nil {
+		return err
 	}
 	return s.prepareInserts()
 }

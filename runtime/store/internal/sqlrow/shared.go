@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime/store"
+	"github.com/jmoiron/sqlx"
 )
 
 // The backends' logic that is the same whatever their SQL: each runs its
@@ -17,6 +18,19 @@ import (
 // An Exec runs the backend's prepared statement name and returns how many
 // rows it changed.
 type Exec func(name string, args ...any) (int64, error)
+
+// Prepare prepares a backend's queries, by name, once for the store.
+func Prepare(db *sqlx.DB, queries map[string]string) (map[string]*sqlx.Stmt, error) {
+	stmts := make(map[string]*sqlx.Stmt, len(queries))
+	for name, q := range queries {
+		st, err := db.Preparex(q)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		stmts[name] = st
+	}
+	return stmts, nil
+}
 
 // UpdateRun implements store.Tx.UpdateRun with the statements
 // update_waiting_run (a waiting run only ever waits again or ends: its
