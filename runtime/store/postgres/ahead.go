@@ -59,10 +59,9 @@ type convsMark struct {
 
 func init() {
 	queries["ahead_states"] = `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + sqlrow.ConversationColsOf + `,
-			(SELECT coalesce(max(number), 0) FROM conversations WHERE contact_id = c.id),
-			(SELECT coalesce(max(id), 0) FROM conversations WHERE contact_id = c.id AND open = 1)
-		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
-		WHERE c.id = ANY($1::text[])`
+coalesce(v.number, 0),
+			coalesce((SELECT id FROM conversations WHERE contact_id = c.id AND open = 1), 0)
+		FROM ` + withLatest + ` WHERE c.id = ANY($1::text[])`
 	queries["ahead_runs"] = `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = ANY($1::text[]) AND status = 'waiting' ORDER BY id`
 }
 

@@ -116,12 +116,15 @@ func init() {
 	queries["ids"] = `SELECT nextval('activity_id_seq'), nextval('outbox_id_seq'), nextval('timers_id_seq'), nextval('runs_id_seq'),
 		nextval('conversations_id_seq') FROM generate_series(1, $1)`
 	queries["numbers"] = `SELECT nextval('contact_numbers') FROM generate_series(1, $1)`
+	// each UPDATE and DELETE names its rows' keys with "= ANY" too, so that
+	// it probes an index (see withLatest)
 	queries["flush"] = `WITH
 		dt1 AS (DELETE FROM timers WHERE run_id = ANY($1::bigint[])),
-		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s),
-		dt3 AS (DELETE FROM timers t USING unnest($4::text[], $5::text[]) AS d(c, k) WHERE t.contact_id = d.c AND t.kind = d.k AND t.run_id = 0),
+		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s AND t.run_id = ANY($2::bigint[])),
+		dt3 AS (DELETE FROM timers t USING unnest($4::text[], $5::text[]) AS d(c, k) WHERE t.contact_id = d.c AND t.kind = d.k AND t.run_id = 0 AND t.contact_id = ANY($4::text[])),
 		wo AS (UPDATE outbox o SET status = 'withdrawn' FROM unnest($6::bigint[], $7::text[]) AS w(r, l)
-			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued') AND o.id <> ALL($79::bigint[])),
+			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued') AND o.id <> ALL($79::bigint[])
+				AND o.run_id = ANY($6::bigint[])),
 		co AS (INSERT INTO contacts (id, fields, tags, channel, channels, created)
 			SELECT i, f::jsonb, g::jsonb, c, h::jsonb, t FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
 				AS u(i, f, g, c, h, t)
@@ -142,7 +145,7 @@ func init() {
 				last_outgoing_source = excluded.last_outgoing_source, held = excluded.held),
 		ct AS (UPDATE conversations c SET last_incoming = v.last_incoming, last_incoming_at = v.last_incoming_at,
 				last_outgoing = v.last_outgoing, last_outgoing_at = v.last_outgoing_at, last_outgoing_source = v.last_outgoing_source
-			FROM v WHERE v.touch AND c.id = v.id),
+			FROM v WHERE v.touch AND c.id = v.id AND c.id = ANY($15::bigint[])),
 		r AS (SELECT * FROM unnest($33::bigint[], $34::bigint[], $35::text[], $36::text[], $37::text[], $38::text[], $39::bytea[], $40::bytea[],
 			$41::text[], $42::bigint[], $43::bigint[], $44::bytea[], $45::bigint[], $46::text[], $47::bigint[], $48::bigint[], $49::bigint[])
 			AS u(id, f, contact_id, flow, program, status, cont, vars, wait, wait_seq, deadline, trigger, parent, err, started, updated, seq)),
@@ -151,7 +154,7 @@ func init() {
 				nullif(trigger, ''::bytea), parent, err, started, updated, seq FROM r WHERE f = 0),
 		ru AS (UPDATE runs SET program = r.program, status = r.status, cont = nullif(r.cont, ''::bytea), vars = nullif(r.vars, ''::bytea),
 				wait = r.wait, wait_seq = r.wait_seq, deadline = r.deadline, err = r.err, updated = r.updated, seq = r.seq
-			FROM r WHERE r.f <> 0 AND runs.id = r.id AND runs.seq = r.f RETURNING runs.id),
+			FROM r WHERE r.f <> 0 AND runs.id = r.id AND runs.seq = r.f AND runs.id = ANY($33::bigint[]) RETURNING runs.id),
 		en AS (INSERT INTO enrolments (contact_id, flow, at) SELECT * FROM unnest($50::text[], $51::text[], $52::bigint[])),
 		ac AS (INSERT INTO activity (id, contact_id, at, kind, flow, run_id, text, data)
 			SELECT i, c, a, k, f, r, x, nullif(d, ''::bytea) FROM unnest($53::bigint[], $54::text[], $55::bigint[], $56::text[], $57::text[],
@@ -162,7 +165,7 @@ func init() {
 		ti AS (INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
 			SELECT * FROM unnest($73::bigint[], $74::text[], $75::text[], $76::bigint[], $77::bigint[], $78::bigint[])),
 		ou AS (UPDATE outbox o SET status = u.s, attempts = u.a, next_at = u.n, err = u.e, claimed_until = 0
-			FROM unnest($79::bigint[], $80::text[], $81::integer[], $82::bigint[], $83::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i),
+			FROM unnest($79::bigint[], $80::text[], $81::integer[], $82::bigint[], $83::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i AND o.id = ANY($79::bigint[])),
 		re AS (INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at)
 			SELECT * FROM unnest($84::text[], $85::text[], $86::text[], $87::bigint[], $88::bigint[])
 			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at)

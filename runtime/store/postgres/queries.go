@@ -2,6 +2,17 @@ package postgres
 
 import "github.com/flowd/flowd/runtime/store/internal/sqlrow"
 
+// withLatest is contacts c with each one's latest conversation v (nulls
+// when it has none), found by an index probe per contact. A contact's
+// conversations are numbered in the order they were opened.
+//
+// Statements that take a batch's keys as arrays are written so that their
+// only sensible plan probes indexes key by key (LATERAL ... LIMIT, or a
+// redundant "= ANY" on an indexed column): they are prepared once, and a
+// generic plan chosen while a table was small would otherwise go on
+// scanning it whole as it grows.
+const withLatest = `contacts c LEFT JOIN LATERAL (SELECT * FROM conversations WHERE contact_id = c.id ORDER BY number DESC LIMIT 1) v ON true`
+
 // queries are prepared once when the store opens.
 var queries = map[string]string{
 	"lock":     `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`,
@@ -9,10 +20,9 @@ var queries = map[string]string{
 
 	"contact": `SELECT id, fields, tags, channel, channels, created FROM contacts WHERE id = $1`,
 	"contact_state": `SELECT c.id, c.fields, c.tags, c.channel, c.channels, c.created, ` + sqlrow.ConversationColsOf + `
-		FROM contacts c LEFT JOIN conversations v ON v.id = (SELECT max(id) FROM conversations WHERE contact_id = c.id)
-		WHERE c.id = $1`,
+		FROM ` + withLatest + ` WHERE c.id = $1`,
 	"open_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = $1 AND open = 1`,
-	"last_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = $1 ORDER BY id DESC LIMIT 1`,
+	"last_conversation": `SELECT ` + sqlrow.ConversationCols + ` FROM conversations WHERE contact_id = $1 ORDER BY number DESC LIMIT 1`,
 	"conversations":     `SELECT count(*) FROM conversations WHERE contact_id = $1`,
 	// a second open conversation, or a number another transaction took,
 	// inserts nothing: no row back is store.ErrConflict, and the
@@ -85,8 +95,10 @@ var queries = map[string]string{
 	SELECT *, true FROM h UNION ALL SELECT *, false FROM n`,
 
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
-	"identities": `SELECT i.channel_id, i.external_id, i.contact_id FROM identities i
-		JOIN unnest($1::text[], $2::text[]) AS a(c, x) ON i.channel_id = a.c AND i.external_id = a.x`,
+	// LIMIT 1 keeps the subquery a probe of the primary key per address,
+	// whatever the planner thinks of the table's size (see withLatest)
+	"identities": `SELECT a.c, a.x, i.contact_id FROM unnest($1::text[], $2::text[]) AS a(c, x)
+		CROSS JOIN LATERAL (SELECT contact_id FROM identities WHERE channel_id = a.c AND external_id = a.x LIMIT 1) i`,
 	"identify_all": `INSERT INTO identities (channel_id, external_id, channel, contact_id, at)
 		SELECT c, x, k, nextval('contact_numbers')::text, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS a(c, x, k)
 		ON CONFLICT DO NOTHING RETURNING channel_id, external_id, contact_id`,
