@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/flowd/flowd/runtime/store"
 	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
@@ -28,9 +29,10 @@ import (
 // depends on (see ahead.go), and refuses it itself, at once; otherwise it
 // is made at once.
 //
-// New rows' ids come from the tables' sequences, idsChunk of each at a time,
-// so that a row has its id when it is added. A chunk is taken after the
-// locks of the contacts it serves, and dropped when another lock is taken:
+// New rows' ids come from the tables' sequences, taken ahead (idsPerContact)
+// so that a row has its id when it is added; a batch takes them in the
+// round trip of its locks. Ids are taken after the locks of the contacts
+// they serve, and the unused ones dropped when another lock is taken:
 // a contact's rows get ids in the order their transactions committed,
 // which is the order its activity is read back in.
 type buffers struct {
@@ -98,23 +100,28 @@ func (b *buffers) drop() {
 	b.runTimers, b.runTimer, b.kindTimers, b.withdraw = b.runTimers[:0], b.runTimer[:0], b.kindTimers[:0], b.withdraw[:0]
 }
 
-// idsChunk is how many ids one round trip takes from a sequence.
-const idsChunk = 32
+// idsPerContact is how many ids of each sequence (in the order of
+// sequences) one round trip takes for each contact of the transaction:
+// about what a turn adds, so that most batches take their ids with their
+// locks and need no round trip of their own.
+var idsPerContact = [len(sequences)]int{10, 4, 2, 2, 2}
 
 // needsFlush are the statements that may read or write the rows the
 // buffers hold; the others (locks, ids, identities, dedup keys, programs)
 // go ahead of them.
 func needsFlush(name string) bool {
 	switch name {
-	case "lock", "try_lock", "ids", "numbers", "identity", "identities", "identify_all", "add_identity", "seen", "seen_all", "program", "save_program":
+	case "lock", "lock_ids", "try_lock", "numbers", "identity", "identities", "identify_all", "add_identity", "seen", "seen_all", "program", "save_program":
 		return false
 	}
 	return true
 }
 
 func init() {
-	queries["ids"] = `SELECT nextval('activity_id_seq'), nextval('outbox_id_seq'), nextval('timers_id_seq'), nextval('runs_id_seq'),
-		nextval('conversations_id_seq') FROM generate_series(1, $1)`
+	// the locks first (none: only ids), then the ids: the subqueries
+	// depend on the count
+	queries["lock_ids"] = `SELECT ` + lockIDs() + `
+		FROM (SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k) l) l`
 	queries["numbers"] = `SELECT nextval('contact_numbers') FROM generate_series(1, $1)`
 	// each UPDATE and DELETE names its rows' keys with "= ANY" too, so that
 	// it probes an index (see withLatest)
@@ -174,26 +181,47 @@ func init() {
 
 // sequences are the sequences new rows take their ids from, in the
 // order the ids statement takes them.
-var sequences = []string{"activity_id_seq", "outbox_id_seq", "timers_id_seq", "runs_id_seq", "conversations_id_seq"}
+var sequences = [...]string{"activity_id_seq", "outbox_id_seq", "timers_id_seq", "runs_id_seq", "conversations_id_seq"}
 
-// nextID is a new row's id from the sequence. A round trip takes a chunk
-// of every sequence: a batch of turns adds rows to most tables.
+func lockIDs() string {
+	var cols []string
+	for i, seq := range sequences {
+		cols = append(cols, fmt.Sprintf("ARRAY(SELECT nextval('%s') FROM generate_series(1, $%d + 0 * l.n))", seq, i+2))
+	}
+	return strings.Join(cols, ", ")
+}
+
+// lockTaking takes the locks of keys, in their order, and then ids for
+// the transaction's contacts (see buffers: a contact's rows take ids after
+// its lock). It adds to the ids not yet used.
+func (t *Tx) lockTaking(keys []int64, contacts int) error {
+	args := []any{pq.Array(keys)}
+	for _, per := range idsPerContact {
+		args = append(args, per*max(contacts, 1))
+	}
+	var got [len(sequences)]pq.Int64Array
+	dests := make([]any, len(got))
+	for i := range got {
+		dests[i] = &got[i]
+	}
+	if err := t.stmt("lock_ids").QueryRowContext(t.ctx, args...).Scan(dests...); err != nil {
+		return fmt.Errorf("lock: %w", classify(err))
+	}
+	if t.buf.ids == nil {
+		t.buf.ids = map[string][]int64{}
+	}
+	for i, name := range sequences {
+		t.buf.ids[name] = append(t.buf.ids[name], got[i]...)
+	}
+	return nil
+}
+
+// nextID is a new row's id from the sequence. A round trip takes ids of
+// every sequence: a batch of turns adds rows to most tables.
 func (t *Tx) nextID(seq string) (int64, error) {
 	if len(t.buf.ids[seq]) == 0 {
-		rows, err := t.stmt("ids").QueryContext(t.ctx, idsChunk)
-		chunk, err := sqlrow.Collect(rows, classify(err), func(r sqlrow.Scanner) (ids [5]int64, err error) {
-			return ids, r.Scan(&ids[0], &ids[1], &ids[2], &ids[3], &ids[4])
-		})
-		if err != nil {
-			return 0, fmt.Errorf("ids: %w", err)
-		}
-		if t.buf.ids == nil {
-			t.buf.ids = map[string][]int64{}
-		}
-		for _, ids := range chunk {
-			for i, name := range sequences {
-				t.buf.ids[name] = append(t.buf.ids[name], ids[i])
-			}
+		if err := t.lockTaking(nil, len(t.locked)+len(t.fresh)); err != nil {
+			return 0, err
 		}
 	}
 	id := t.buf.ids[seq][0]

@@ -297,16 +297,11 @@ func (t *Tx) LockContacts(ids ...string) error {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	if _, err := t.exec("lock", pq.Array(keys)); err != nil {
+	clear(t.buf.ids) // see buffers: ids taken after the lock
+	if err := t.lockTaking(keys, len(t.locked)+len(keys)+len(t.fresh)); err != nil {
 		return err
 	}
 	t.hold(keys...)
-	for _, id := range ids {
-		if !t.fresh[id] {
-			clear(t.buf.ids) // see buffers: ids taken after the lock
-			break
-		}
-	}
 	return t.readAhead(ids)
 }
 
