@@ -13,6 +13,13 @@ import "github.com/flowd/flowd/runtime/store/internal/sqlrow"
 // scanning it whole as it grows.
 const withLatest = `contacts c LEFT JOIN LATERAL (SELECT * FROM conversations WHERE contact_id = c.id ORDER BY number DESC LIMIT 1) v ON true`
 
+// lease makes a claim's transaction commit without waiting for its WAL to
+// reach the disk: a claim is a lease, and one that a crash of the database
+// loses only lets another process take the work again, which at-least-once
+// delivery allows and a timer's turn, deleting it, settles. A statement
+// scans it as it claims its first row (it is volatile: never inlined).
+const lease = `lease AS (SELECT set_config('synchronous_commit', 'off', true))`
+
 // queries are prepared once when the store opens.
 var queries = map[string]string{
 	"lock":     `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`,
@@ -63,8 +70,8 @@ var queries = map[string]string{
 	"activity_before": `SELECT ` + sqlrow.ActivityCols + ` FROM activity WHERE contact_id = $1 AND ($2::bigint = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
 
 	"due_timers": `SELECT ` + sqlrow.TimerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
-	"claim_timers": `UPDATE timers t SET claimed_until = $2 FROM (
-			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d
+	"claim_timers": `WITH ` + lease + ` UPDATE timers t SET claimed_until = $2 FROM (
+			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d, lease
 		WHERE t.id = d.id RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
 	"next_timer":    `SELECT at FROM timers WHERE claimed_until <= $1 ORDER BY at LIMIT 1`,
 	"delete_timer":  `DELETE FROM timers WHERE id = $1`,
@@ -76,15 +83,13 @@ var queries = map[string]string{
 	"next_outbound": `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
 	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
 		ORDER BY o.next_at, o.id LIMIT $2`,
-	// the heads due and unclaimed, locked as they are taken: a second
-	// transaction claiming at once skips them
 	// the heads due and unclaimed, locked as they are taken (a second
 	// transaction claiming at once skips them), and behind each its lane's
 	// next items up to the first one not due or claimed: they are the
 	// head's to carry out, in order
-	"claim_outbound": `WITH h AS (UPDATE outbox c SET claimed_until = $2 FROM (
+	"claim_outbound": `WITH ` + lease + `, h AS (UPDATE outbox c SET claimed_until = $2 FROM (
 			SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
-			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d
+			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d, lease
 		WHERE c.id = d.id RETURNING ` + claimedCols + `),
 	n AS (UPDATE outbox c SET claimed_until = $2 FROM (
 			SELECT n.id FROM h CROSS JOIN LATERAL (SELECT p.id FROM outbox p WHERE p.contact_id = h.contact_id AND p.lane = h.lane
