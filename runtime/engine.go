@@ -516,6 +516,10 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 // message names its contact by its identity, looked up first when another
 // process may hold locks; a contact found only while its event is handled
 // (a new identity, a webhook's lookup) is locked then, by newTurn.
+//
+// An outbox item's outcome with no answer for a run takes no lock: it
+// changes the item's row only, which its claim keeps to this process, and
+// waiting behind the contact's next turn would only hold its commit up.
 func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
 	if e.exclusive {
 		return nil // no other writer: nothing to wait for
@@ -525,6 +529,8 @@ func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
 	for _, ev := range evs {
 		if in, ok := ev.(Inbound); ok {
 			addrs = append(addrs, in.From)
+		} else if o, ok := ev.(outcome); ok && o.result == nil {
+			continue
 		} else if id := ev.contact(); id != "" {
 			ids = append(ids, id)
 		}

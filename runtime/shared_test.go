@@ -147,3 +147,59 @@ tag add "fired"
 		t.Errorf("round robin on two engines: %v, want %d each", assigned, contacts/2)
 	}
 }
+
+// A delivered message's outcome commits while another process holds its
+// contact's lock (running the contact's next turn, say): it changes only the
+// item's row, which its claim keeps to this process.
+func TestOutcomeTakesNoContactLock(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	open := func() store.Store {
+		st, err := postgres.Open(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	e, err := runtime.New(ctx, open(), compile(t, `flow "Hello"
+trigger conversation opened by contact
+
+send "hello"
+`), runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Handle(ctx, msg("c1", "hi")); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := open().Begin(ctx) // another process, in the middle of c1's turn
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if err := other.LockContacts("c1"); err != nil {
+		t.Fatal(err)
+	}
+	ch := &fakeChannel{}
+	done := make(chan error, 1)
+	go func() {
+		_, err := (&runtime.Dispatcher{Engine: e, Channel: ch}).Pass(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delivery's outcome waited for the contact's lock")
+	}
+	if want := []string{"c1: hello"}; !slices.Equal(ch.got, want) {
+		t.Errorf("delivered %q; want %q", ch.got, want)
+	}
+	if left, err := e.OutboxDepth(ctx); err != nil || left != 0 {
+		t.Errorf("%d items still pending (%v); want the delivered one recorded", left, err)
+	}
+}

@@ -36,5 +36,5 @@ func openTestStore(t *testing.T, path string) (store.Store, error) {
 // on PostgreSQL: what passes on the embedded store passes on the shared
 // one. (The tests of two engines on PostgreSQL are on it already.)
 func TestOnPostgres(t *testing.T) {
-	pgtest.Again(t, storeEnv, `^(TestOnPostgres|TestTwoEnginesOnePostgres|TestTimerStorm)$`)
+	pgtest.Again(t, storeEnv, `^(TestOnPostgres|TestTwoEnginesOnePostgres|TestOutcomeTakesNoContactLock|TestTimerStorm)$`)
 }
