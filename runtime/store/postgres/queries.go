@@ -80,23 +80,23 @@ var queries = map[string]string{
 	"seen":          `INSERT INTO dedup (key, at) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
 	"seen_all":      `INSERT INTO dedup (key, at) SELECT DISTINCT k, $2::bigint FROM unnest($1::bytea[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
 	"queued":        `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
-	"next_outbound": `SELECT min(o.next_at) FROM outbox o WHERE o.status = 'pending' AND o.next_at > $1 AND ` + head,
-	"due_outbound": `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
-		ORDER BY o.next_at, o.id LIMIT $2`,
+	"next_outbound": `WITH ` + lanes + ` SELECT min(next_at) FROM lanes WHERE place = 1 AND next_at > $1`,
+	"due_outbound": `WITH ` + lanes + ` SELECT ` + sqlrow.OutboxCols + ` FROM outbox o JOIN lanes l ON l.id = o.id
+		WHERE l.place = 1 AND o.next_at <= $1 AND o.claimed_until <= $1 ORDER BY o.next_at, o.id LIMIT $2`,
 	// the heads due and unclaimed, locked as they are taken (a second
 	// transaction claiming at once skips them), and behind each its lane's
 	// next items up to the first one not due or claimed: they are the
 	// head's to carry out, in order
-	"claim_outbound": `WITH ` + lease + `, h AS (UPDATE outbox c SET claimed_until = $2 FROM (
-			SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1 AND ` + head + `
-			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE SKIP LOCKED) d, lease
+	"claim_outbound": `WITH ` + lease + `, ` + lanes + `,
+	h AS (UPDATE outbox c SET claimed_until = $2 FROM (
+			SELECT o.id FROM outbox o JOIN lanes l ON l.id = o.id
+			WHERE l.place = 1 AND l.waiting = 0 AND o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1
+			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) d, lease
 		WHERE c.id = d.id RETURNING ` + claimedCols + `),
-	n AS (UPDATE outbox c SET claimed_until = $2 FROM (
-			SELECT n.id FROM h CROSS JOIN LATERAL (SELECT p.id FROM outbox p WHERE p.contact_id = h.contact_id AND p.lane = h.lane
-				AND p.status = 'pending' AND p.id > h.id AND p.id < coalesce((SELECT min(q.id) FROM outbox q WHERE q.contact_id = h.contact_id
-					AND q.lane = h.lane AND q.status = 'pending' AND q.id > h.id AND (q.next_at > $1 OR q.claimed_until > $1)), 9223372036854775807)
-				ORDER BY p.id LIMIT $4) n) d
-		WHERE c.id = d.id RETURNING ` + claimedCols + `)
+	n AS (UPDATE outbox c SET claimed_until = $2 FROM h, lanes l
+		WHERE l.contact_id = h.contact_id AND l.lane = h.lane AND l.place BETWEEN 2 AND $4 + 1 AND l.waiting = 0
+			AND c.id = l.id AND c.status = 'pending' AND c.next_at <= $1 AND c.claimed_until <= $1
+		RETURNING ` + claimedCols + `)
 	SELECT *, true FROM h UNION ALL SELECT *, false FROM n`,
 
 	"identity": `SELECT contact_id FROM identities WHERE channel_id = $1 AND external_id = $2`,
@@ -124,9 +124,16 @@ var queries = map[string]string{
 // claimedCols are an outbox item c's columns, as a claim returns them.
 const claimedCols = `c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`
 
-// head: o is the oldest pending item of its contact's lane, so that a
-// contact's items go one at a time, in order
-const head = `o.id = (SELECT min(p.id) FROM outbox p WHERE p.contact_id = o.contact_id AND p.lane = o.lane AND p.status = 'pending')`
+// lanes are the pending outbox items in their contacts' lanes, whose items
+// go one at a time, in order: each one's place in its lane (1: the head)
+// and how many of the items up to it are not due at $1 or are claimed. One
+// pass over the pending items makes them, however many there are: a
+// subquery per item, finding its lane's head, took a pass each, as the
+// planner scans whole a partial index it thinks empty (the pending items
+// come and go between two ANALYZEs).
+const lanes = `lanes AS (SELECT id, contact_id, lane, next_at, row_number() OVER w AS place,
+		count(*) FILTER (WHERE next_at > $1 OR claimed_until > $1) OVER w AS waiting
+	FROM outbox WHERE status = 'pending' WINDOW w AS (PARTITION BY contact_id, lane ORDER BY id))`
 
 // erasing deletes a contact's rows; the runs go last, as the timers are
 // found through them.
