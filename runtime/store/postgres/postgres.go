@@ -298,7 +298,15 @@ func (t *Tx) LockContacts(ids ...string) error {
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	clear(t.buf.ids) // see buffers: ids taken after the lock
-	if err := t.lockTaking(keys, len(t.locked)+len(keys)+len(t.fresh)); err != nil {
+	// ids for the contacts held and these, and for the ones the addresses
+	// looked up and not found will be
+	contacts := len(t.locked) + len(keys) + len(t.fresh)
+	for _, id := range t.identities {
+		if id == "" {
+			contacts++
+		}
+	}
+	if err := t.lockTaking(keys, contacts); err != nil {
 		return err
 	}
 	t.hold(keys...)
