@@ -180,9 +180,11 @@ func init() {
 }
 
 // sequences are the sequences new rows take their ids from, in the
-// order the ids statement takes them.
+// order the lock_ids statement takes them.
 var sequences = [...]string{"activity_id_seq", "outbox_id_seq", "timers_id_seq", "runs_id_seq", "conversations_id_seq"}
 
+// lockIDs are the lock_ids statement's columns: an array of ids from each
+// sequence, as many as its parameter ($2 on) asks for.
 func lockIDs() string {
 	var cols []string
 	for i, seq := range sequences {
@@ -191,10 +193,10 @@ func lockIDs() string {
 	return strings.Join(cols, ", ")
 }
 
-// lockTaking takes the locks of keys, in their order, and then ids for
-// the transaction's contacts (see buffers: a contact's rows take ids after
+// takeIDs takes the locks of keys (none: ids only), in their order, and
+// then ids for the transaction's contacts (see buffers: a contact's rows take ids after
 // its lock). It adds to the ids not yet used.
-func (t *Tx) lockTaking(keys []int64, contacts int) error {
+func (t *Tx) takeIDs(keys []int64, contacts int) error {
 	args := []any{pq.Array(keys)}
 	for _, per := range idsPerContact {
 		args = append(args, per*max(contacts, 1))
@@ -220,7 +222,7 @@ func (t *Tx) lockTaking(keys []int64, contacts int) error {
 // every sequence: a batch of turns adds rows to most tables.
 func (t *Tx) nextID(seq string) (int64, error) {
 	if len(t.buf.ids[seq]) == 0 {
-		if err := t.lockTaking(nil, len(t.locked)+len(t.fresh)); err != nil {
+		if err := t.takeIDs(nil, len(t.locked)+len(t.fresh)); err != nil {
 			return 0, err
 		}
 	}

@@ -306,7 +306,7 @@ func (t *Tx) LockContacts(ids ...string) error {
 			contacts++
 		}
 	}
-	if err := t.lockTaking(keys, contacts); err != nil {
+	if err := t.takeIDs(keys, contacts); err != nil {
 		return err
 	}
 	t.hold(keys...)
