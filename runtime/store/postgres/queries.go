@@ -54,7 +54,9 @@ var queries = map[string]string{
 	"contact_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 	"run":          `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE id = $1`,
 	"active_runs":  `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE contact_id = $1 AND status = 'waiting' ORDER BY id`,
-	"waiting_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE flow = $1 AND status = 'waiting' AND id > $2 ORDER BY id LIMIT $3`,
+	// flow <> '' (no flow has no name) names runs_waiting's predicate: see
+	// migration 003
+	"waiting_runs": `SELECT ` + sqlrow.RunCols + ` FROM runs WHERE flow = $1 AND flow <> '' AND status = 'waiting' AND id > $2 ORDER BY id LIMIT $3`,
 	"update_waiting_run": `UPDATE runs SET program = $1, cont = $2, wait = $3, wait_seq = $4, deadline = $5, updated = $6, seq = seq + 1
 		WHERE id = $7 AND seq = $8 AND status = 'waiting'`,
 	"update_run": `UPDATE runs SET program = $1, status = $2, cont = $3, vars = $4, wait = $5, wait_seq = $6, deadline = $7, err = $8,
