@@ -23,7 +23,7 @@ func runCheck(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	files, err := flowFiles(paths)
+	files, err := project.Files(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd check: %v\n", err)
 		return 2

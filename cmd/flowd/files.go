@@ -6,11 +6,7 @@ import (
 	"strings"
 
 	"github.com/flowd/flowd/config"
-	"github.com/flowd/flowd/project"
 )
-
-// flowFiles expands paths into .flow files: see project.Files.
-func flowFiles(paths []string) ([]string, error) { return project.Files(paths) }
 
 // workspaceFiles are the workspace files among paths: each directory's
 // flowd.toml, and a .toml file named.

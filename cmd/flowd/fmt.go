@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowd/flowd/dsl"
 	"github.com/flowd/flowd/internal/textfile"
+	"github.com/flowd/flowd/project"
 )
 
 // runFmt implements `flowd fmt [-l] [-w] [paths...]` with gofmt's conventions:
@@ -31,7 +32,7 @@ func runFmt(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return formatOne("<standard input>", src, *list, false, stdout, stderr)
 	}
-	files, err := flowFiles(fl.Args())
+	files, err := project.Files(fl.Args())
 	if err != nil {
 		fmt.Fprintf(stderr, "flowd fmt: %v\n", err)
 		return 2
