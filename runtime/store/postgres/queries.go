@@ -83,21 +83,26 @@ var queries = map[string]string{
 	"seen_all":      `INSERT INTO dedup (key, at) SELECT DISTINCT k, $2::bigint FROM unnest($1::bytea[]) AS k ON CONFLICT DO NOTHING RETURNING key`,
 	"queued":        `SELECT ` + sqlrow.OutboxCols + ` FROM outbox o WHERE o.status = 'queued' AND o.lane = $1 ORDER BY o.id LIMIT $2`,
 	"next_outbound": `WITH ` + lanes + ` SELECT min(next_at) FROM lanes WHERE place = 1 AND next_at > $1`,
-	"due_outbound": `WITH ` + lanes + ` SELECT ` + sqlrow.OutboxCols + ` FROM outbox o JOIN lanes l ON l.id = o.id
-		WHERE l.place = 1 AND o.next_at <= $1 AND o.claimed_until <= $1 ORDER BY o.next_at, o.id LIMIT $2`,
+	"due_outbound": `WITH ` + lanes + ` SELECT ` + sqlrow.OutboxCols + ` FROM outbox o
+		WHERE o.id = ANY(ARRAY(SELECT id FROM lanes WHERE place = 1)) AND o.next_at <= $1 AND o.claimed_until <= $1
+		ORDER BY o.next_at, o.id LIMIT $2`,
 	// the heads due and unclaimed, locked as they are taken (a second
 	// transaction claiming at once skips them), and behind each its lane's
 	// next items up to the first one not due or claimed: they are the
-	// head's to carry out, in order
+	// head's to carry out, in order. Each part takes its rows by id from an
+	// array that lanes made, so that every row is one probe of the primary
+	// key, whatever the planner thinks of the outbox's size: joined to
+	// lanes, it scanned lanes once for each item due.
 	"claim_outbound": `WITH ` + lease + `, ` + lanes + `,
-	h AS (UPDATE outbox c SET claimed_until = $2 FROM (
-			SELECT o.id FROM outbox o JOIN lanes l ON l.id = o.id
-			WHERE l.place = 1 AND l.waiting = 0 AND o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1
-			ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) d, lease
-		WHERE c.id = d.id RETURNING ` + claimedCols + `),
-	n AS (UPDATE outbox c SET claimed_until = $2 FROM h, lanes l
-		WHERE l.contact_id = h.contact_id AND l.lane = h.lane AND l.place BETWEEN 2 AND $4 + 1 AND l.waiting = 0
-			AND c.id = l.id AND c.status = 'pending' AND c.next_at <= $1 AND c.claimed_until <= $1
+	d AS (SELECT o.id FROM outbox o
+		WHERE o.id = ANY(ARRAY(SELECT id FROM lanes WHERE place = 1 AND waiting = 0))
+			AND o.status = 'pending' AND o.next_at <= $1 AND o.claimed_until <= $1
+		ORDER BY o.next_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED),
+	h AS (UPDATE outbox c SET claimed_until = $2 FROM lease
+		WHERE c.id = ANY(ARRAY(SELECT id FROM d)) RETURNING ` + claimedCols + `),
+	n AS (UPDATE outbox c SET claimed_until = $2
+		WHERE c.id = ANY(ARRAY(SELECT id FROM lanes WHERE place BETWEEN 2 AND $4 + 1 AND waiting = 0 AND head = ANY(ARRAY(SELECT id FROM h))))
+			AND c.status = 'pending' AND c.next_at <= $1 AND c.claimed_until <= $1
 		RETURNING ` + claimedCols + `)
 	SELECT *, true FROM h UNION ALL SELECT *, false FROM n`,
 
@@ -127,13 +132,14 @@ var queries = map[string]string{
 const claimedCols = `c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payload, c.status, c.attempts, c.next_at, c.err, c.created`
 
 // lanes are the pending outbox items in their contacts' lanes, whose items
-// go one at a time, in order: each one's place in its lane (1: the head)
-// and how many of the items up to it are not due at $1 or are claimed. One
+// go one at a time, in order: each one's lane's head, its place in the
+// lane (1: the head) and how many of the items up to it are not due at $1
+// or are claimed. One
 // pass over the pending items makes them, however many there are: a
 // subquery per item, finding its lane's head, took a pass each, as the
 // planner scans whole a partial index it thinks empty (the pending items
 // come and go between two ANALYZEs).
-const lanes = `lanes AS (SELECT id, contact_id, lane, next_at, row_number() OVER w AS place,
+const lanes = `lanes AS (SELECT id, first_value(id) OVER w AS head, next_at, row_number() OVER w AS place,
 		count(*) FILTER (WHERE next_at > $1 OR claimed_until > $1) OVER w AS waiting
 	FROM outbox WHERE status = 'pending' WINDOW w AS (PARTITION BY contact_id, lane ORDER BY id))`
 
