@@ -29,32 +29,43 @@ func TestWaitingRunsProbedByContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, args := range map[string]string{"active_runs": `'c1'`, "ahead_runs": `ARRAY['c1', 'c2']`} {
-		tx, err := db.db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for _, q := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE p_` + name + ` AS ` + queries[name]} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				t.Fatal(name, err)
-			}
-		}
-		rows, err := tx.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE p_`+name+`(`+args+`)`)
-		if err != nil {
-			t.Fatal(name, err)
-		}
-		for rows.Next() {
-			var line string
-			rows.Scan(&line)
-			plan = append(plan, line)
-		}
-		rows.Close()
-		tx.Rollback() // PREPARE outlives it: the names differ
-		text := strings.Join(plan, "\n")
-		if !strings.Contains(text, "runs_active") || !strings.Contains(text, "Index Cond") || strings.Contains(text, "runs_waiting") {
-			t.Errorf("%s: want a probe of runs_active by contact; planned:\n%s", name, text)
+		plan := explain(t, db, name, args, "COSTS OFF")
+		if !strings.Contains(plan, "runs_active") || !strings.Contains(plan, "Index Cond") || strings.Contains(plan, "runs_waiting") {
+			t.Errorf("%s: want a probe of runs_active by contact; planned:\n%s", name, plan)
 		}
 	}
+}
+
+// explain plans the statement called name as a prepared statement is once
+// its plan is generic, and returns what EXPLAIN with options says of it on
+// args; with ANALYZE it runs it, in a transaction rolled back.
+func explain(t *testing.T, db *DB, name, args, options string) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() // PREPARE outlives it: each statement is prepared once
+	for _, q := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE p_` + name + ` AS ` + queries[name]} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(name, err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `EXPLAIN (`+options+`) EXECUTE p_`+name+`(`+args+`)`)
+	if err != nil {
+		t.Fatal(name, err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(name, err)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // A claim reads the pending items once, however many there are and
@@ -81,20 +92,7 @@ func TestClaimsScanPendingOnce(t *testing.T) {
 	}
 	insert("pending", 2000)
 	for name, args := range map[string]string{"claim_outbound": `2000, 3000, 256, 9`, "due_outbound": `2000, 256`} {
-		tx, err := db.db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE p_` + name + ` AS ` + queries[name]} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				t.Fatal(name, err)
-			}
-		}
-		var plan string
-		if err := tx.QueryRowContext(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE p_`+name+`(`+args+`)`).Scan(&plan); err != nil {
-			t.Fatal(name, err)
-		}
-		tx.Rollback()
+		plan := explain(t, db, name, args, "ANALYZE, FORMAT JSON")
 		var nodes []struct{ Plan planNode }
 		if err := json.Unmarshal([]byte(plan), &nodes); err != nil {
 			t.Fatal(name, err)
