@@ -123,18 +123,10 @@ func (d *Dispatcher) Pass(ctx context.Context) (int, error) {
 	return len(due), d.recordFailed(ctx, outs, errs)
 }
 
-// recordFailed records the items whose outcome's event failed (the run it
-// answered could not go on) without the answer: the item is done, and is
-// not carried out again.
+// recordFailed records the items whose outcome's event failed without
+// the answer (see unanswered).
 func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []error) error {
-	var again []Event
-	for i, err := range errs {
-		if err != nil {
-			o := outs[i].(outcome)
-			o.result = nil
-			again = append(again, o)
-		}
-	}
+	again := unanswered(outs, errs)
 	if len(again) == 0 {
 		return nil
 	}
@@ -142,6 +134,22 @@ func (d *Dispatcher) recordFailed(ctx context.Context, outs []Event, errs []erro
 		return errors.Join(append(errs, err)...)
 	}
 	return errors.Join(errs...)
+}
+
+// unanswered are the outcomes whose event failed (the run each answered
+// could not go on), without their answers: recorded so, each item is done,
+// and is not carried out again.
+func unanswered(outs []Event, errs []error) []Event {
+	var again []Event
+	for i, err := range errs {
+		if err != nil {
+			o := outs[i].(outcome)
+			slog.Warn("outbox: the outcome's event failed", "item", o.o.ID, "contact", o.o.ContactID, "err", err)
+			o.result = nil
+			again = append(again, o)
+		}
+	}
+	return again
 }
 
 // Run does the outbox's work until ctx ends, as a service does: it claims
@@ -214,19 +222,10 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	}
 }
 
-// submit hands a lane's outcomes over; an outcome whose event failed (the
-// run it answered could not go on) goes again without the answer, so that
-// its item is recorded done.
+// submit hands a lane's outcomes over, and those whose event failed again
+// without the answer (see unanswered).
 func (d *Dispatcher) submit(ctx context.Context, outs []Event, submit func(context.Context, []Event) []error) {
-	var again []Event
-	for i, err := range submit(ctx, outs) {
-		if err != nil {
-			o := outs[i].(outcome)
-			slog.Warn("outbox: the outcome's event failed", "item", o.o.ID, "contact", o.o.ContactID, "err", err)
-			o.result = nil
-			again = append(again, o)
-		}
-	}
+	again := unanswered(outs, submit(ctx, outs))
 	if len(again) == 0 {
 		return
 	}

@@ -7,18 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowd/flowd/internal/pgtest"
 	"github.com/flowd/flowd/runtime/store"
 )
 
 // A transaction that claims work commits without waiting for the disk
 // (see lease); the next one on its connection waits again.
 func TestClaimsCommitAsLeases(t *testing.T) {
-	db, err := Open(pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTest(t)
 	db.db.SetMaxOpenConns(1)
 	ctx := context.Background()
 	now := time.Now()
@@ -78,11 +73,7 @@ func TestClaimsCommitAsLeases(t *testing.T) {
 // outbox's pages keep room for it (migration 004): each claim is a HOT
 // update, adding no index entries, even on pages filled at once.
 func TestClaimsUpdateInPlace(t *testing.T) {
-	db, err := Open(pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
 	const items = 200

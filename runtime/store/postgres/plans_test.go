@@ -14,11 +14,7 @@ import (
 // two ANALYZEs while paused runs pile up: scanning runs_waiting whole would
 // read every paused run in every batch (see migration 003).
 func TestWaitingRunsProbedByContact(t *testing.T) {
-	db, err := Open(pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTest(t)
 	ctx := context.Background()
 	// many runs, none of them waiting, as the statistics see them
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO runs (contact_id, flow, program, status, wait, wait_seq, deadline,
@@ -34,6 +30,17 @@ func TestWaitingRunsProbedByContact(t *testing.T) {
 			t.Errorf("%s: want a probe of runs_active by contact; planned:\n%s", name, plan)
 		}
 	}
+}
+
+// openTest opens a store on a fresh database of the test's server.
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(pgtest.Database(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // explain plans the statement called name as a prepared statement is once
@@ -74,11 +81,7 @@ func explain(t *testing.T, db *DB, name, args, options string) string {
 // backlog of 20,000 messages (a channel down for an hour) made one claim
 // take two minutes. Each scan of lanes here must happen once.
 func TestClaimsScanPendingOnce(t *testing.T) {
-	db, err := Open(pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTest(t)
 	ctx := context.Background()
 	insert := func(status string, n int) {
 		if _, err := db.db.ExecContext(ctx, `INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)

@@ -134,11 +134,10 @@ const claimedCols = `c.id, c.contact_id, c.lane, c.kind, c.run_id, c.seq, c.payl
 // lanes are the pending outbox items in their contacts' lanes, whose items
 // go one at a time, in order: each one's lane's head, its place in the
 // lane (1: the head) and how many of the items up to it are not due at $1
-// or are claimed. One
-// pass over the pending items makes them, however many there are: a
-// subquery per item, finding its lane's head, took a pass each, as the
-// planner scans whole a partial index it thinks empty (the pending items
-// come and go between two ANALYZEs).
+// or are claimed. One pass over the pending items makes them, however
+// many there are: a subquery per item, finding its lane's head, took a
+// pass each, as the planner scans whole a partial index it thinks empty
+// (the pending items come and go between two ANALYZEs).
 const lanes = `lanes AS (SELECT id, first_value(id) OVER w AS head, next_at, row_number() OVER w AS place,
 		count(*) FILTER (WHERE next_at > $1 OR claimed_until > $1) OVER w AS waiting
 	FROM outbox WHERE status = 'pending' WINDOW w AS (PARTITION BY contact_id, lane ORDER BY id))`
