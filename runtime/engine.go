@@ -784,6 +784,11 @@ func (e *Engine) Tick(ctx context.Context) (fired int, failed error) {
 		failures = append(failures, f)
 		tm := due[i]
 		err := e.inTx(ctx, func(tx store.Tx) error {
+			// a contact's activity takes its ids under its lock, in the
+			// order it commits (readers page by id)
+			if err := tx.LockContacts(tm.ContactID); err != nil {
+				return err
+			}
 			if err := tx.DeleteTimer(tm.ID); err != nil {
 				return ignoreNotFound(err)
 			}

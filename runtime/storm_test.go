@@ -133,8 +133,8 @@ reply: ask "Still there?" save Answer timeout 5m {
 		t.Errorf("fired %d timers (%d and %d), want %d", fired, meters[0].n.Load(), meters[1].n.Load(), n)
 	}
 	var twice, tagged, left int
-	db.Get(&twice, `SELECT count(*) FROM (SELECT contact_id FROM activity WHERE kind = 'tag' GROUP BY contact_id HAVING count(*) > 1) x`)
-	db.Get(&tagged, `SELECT count(DISTINCT contact_id) FROM activity WHERE kind = 'tag'`)
+	db.Get(&twice, `SELECT count(*) FROM (SELECT contact_id FROM activity_entries WHERE kind = 'tag' GROUP BY contact_id HAVING count(*) > 1) x`)
+	db.Get(&tagged, `SELECT count(DISTINCT contact_id) FROM activity_entries WHERE kind = 'tag'`)
 	db.Get(&left, `SELECT count(*) FROM timers WHERE kind = 'run'`)
 	if twice != 0 || tagged != n || left != 0 {
 		t.Errorf("%d contacts tagged (want %d), %d twice (want 0); %d timers left", tagged, n, twice, left)

@@ -119,6 +119,9 @@ type Tx interface {
 	// Enrolments counts the contact's enrolments in any flow since a time.
 	Enrolments(contactID string, since time.Time) (int, error)
 
+	// AddActivity adds an entry to the contact's timeline and sets its
+	// ID. The caller holds the contact's lock, so that a contact's entries
+	// take IDs in the order their transactions commit: readers page by ID.
 	AddActivity(a *Activity) error
 	// Activity lists the contact's activity after the given ID, oldest
 	// first, at most limit entries.
@@ -228,8 +231,10 @@ type Tx interface {
 	// Prune deletes what is past its retention: de-duplication keys
 	// recorded before p.Dedup, activity before p.Activity, and outbox rows
 	// done (delivered, failed, withdrawn) before p.Outbox, with their
-	// receipts; a zero time keeps all. It deletes at most p.Limit rows of
-	// each and returns how many it deleted.
+	// receipts; a zero time keeps all. A backend may keep the activity
+	// entries one transaction added together, until the newest of them is
+	// past. It deletes at most p.Limit rows of each and returns how many it
+	// deleted.
 	Prune(p Prune) (int, error)
 }
 

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -130,7 +131,7 @@ func init() {
 		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s AND t.run_id = ANY($2::bigint[])),
 		dt3 AS (DELETE FROM timers t USING unnest($4::text[], $5::text[]) AS d(c, k) WHERE t.contact_id = d.c AND t.kind = d.k AND t.run_id = 0 AND t.contact_id = ANY($4::text[])),
 		wo AS (UPDATE outbox o SET status = 'withdrawn' FROM unnest($6::bigint[], $7::text[]) AS w(r, l)
-			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued') AND o.id <> ALL($79::bigint[])
+			WHERE o.run_id = w.r AND o.lane = w.l AND o.status IN ('pending', 'queued') AND o.id <> ALL($83::bigint[])
 				AND o.run_id = ANY($6::bigint[])),
 		co AS (INSERT INTO contacts (id, fields, tags, channel, channels, created)
 			SELECT i, f::jsonb, g::jsonb, c, h::jsonb, t FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
@@ -163,18 +164,19 @@ func init() {
 				wait = r.wait, wait_seq = r.wait_seq, deadline = r.deadline, err = r.err, updated = r.updated, seq = r.seq
 			FROM r WHERE r.f <> 0 AND runs.id = r.id AND runs.seq = r.f AND runs.id = ANY($33::bigint[]) RETURNING runs.id),
 		en AS (INSERT INTO enrolments (contact_id, flow, at) SELECT * FROM unnest($50::text[], $51::text[], $52::bigint[])),
-		ac AS (INSERT INTO activity (id, contact_id, at, kind, flow, run_id, text, data)
-			SELECT i, c, a, k, f, r, x, nullif(d, ''::bytea) FROM unnest($53::bigint[], $54::text[], $55::bigint[], $56::text[], $57::text[],
-				$58::bigint[], $59::text[], $60::bytea[]) AS u(i, c, a, k, f, r, x, d)),
+		ac AS (INSERT INTO activity (contact_id, last_id, at, ids, ats, kinds, flows, run_ids, texts, datas)
+			SELECT c, l, a, ($53::bigint[])[f:t], ($54::bigint[])[f:t], ($55::text[])[f:t], ($56::text[])[f:t], ($57::bigint[])[f:t], ($58::text[])[f:t],
+				($59::bytea[])[f:t]
+			FROM unnest($60::text[], $61::integer[], $62::integer[], $63::bigint[], $64::bigint[]) AS u(c, f, t, l, a)),
 		ob AS (INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
-			SELECT * FROM unnest($61::bigint[], $62::text[], $63::text[], $64::text[], $65::bigint[], $66::bigint[], $67::bytea[], $68::text[],
-				$69::integer[], $70::bigint[], $71::text[], $72::bigint[])),
+			SELECT * FROM unnest($65::bigint[], $66::text[], $67::text[], $68::text[], $69::bigint[], $70::bigint[], $71::bytea[], $72::text[],
+				$73::integer[], $74::bigint[], $75::text[], $76::bigint[])),
 		ti AS (INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
-			SELECT * FROM unnest($73::bigint[], $74::text[], $75::text[], $76::bigint[], $77::bigint[], $78::bigint[])),
+			SELECT * FROM unnest($77::bigint[], $78::text[], $79::text[], $80::bigint[], $81::bigint[], $82::bigint[])),
 		ou AS (UPDATE outbox o SET status = u.s, attempts = u.a, next_at = u.n, err = u.e, claimed_until = 0
-			FROM unnest($79::bigint[], $80::text[], $81::integer[], $82::bigint[], $83::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i AND o.id = ANY($79::bigint[])),
+			FROM unnest($83::bigint[], $84::text[], $85::integer[], $86::bigint[], $87::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i AND o.id = ANY($83::bigint[])),
 		re AS (INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at)
-			SELECT * FROM unnest($84::text[], $85::text[], $86::text[], $87::bigint[], $88::bigint[])
+			SELECT * FROM unnest($88::text[], $89::text[], $90::text[], $91::bigint[], $92::bigint[])
 			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at)
 		SELECT count(*) FROM ru`
 }
@@ -351,7 +353,8 @@ func (b *buffers) saveReceipt(r store.Receipt) {
 	b.receipts = append(b.receipts, r)
 }
 
-// flush makes every write that waits, in one statement.
+// flush makes every write that waits, in one statement. A contact's
+// activity entries go in as one row (see migration 005).
 func (t *Tx) flush() error {
 	b := &t.buf
 	if b.empty() {
@@ -404,25 +407,23 @@ func (t *Tx) flush() error {
 	for _, e := range b.enrolments {
 		a.add(49, e[:]...)
 	}
-	for _, x := range b.activity {
-		a.add(52, x.ID, x.ContactID, sqlrow.Nanos(x.At), x.Kind, x.Flow, x.RunID, x.Text, x.Data)
-	}
+	addActivity(&a, b.activity)
 	for _, o := range b.outbox {
 		payload := o.Payload
 		if payload == nil {
 			payload = []byte{}
 		}
-		a.add(60, o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), payload, o.Status, int64(o.Attempts),
+		a.add(64, o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), payload, o.Status, int64(o.Attempts),
 			sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
 	}
 	for _, tm := range b.timers {
-		a.add(72, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
+		a.add(76, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
 	}
 	for _, o := range b.outUpdates {
-		a.add(78, o.ID, o.Status, int64(o.Attempts), sqlrow.Nanos(o.NextAt), o.Err)
+		a.add(82, o.ID, o.Status, int64(o.Attempts), sqlrow.Nanos(o.NextAt), o.Err)
 	}
 	for _, r := range b.receipts {
-		a.add(83, r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
+		a.add(87, r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
 	}
 	b.drop()
 	var n int64
@@ -433,6 +434,38 @@ func (t *Tx) flush() error {
 		return fmt.Errorf("flush: %d of %d runs updated, the others moved on: %w", n, updates, store.ErrConflict)
 	}
 	return nil
+}
+
+// addActivity adds the entries as rows of the activity table, one per
+// contact: the entries, grouped by contact in the order of their ids, and
+// each row's slice of them (1-based, inclusive, as SQL slices arrays).
+func addActivity(a *flushArgs, entries []store.Activity) {
+	if len(entries) == 0 {
+		return
+	}
+	byContact := slices.Clone(entries)
+	slices.SortStableFunc(byContact, func(x, y store.Activity) int {
+		return cmp.Or(strings.Compare(x.ContactID, y.ContactID), cmp.Compare(x.ID, y.ID))
+	})
+	from := 0
+	for i, x := range byContact {
+		data := x.Data
+		if data == nil {
+			data = []byte{}
+		}
+		a.add(52, x.ID, sqlrow.Nanos(x.At), x.Kind, x.Flow, x.RunID, x.Text, data)
+		if i+1 < len(byContact) && byContact[i+1].ContactID == x.ContactID {
+			continue
+		}
+		at := x.At
+		for _, y := range byContact[from:i] {
+			if y.At.After(at) {
+				at = y.At
+			}
+		}
+		a.add(59, x.ContactID, from+1, i+1, x.ID, sqlrow.Nanos(at))
+		from = i + 1
+	}
 }
 
 // flushArgs are the flush statement's arrays, one per parameter.
@@ -458,7 +491,7 @@ func (a *flushArgs) values() []any {
 // b boolean, i integer, s text, x bytea.
 const flushTypes = "i" + "ii" + "ss" + "is" + "sssssi" +
 	"biisisisisssssisis" + "s" +
-	"iissssxxsiixisiii" + "ssi" + "isissisx" + "isssiixsiisi" + "issiii" +
+	"iissssxxsiixisiii" + "ssi" + "iissisx" + "siiii" + "isssiixsiisi" + "issiii" +
 	"isiis" + "sssii"
 
 // column is one parameter's values as an array pq encodes.

@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Programs", programs},
 			{"Enrolments", enrolments},
 			{"Activity", activity},
+			{"ActivityPages", activityPages},
 			{"Timers", timers},
 			{"Outbox", outbox},
 			{"Withdrawals", withdrawals},
@@ -343,6 +344,64 @@ func activity(t *testing.T, open Open) {
 			t.Errorf("ActivityBefore %d = %+v", ids[1], back)
 		}
 	})
+}
+
+// activityPages pages through a contact's activity that several
+// transactions added, each with another contact's entries between its
+// own, both ways and a page at a time.
+func activityPages(t *testing.T, open Open) {
+	s, _ := open(t)
+	defer s.Close()
+	var want []string
+	for i := range 5 {
+		tx := begin(t, s)
+		must(t, tx.LockContacts("1", "2"))
+		for j := range i%3 + 1 {
+			text := fmt.Sprint(i, ".", j)
+			must(t, tx.AddActivity(&store.Activity{ContactID: "1", At: t0, Kind: "note", Text: text}))
+			must(t, tx.AddActivity(&store.Activity{ContactID: "2", At: t0, Kind: "note", Text: "other " + text}))
+			want = append(want, text)
+		}
+		must(t, tx.Commit())
+	}
+	tx := begin(t, s)
+	defer tx.Rollback()
+	for _, limit := range []int{1, 2, 3, 100} {
+		var got []string
+		for after := int64(0); ; {
+			page, err := tx.Activity("1", after, limit)
+			must(t, err)
+			if len(page) > limit {
+				t.Fatalf("Activity(after %d, limit %d): %d entries", after, limit, len(page))
+			}
+			for _, a := range page {
+				got = append(got, a.Text)
+				after = a.ID
+			}
+			if len(page) < limit || len(got) > len(want) {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("Activity a page of %d at a time: %q, want %q", limit, got, want)
+		}
+		got = got[:0]
+		for before := int64(0); ; {
+			page, err := tx.ActivityBefore("1", before, limit)
+			must(t, err)
+			for _, a := range page {
+				got = append(got, a.Text)
+				before = a.ID
+			}
+			if len(page) < limit || len(got) > len(want) {
+				break
+			}
+		}
+		slices.Reverse(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("ActivityBefore a page of %d at a time, reversed: %q, want %q", limit, got, want)
+		}
+	}
 }
 
 func timers(t *testing.T, open Open) {
@@ -743,9 +802,9 @@ func channels(t *testing.T, open Open) {
 }
 
 func prune(t *testing.T, open Open) {
+	ats := []time.Time{t0.Add(-48 * time.Hour), t0.Add(-time.Hour), t0}
 	s := inTx(t, open, func(tx store.Tx) {
-		for i, at := range []time.Time{t0.Add(-48 * time.Hour), t0.Add(-time.Hour), t0} {
-			must(t, tx.AddActivity(&store.Activity{ContactID: "1", At: at, Kind: "note", Text: fmt.Sprint("a", i)}))
+		for i, at := range ats {
 			_, err := tx.Seen(fmt.Sprint("k", i), at)
 			must(t, err)
 			o := &store.Outbound{ContactID: "1", Lane: "message", Kind: "send_message", Payload: []byte("{}"), Status: store.OutPending, NextAt: at, Created: at}
@@ -757,6 +816,11 @@ func prune(t *testing.T, open Open) {
 			}
 		}
 	})
+	for i, at := range ats { // each entry's transaction at its time
+		tx := begin(t, s)
+		must(t, tx.AddActivity(&store.Activity{ContactID: "1", At: at, Kind: "note", Text: fmt.Sprint("a", i)}))
+		must(t, tx.Commit())
+	}
 	tx := begin(t, s)
 	defer tx.Rollback()
 	n, err := tx.Prune(store.Prune{Dedup: t0.Add(-2 * time.Hour), Activity: t0.Add(-30 * time.Minute), Outbox: t0.Add(-24 * time.Hour), Limit: 100})
