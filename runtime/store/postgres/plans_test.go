@@ -128,3 +128,24 @@ type planNode struct {
 	Loops    int        `json:"Actual Loops"`
 	Plans    []planNode `json:"Plans"`
 }
+
+// The store's connections use the generic plans the tests above check,
+// from the first call on, and never plan a statement again per call.
+func TestConnectionsPlanGenerically(t *testing.T) {
+	db := openTest(t)
+	db.db.SetMaxOpenConns(3)
+	for i := 0; i < 3; i++ { // each connection of the pool
+		tx, err := db.db.Beginx()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		var mode string
+		if err := tx.Get(&mode, `SHOW plan_cache_mode`); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "force_generic_plan" {
+			t.Errorf("connection %d: plan_cache_mode = %s; want force_generic_plan", i, mode)
+		}
+	}
+}
