@@ -77,9 +77,9 @@ var queries = map[string]string{
 		ORDER BY a.last_id DESC, e.id DESC LIMIT $3`,
 
 	"due_timers": `SELECT ` + sqlrow.TimerCols + ` FROM timers WHERE at <= $1 ORDER BY at, id LIMIT $2`,
-	"claim_timers": `WITH ` + lease + ` UPDATE timers t SET claimed_until = $2 FROM (
-			SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED) d, lease
-		WHERE t.id = d.id RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
+	"claim_timers": `WITH ` + lease + ` UPDATE timers t SET claimed_until = $2 FROM lease
+		WHERE t.id = ANY(ARRAY(SELECT id FROM timers WHERE at <= $1 AND claimed_until <= $1 ORDER BY at, id LIMIT $3 FOR UPDATE SKIP LOCKED))
+		RETURNING t.id, t.contact_id, t.kind, t.run_id, t.seq, t.at`,
 	"next_timer":    `SELECT at FROM timers WHERE claimed_until <= $1 ORDER BY at LIMIT 1`,
 	"delete_timer":  `DELETE FROM timers WHERE id = $1`,
 	"delete_timers": `DELETE FROM timers WHERE id = ANY($1::bigint[]) RETURNING id`,
@@ -125,12 +125,16 @@ var queries = map[string]string{
 	"contacts_by_phone": `SELECT id FROM contacts WHERE fields ->> 'phone' = $1 ORDER BY created, id LIMIT $2`,
 	"contacts_by_email": `SELECT id FROM contacts WHERE fields ->> 'email' = $1 ORDER BY created, id LIMIT $2`,
 	"receipt":           `SELECT channel_id, mid, contact_id, outbox_id, at FROM receipts WHERE channel_id = $1 AND mid = $2`,
-	"prune_dedup":       `DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE at < $1 LIMIT $2)`,
-	"prune_activity":    `DELETE FROM activity WHERE (contact_id, last_id) IN (SELECT contact_id, last_id FROM activity WHERE at < $1 LIMIT $2)`,
-	"prune_receipts":    `DELETE FROM receipts WHERE outbox_id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
-	"prune_outbox":      `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2)`,
-	"outbox_depth":      `SELECT count(*) FROM outbox WHERE status = 'pending'`,
-	"add_erasure":       `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
+	// a batch's rows are taken by key from an array, one probe each: a
+	// generic plan joins to a subquery with a LIMIT it cannot see as if it
+	// returned a tenth of the table, and scans the table whole (activity
+	// rows are never updated, so their ctids hold still)
+	"prune_dedup":    `DELETE FROM dedup WHERE key = ANY(ARRAY(SELECT key FROM dedup WHERE at < $1 LIMIT $2))`,
+	"prune_activity": `DELETE FROM activity WHERE ctid = ANY(ARRAY(SELECT ctid FROM activity WHERE at < $1 LIMIT $2))`,
+	"prune_receipts": `DELETE FROM receipts WHERE outbox_id = ANY(ARRAY(SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2))`,
+	"prune_outbox":   `DELETE FROM outbox WHERE id = ANY(ARRAY(SELECT id FROM outbox WHERE created < $1 AND status IN ('delivered', 'failed', 'withdrawn') LIMIT $2))`,
+	"outbox_depth":   `SELECT count(*) FROM outbox WHERE status = 'pending'`,
+	"add_erasure":    `INSERT INTO erasures (contact_id, at) VALUES ($1, $2)`,
 }
 
 // activityEntries are the activity rows' entries, one per row, as
