@@ -440,30 +440,25 @@ func (t *Tx) flush() error {
 // contact: the entries, grouped by contact in the order of their ids, and
 // each row's slice of them (1-based, inclusive, as SQL slices arrays).
 func addActivity(a *flushArgs, entries []store.Activity) {
-	if len(entries) == 0 {
-		return
-	}
 	byContact := slices.Clone(entries)
-	slices.SortStableFunc(byContact, func(x, y store.Activity) int {
+	slices.SortFunc(byContact, func(x, y store.Activity) int {
 		return cmp.Or(strings.Compare(x.ContactID, y.ContactID), cmp.Compare(x.ID, y.ID))
 	})
-	from := 0
+	from, at := 0, int64(0) // the contact's first entry, and the newest time of its entries
 	for i, x := range byContact {
 		data := x.Data
 		if data == nil {
 			data = []byte{}
 		}
-		a.add(52, x.ID, sqlrow.Nanos(x.At), x.Kind, x.Flow, x.RunID, x.Text, data)
+		n := sqlrow.Nanos(x.At)
+		a.add(52, x.ID, n, x.Kind, x.Flow, x.RunID, x.Text, data)
+		if i == from || n > at {
+			at = n
+		}
 		if i+1 < len(byContact) && byContact[i+1].ContactID == x.ContactID {
 			continue
 		}
-		at := x.At
-		for _, y := range byContact[from:i] {
-			if y.At.After(at) {
-				at = y.At
-			}
-		}
-		a.add(59, x.ContactID, from+1, i+1, x.ID, sqlrow.Nanos(at))
+		a.add(59, x.ContactID, from+1, i+1, x.ID, at)
 		from = i + 1
 	}
 }
