@@ -177,6 +177,16 @@ type Tx interface {
 	// dispatcher to carry out in order without a claim each. The chain
 	// stops at the first item not due.
 	ClaimOutbound(now, until time.Time, limit int) ([]Outbound, error)
+	// HandOff has the work this transaction enqueues from now on claimed
+	// as it commits, for the caller until until, as ClaimOutbound would
+	// claim it at now: each lane's first pending item, due, when the lane
+	// held no pending item before, and the items of this transaction that
+	// follow it in the lane, MaxChain in all, up to the first not due.
+	// Other work is left to the claims. Handed returns, after Commit, the
+	// work so claimed, as ClaimOutbound returns it: a dispatcher carries it
+	// out without a claim of its own.
+	HandOff(now, until time.Time)
+	Handed() []Outbound
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error; the item's claim ends.
 	UpdateOutbound(o *Outbound) error
@@ -281,6 +291,31 @@ func Chain(heads, next []Outbound) []Outbound {
 		out = append(out, tail...)
 	}
 	return out
+}
+
+// Leading reports which of work, enqueued by one transaction in order of
+// id, a hand-off claims if their lanes held no pending item before (see
+// Tx.HandOff): in each lane, the pending items up to the first not due at
+// now, MaxChain in all. Items not pending (withdrawn meanwhile, queued)
+// neither go nor hold the others back.
+func Leading(work []Outbound, now time.Time) []bool {
+	type lane struct{ contact, name string }
+	taken := map[lane]int{} // -1: stopped
+	lead := make([]bool, len(work))
+	for i, o := range work {
+		if o.Status != OutPending {
+			continue
+		}
+		k := lane{o.ContactID, o.Lane}
+		n := taken[k]
+		if n < 0 || n == MaxChain || o.NextAt.After(now) {
+			taken[k] = -1
+			continue
+		}
+		taken[k] = n + 1
+		lead[i] = true
+	}
+	return lead
 }
 
 // Errors the backends return.

@@ -125,7 +125,10 @@ func init() {
 		FROM (SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k) l) l`
 	queries["numbers"] = `SELECT nextval('contact_numbers') FROM generate_series(1, $1)`
 	// each UPDATE and DELETE names its rows' keys with "= ANY" too, so that
-	// it probes an index (see withLatest)
+	// it probes an index (see withLatest); an outbox item handed off (see
+	// HandOff) is claimed where its lane has no pending item, found in the
+	// lane's order, so that the plan probes the lane (NOT EXISTS walked
+	// all the items due)
 	queries["flush"] = `WITH
 		dt1 AS (DELETE FROM timers WHERE run_id = ANY($1::bigint[])),
 		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s AND t.run_id = ANY($2::bigint[])),
@@ -168,9 +171,14 @@ func init() {
 			SELECT c, l, a, ($53::bigint[])[f:t], ($54::bigint[])[f:t], ($55::text[])[f:t], ($56::text[])[f:t], ($57::bigint[])[f:t], ($58::text[])[f:t],
 				($59::bytea[])[f:t]
 			FROM unnest($60::text[], $61::integer[], $62::integer[], $63::bigint[], $64::bigint[]) AS u(c, f, t, l, a)),
-		ob AS (INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
-			SELECT * FROM unnest($65::bigint[], $66::text[], $67::text[], $68::text[], $69::bigint[], $70::bigint[], $71::bytea[], $72::text[],
-				$73::integer[], $74::bigint[], $75::text[], $76::bigint[])),
+		ob AS (INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created, claimed_until)
+			SELECT id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created,
+				CASE WHEN claim > 0 AND (SELECT p.id FROM outbox p WHERE p.contact_id = u.contact_id AND p.lane = u.lane AND p.status = 'pending'
+					ORDER BY p.contact_id, p.lane, p.id LIMIT 1) IS NULL THEN claim ELSE 0 END
+			FROM unnest($65::bigint[], $66::text[], $67::text[], $68::text[], $69::bigint[], $70::bigint[], $71::bytea[], $72::text[],
+				$73::integer[], $74::bigint[], $75::text[], $76::bigint[], $93::bigint[])
+				AS u(id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created, claim)
+			RETURNING id, claimed_until),
 		ti AS (INSERT INTO timers (id, contact_id, kind, run_id, seq, at)
 			SELECT * FROM unnest($77::bigint[], $78::text[], $79::text[], $80::bigint[], $81::bigint[], $82::bigint[])),
 		ou AS (UPDATE outbox o SET status = u.s, attempts = u.a, next_at = u.n, err = u.e, claimed_until = 0
@@ -178,7 +186,7 @@ func init() {
 		re AS (INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at)
 			SELECT * FROM unnest($88::text[], $89::text[], $90::text[], $91::bigint[], $92::bigint[])
 			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at)
-		SELECT count(*) FROM ru`
+		SELECT (SELECT count(*) FROM ru), ARRAY(SELECT id FROM ob WHERE claimed_until > 0)`
 }
 
 // sequences are the sequences new rows take their ids from, in the
@@ -416,6 +424,9 @@ func (t *Tx) flush() error {
 		a.add(64, o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), payload, o.Status, int64(o.Attempts),
 			sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
 	}
+	for _, c := range t.hand.claims(b.outbox) {
+		a.add(92, c)
+	}
 	for _, tm := range b.timers {
 		a.add(76, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
 	}
@@ -425,11 +436,17 @@ func (t *Tx) flush() error {
 	for _, r := range b.receipts {
 		a.add(87, r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
 	}
+	var inserted []store.Outbound // for the hand-off
+	if t.hand.on {
+		inserted = slices.Clone(b.outbox)
+	}
 	b.drop()
 	var n int64
-	if err := t.stmt("flush").QueryRowContext(t.ctx, a.values()...).Scan(&n); err != nil {
+	var handed []int64
+	if err := t.stmt("flush").QueryRowContext(t.ctx, a.values()...).Scan(&n, pq.Array(&handed)); err != nil {
 		return fmt.Errorf("flush: %w", classify(err))
 	}
+	t.hand.took(inserted, handed)
 	if n != updates {
 		return fmt.Errorf("flush: %d of %d runs updated, the others moved on: %w", n, updates, store.ErrConflict)
 	}
@@ -487,7 +504,7 @@ func (a *flushArgs) values() []any {
 const flushTypes = "i" + "ii" + "ss" + "is" + "sssssi" +
 	"biisisisisssssisis" + "s" +
 	"iissssxxsiixisiii" + "ssi" + "iissisx" + "siiii" + "isssiixsiisi" + "issiii" +
-	"isiis" + "sssii"
+	"isiis" + "sssii" + "i"
 
 // column is one parameter's values as an array pq encodes.
 func column(typ byte, vals []any) any {

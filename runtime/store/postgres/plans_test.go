@@ -188,3 +188,34 @@ func TestBatchesTakenByKey(t *testing.T) {
 		}
 	}
 }
+
+// A flush that hands its work off looks for each item's lane's pending
+// items by the lane: planned to walk the items due instead, it read every
+// pending item of every contact for each one it inserted.
+func TestHandOffProbesTheLane(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO outbox (contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created)
+			SELECT 'c' || g, 'message', 'message', 0, 0, '\x7b7d', CASE WHEN g % 10 = 0 THEN 'pending' ELSE 'delivered' END, 1, 1000, '', g
+			FROM generate_series(1, 5000) AS g`,
+		`ANALYZE outbox`,
+	} {
+		if _, err := db.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := strings.TrimSuffix(strings.Repeat("'{}', ", len(flushTypes)), ", ")
+	plan := explain(t, db, "flush", args, "COSTS OFF")
+	lines := strings.Split(plan, "\n")
+	probed := false
+	for i, line := range lines {
+		if strings.HasSuffix(line, "on outbox p") {
+			probed = strings.Contains(line, "using outbox_pending") && i+1 < len(lines) &&
+				strings.Contains(lines[i+1], "Index Cond: ((contact_id = ") && strings.Contains(lines[i+1], "AND (lane = ")
+		}
+	}
+	if !probed {
+		t.Errorf("flush: want the lane's pending items probed by contact and lane; planned:\n%s", plan)
+	}
+}

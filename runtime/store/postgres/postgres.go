@@ -175,6 +175,7 @@ type Tx struct {
 	ahead ahead          // rows read ahead: see ahead.go
 	taken []int64        // the same, in the order taken
 	marks map[string]int // len(taken) at each savepoint
+	hand  handoff        // see HandOff
 }
 
 // stmt is the prepared statement name, bound to this transaction.
@@ -256,6 +257,7 @@ func (t *Tx) Savepoint(name string) error {
 		t.marks = map[string]int{}
 	}
 	t.marks[name] = len(t.taken)
+	t.hand.mark(name)
 	return nil
 }
 
@@ -278,6 +280,7 @@ func (t *Tx) RollbackTo(name string) error {
 		}
 		t.taken = t.taken[:mark]
 	}
+	t.hand.rollbackTo(name)
 	return t.savepoint("RELEASE SAVEPOINT", name)
 }
 

@@ -471,6 +471,7 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 	for _, lane := range lanes {
 		t.buf.withdraw = append(t.buf.withdraw, withdrawal{runID, lane})
 	}
+	t.hand.drop(func(o *store.Outbound) bool { return o.RunID == runID && slices.Contains(lanes, o.Lane) })
 	return nil
 }
 
@@ -480,6 +481,7 @@ func (t *Tx) WithdrawOutbound(runID int64, lanes ...string) error {
 // for before an update is overwritten by it, and one asked for after it
 // changed the update where it waits (see WithdrawOutbound).
 func (t *Tx) UpdateOutbound(o *store.Outbound) error {
+	t.hand.drop(func(h *store.Outbound) bool { return h.ID == o.ID })
 	for i := range t.buf.outbox { // a row not inserted yet changes where it waits
 		if w := &t.buf.outbox[i]; w.ID == o.ID {
 			w.Status, w.Attempts, w.NextAt, w.Err = o.Status, o.Attempts, o.NextAt, o.Err

@@ -225,6 +225,9 @@ func (t *Tx) Enqueue(o *store.Outbound) error {
 	var err error
 	o.ID, err = t.add(&t.outbox, o.ContactID, o.Lane, o.Kind, o.RunID, o.Seq, o.Payload, o.Status, o.Attempts,
 		sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
+	if err == nil {
+		t.hand.enqueue(o)
+	}
 	return err
 }
 

@@ -147,6 +147,7 @@ type Tx struct {
 	bound map[string]*sqlx.Stmt
 
 	activity, outbox, timers buffer // rows to insert: see buffer.go
+	hand                     handoff
 }
 
 // stmt is the prepared statement name, bound to this transaction.
@@ -182,7 +183,18 @@ func (t *Tx) Commit() error {
 		t.tx.Rollback()
 		return err
 	}
-	return t.tx.Commit()
+	if len(t.hand.lanes) > 0 {
+		if err := t.lead(); err != nil {
+			t.tx.Rollback()
+			return err
+		}
+	}
+	if err := t.tx.Commit(); err != nil {
+		t.hand.handed = nil
+		return err
+	}
+	t.claim()
+	return nil
 }
 
 // Rollback implements store.Tx.

@@ -46,6 +46,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Prune", prune},
 			{"Erase", erase},
 			{"Claims", claims},
+			{"HandOff", handOff},
 			{"Locks", locks},
 			{"ConcurrentWriters", concurrentWriters},
 			{"Savepoints", savepoints},
@@ -977,6 +978,87 @@ func claims(t *testing.T, open Open) {
 		want = []int64{a.ID, c.ID, x1.ID} // the claims died with the process
 	}
 	same(t, "due after reopening", want, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
+}
+
+// handOff: a transaction that hands its work off claims, as it commits,
+// what a claim would take of it, and nothing else.
+func handOff(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {})
+	defer s.Close()
+	tx := begin(t, s)
+	add := func(contact, lane string, run int64, at time.Time) *store.Outbound {
+		t.Helper()
+		o := &store.Outbound{ContactID: contact, Lane: lane, Kind: "send_message", RunID: run, Payload: []byte("{}"),
+			Status: store.OutPending, NextAt: at, Created: t0}
+		must(t, tx.Enqueue(o))
+		return o
+	}
+	before := add("busy", "message", 1, t0)
+	must(t, tx.Commit())
+	if h := tx.Handed(); len(h) != 0 {
+		t.Errorf("handed without a hand-off: %d items", len(h))
+	}
+
+	tx = begin(t, s)
+	tx.HandOff(t0, t0.Add(time.Minute))
+	behind := add("busy", "message", 1, t0) // the lane holds an item already
+	f1, f2, f3 := add("free", "message", 2, t0), add("free", "message", 2, t0), add("free", "http", 2, t0)
+	l1 := add("late", "message", 3, t0)
+	add("late", "message", 3, t0.Add(time.Hour)) // not due: the chain stops
+	add("late", "message", 3, t0)
+	var long []int64
+	for range store.MaxChain + 2 {
+		long = append(long, add("long", "message", 4, t0).ID)
+	}
+	add("gone", "message", 5, t0)
+	must(t, tx.WithdrawOutbound(5, "message"))
+	must(t, tx.Savepoint("undone"))
+	add("undone", "message", 6, t0)
+	_, err := tx.DueOutbound(t0, 1) // reads the table: the item is written before the rollback
+	must(t, err)
+	must(t, tx.RollbackTo("undone"))
+	must(t, tx.Commit())
+
+	handed := tx.Handed()
+	var got []int64
+	for _, o := range handed {
+		got = append(got, o.ID)
+		if o.Status != store.OutPending || string(o.Payload) != "{}" || o.Kind != "send_message" {
+			t.Errorf("handed %+v; want the item as enqueued", o)
+		}
+	}
+	want := append([]int64{f1.ID, f2.ID, f3.ID, l1.ID}, long[:store.MaxChain]...)
+	slices.Sort(want)
+	sorted := slices.Sorted(slices.Values(got))
+	same(t, "handed: each free lane's due items from its first, MaxChain at most", want, sorted)
+	pos := map[int64]int{}
+	for i, id := range got {
+		pos[id] = i
+	}
+	if pos[f2.ID] != pos[f1.ID]+1 || pos[long[1]] != pos[long[0]]+1 {
+		t.Errorf("handed %v; want a lane's items together, in order", got)
+	}
+
+	tx = begin(t, s)
+	claimed, err := tx.ClaimOutbound(t0, t0.Add(time.Minute), 100)
+	must(t, err)
+	var ids []int64
+	for _, o := range claimed {
+		ids = append(ids, o.ID)
+	}
+	same(t, "claimed while the hand-off's lease lasts: the lanes handed wait behind it", []int64{before.ID, behind.ID}, ids)
+	must(t, tx.Commit())
+	tx = begin(t, s)
+	defer tx.Rollback()
+	again, err := tx.ClaimOutbound(t0.Add(time.Minute), t0.Add(2*time.Minute), 100)
+	must(t, err)
+	ids = ids[:0]
+	for _, o := range again {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Contains(ids, f1.ID) || !slices.Contains(ids, l1.ID) {
+		t.Errorf("claimed once the hand-off's lease ended: %v; want the items handed, taken over", ids)
+	}
 }
 
 // withdrawals and recorded attempts of the same items in one transaction

@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
+)
+
+// handoff is what a transaction's hand-off asked for, and what its flushes
+// claimed (see store.Tx.HandOff). A flush claims a lane's leading items as
+// it inserts them, where the statement finds no pending item of the lane.
+type handoff struct {
+	on         bool
+	now, until time.Time
+	handed     []store.Outbound
+	marks      map[string]int // len(handed) at each savepoint
+}
+
+// HandOff implements store.Tx.
+func (t *Tx) HandOff(now, until time.Time) {
+	t.hand.on, t.hand.now, t.hand.until = true, now, until
+}
+
+// Handed implements store.Tx.
+func (t *Tx) Handed() []store.Outbound {
+	var heads, next []store.Outbound
+	for i, o := range t.hand.handed {
+		if i > 0 && o.ContactID == t.hand.handed[i-1].ContactID && o.Lane == t.hand.handed[i-1].Lane {
+			next = append(next, o)
+		} else {
+			heads = append(heads, o)
+		}
+	}
+	return store.Chain(heads, next)
+}
+
+// claims are the flush's claimed_until values for the items it inserts:
+// the hand-off's lease for the leading ones, 0 for the others.
+func (h *handoff) claims(work []store.Outbound) []int64 {
+	out := make([]int64, len(work))
+	if !h.on {
+		return out
+	}
+	for i, lead := range store.Leading(work, h.now) {
+		if lead {
+			out[i] = sqlrow.Nanos(h.until)
+		}
+	}
+	return out
+}
+
+// took notes the items of work the flush claimed (ids), each lane's
+// together, in order of id.
+func (h *handoff) took(work []store.Outbound, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	start := len(h.handed)
+	for _, o := range work {
+		if slices.Contains(ids, o.ID) {
+			h.handed = append(h.handed, o)
+		}
+	}
+	slices.SortStableFunc(h.handed[start:], func(a, b store.Outbound) int {
+		return cmp.Or(strings.Compare(a.ContactID, b.ContactID), strings.Compare(a.Lane, b.Lane))
+	})
+}
+
+// drop forgets the handed items that a later change in the transaction
+// took back: an outcome recorded, a withdrawal.
+func (h *handoff) drop(gone func(o *store.Outbound) bool) {
+	h.handed = slices.DeleteFunc(h.handed, func(o store.Outbound) bool { return gone(&o) })
+}
+
+// mark and rollbackTo follow the transaction's savepoints.
+func (h *handoff) mark(name string) {
+	if h.marks == nil {
+		h.marks = map[string]int{}
+	}
+	h.marks[name] = len(h.handed)
+}
+
+func (h *handoff) rollbackTo(name string) {
+	if m, ok := h.marks[name]; ok && m < len(h.handed) {
+		h.handed = h.handed[:m]
+	}
+}

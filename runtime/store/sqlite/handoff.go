@@ -1,0 +1,75 @@
+package sqlite
+
+import (
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+	"github.com/flowd/flowd/runtime/store/internal/sqlrow"
+)
+
+// handoff is what a transaction's hand-off asked for: the items it
+// enqueued since, and, once it committed, those it claimed (see
+// store.Tx.HandOff). The claims are made as ClaimOutbound's are, in memory,
+// once the commit went through.
+type handoff struct {
+	on         bool
+	now, until time.Time
+	lanes      [][2]string    // of the items enqueued, in order, once each
+	enqueued   map[int64]bool // the items enqueued
+	handed     []store.Outbound
+}
+
+// HandOff implements store.Tx.
+func (t *Tx) HandOff(now, until time.Time) {
+	t.hand.on, t.hand.now, t.hand.until = true, now, until
+}
+
+// Handed implements store.Tx.
+func (t *Tx) Handed() []store.Outbound { return t.hand.handed }
+
+// enqueued notes an item enqueued under a hand-off.
+func (h *handoff) enqueue(o *store.Outbound) {
+	if !h.on {
+		return
+	}
+	if h.enqueued == nil {
+		h.enqueued = map[int64]bool{}
+	}
+	h.enqueued[o.ID] = true
+	lane := [2]string{o.ContactID, o.Lane}
+	for _, l := range h.lanes {
+		if l == lane {
+			return
+		}
+	}
+	h.lanes = append(h.lanes, lane)
+}
+
+// lead finds, before the commit, the items the hand-off claims: each
+// lane's pending items from its first on, as long as they are this
+// transaction's, due and not claimed, MaxChain at most.
+func (t *Tx) lead() error {
+	h := &t.hand
+	h.handed = nil
+	for _, l := range h.lanes {
+		rows, err := t.stmt("lane_after").QueryContext(t.ctx, l[0], l[1], 0, store.MaxChain)
+		pending, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
+		if err != nil {
+			return err
+		}
+		for _, o := range pending {
+			if !h.enqueued[o.ID] || o.NextAt.After(h.now) || t.db.claims.held(o.ID, h.now) {
+				break
+			}
+			h.handed = append(h.handed, o)
+		}
+	}
+	return nil
+}
+
+// claim claims the handed items, once the commit went through.
+func (t *Tx) claim() {
+	for _, o := range t.hand.handed {
+		t.db.claims.claim(o.ID, t.hand.until)
+	}
+}
