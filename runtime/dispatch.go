@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -166,6 +167,11 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	}
 	wake, cancel := d.Engine.Subscribe(WakeOutbox)
 	defer cancel()
+	lease := d.Lease
+	if lease <= 0 {
+		lease = ClaimLease
+	}
+	handed, stop := d.Engine.receiveHandOffs(lease, workers)
 	free := make(chan struct{}, workers)
 	slots := workers
 	var running sync.WaitGroup
@@ -173,11 +179,33 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	// the workers' own context outlives ctx: an item under way finishes
 	// and its outcome is recorded before Run returns
 	work := context.WithoutCancel(ctx)
+	start := func(chain []store.Outbound) {
+		slots--
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			defer func() { free <- struct{}{} }()
+			d.submit(work, d.carryChain(work, chain), submit)
+		}()
+	}
+	defer func() {
+		// the work handed off is claimed: carried out before Run returns,
+		// it is not left waiting for the claims' lease
+		stop()
+		for _, chain := range handed.take(math.MaxInt) {
+			start(chain)
+		}
+	}()
 	look, starved := true, false
 	for {
 		for n := len(free); n > 0; n-- {
 			<-free
 			slots++
+		}
+		if slots > 0 {
+			for _, chain := range handed.take(slots) {
+				start(chain)
+			}
 		}
 		wait := time.Second
 		if look && slots > 0 {
@@ -186,16 +214,11 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 			if err != nil && ctx.Err() == nil {
 				slog.Error("outbox: claiming work", "err", err)
 			}
+			look = false
 			lanes := chains(due)
 			starved = len(lanes) == limit // more may be due: look again as workers come free
 			for _, chain := range lanes {
-				slots--
-				running.Add(1)
-				go func() {
-					defer running.Done()
-					defer func() { free <- struct{}{} }()
-					d.submit(work, d.carryChain(work, chain), submit)
-				}()
+				start(chain)
 			}
 			if len(due) == 0 { // idle: sleep until the next retry falls due
 				if at, ok, err := d.next(ctx); err == nil && ok {
@@ -210,13 +233,15 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 			return
 		case <-wake:
 			look = true
+		case <-handed.wake:
+			// carried out as it comes, with the slots free
 		case <-timer.C:
 			look = true
 		case <-free:
 			// a worker's outcome may let the contact's next item go: the
 			// outcome's commit wakes the loop through the engine
 			slots++
-			look = starved
+			look = look || starved
 		}
 		timer.Stop()
 	}

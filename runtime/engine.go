@@ -127,6 +127,10 @@ type Engine struct {
 	// timerWake is when the timer loop will look next (Unix nanoseconds;
 	// 0: it is looking): a timer added for later need not wake it.
 	timerWake atomic.Int64
+	// handOff is the running dispatcher's hand-offs, if one receives them;
+	// behind, the lanes whose work was left to the claims (handoff.go)
+	handOff atomic.Pointer[handOffs]
+	behind  behind
 }
 
 // What a subscriber is woken for.
@@ -210,9 +214,16 @@ type watchTx struct {
 	m              *interpreter.Machine // the transaction's turns run on it
 	starting       int                  // runs it started, for MaxRuns
 	timers, outbox bool
-	soonest        time.Time // of the timers added
-	watched        bool      // some contact's activity has a subscriber
-	touched        []string  // then, the contacts whose activity grew
+	// with a dispatcher receiving hand-offs (see handoff.go): whether this
+	// transaction hands work off, the pending work it queued, the lanes of
+	// the outcomes it recorded, and whether one is to be tried again
+	receiving, handing bool
+	enqueued           []enqueued
+	outcomes           []lane
+	retry              bool
+	soonest            time.Time // of the timers added
+	watched            bool      // some contact's activity has a subscriber
+	touched            []string  // then, the contacts whose activity grew
 	// what the batch did up front (see Engine.upFront): the inbound
 	// de-duplication keys it recorded, and whether each was seen before,
 	// in the order its events come; the timers it deleted, and whether
@@ -239,13 +250,27 @@ func (w *watchTx) AddTimer(t *store.Timer) error {
 
 func (w *watchTx) Enqueue(o *store.Outbound) error {
 	w.outbox = true
-	return w.Tx.Enqueue(o)
+	err := w.Tx.Enqueue(o)
+	if err == nil && w.receiving && o.Status == store.OutPending {
+		w.enqueued = append(w.enqueued, enqueued{o.ID, lane{o.ContactID, o.Lane}})
+	}
+	return err
+}
+
+// An enqueued item is one a transaction queued.
+type enqueued struct {
+	id   int64
+	lane lane
 }
 
 // UpdateOutbound notes an outcome: the contact's next item of the lane
 // may go now.
 func (w *watchTx) UpdateOutbound(o *store.Outbound) error {
 	w.outbox = true
+	if w.receiving {
+		w.outcomes = append(w.outcomes, lane{o.ContactID, o.Lane})
+		w.retry = w.retry || o.Status == store.OutPending
+	}
 	return w.Tx.UpdateOutbound(o)
 }
 
@@ -580,6 +605,14 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 		return err
 	}
 	tx := &watchTx{Tx: stx, watched: e.actWatched.Load() > 0, m: m}
+	ho := e.handOff.Load()
+	if ho != nil {
+		tx.receiving = true
+		if ho.open() {
+			stx.HandOff(e.cfg.Now, ho.lease)
+			tx.handing = true
+		}
+	}
 	if err := fn(tx); err != nil {
 		e.cache.abort()
 		return errors.Join(err, tx.Rollback())
@@ -593,7 +626,13 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if wakeAt := e.timerWake.Load(); tx.timers && (wakeAt == 0 || tx.soonest.UnixNano() < wakeAt) {
 		e.notify(WakeTimers) // sooner than the timer loop will look
 	}
-	if tx.outbox {
+	var handed []store.Outbound
+	if tx.handing {
+		if handed = stx.Handed(); len(handed) > 0 && !ho.put(handed) {
+			go e.release(handed) // after this transaction's locks
+		}
+	}
+	if tx.outbox && e.wantsClaim(tx, handed) {
 		e.notify(WakeOutbox)
 	}
 	if len(tx.touched) > 0 {

@@ -239,6 +239,34 @@ func TestDeliveryRetriedWithTheSameID(t *testing.T) {
 	}
 }
 
+// A reply queued while the contact's earlier message waits for its next
+// try goes after it: the commit that queues it hands it to no one, and the
+// earlier one's outcome lets it go.
+func TestReplyWaitsBehindARetry(t *testing.T) {
+	rc := newReceiver(t)
+	queued := make(chan struct{})
+	rc.answer = func(n int, _ received) (int, http.Header, string) {
+		if n == 1 {
+			<-queued // the reply to the answer is queued meanwhile
+			return 503, nil, "busy"
+		}
+		return 200, nil, fmt.Sprintf(`{"mId": "p%d"}`, n)
+	}
+	f := startFlowd(t, rc, "testdata/echo.flow")
+	f.say("c1", "m1", "Hi")
+	f.eventually(func() bool { return len(rc.received()) == 1 }, func() string { return "the question never reached the receiver" })
+	f.say("c1", "m2", "Ana")
+	close(queued)
+	got := rc.waitFor(3)
+	var texts []string
+	for _, m := range got {
+		texts = append(texts, m.text())
+	}
+	if want := []string{"What is your name?", "What is your name?", "Hello Ana"}; !slices.Equal(texts, want) {
+		t.Errorf("the receiver got %q; want %q", texts, want)
+	}
+}
+
 // A receiver slow for one contact does not hold up another; each contact's
 // messages arrive in the order the flow sent them.
 func TestSlowContactDelaysNoOther(t *testing.T) {

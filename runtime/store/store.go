@@ -178,14 +178,14 @@ type Tx interface {
 	// stops at the first item not due.
 	ClaimOutbound(now, until time.Time, limit int) ([]Outbound, error)
 	// HandOff has the work this transaction enqueues from now on claimed
-	// as it commits, for the caller until until, as ClaimOutbound would
-	// claim it at now: each lane's first pending item, due, when the lane
-	// held no pending item before, and the items of this transaction that
-	// follow it in the lane, MaxChain in all, up to the first not due.
-	// Other work is left to the claims. Handed returns, after Commit, the
-	// work so claimed, as ClaimOutbound returns it: a dispatcher carries it
-	// out without a claim of its own.
-	HandOff(now, until time.Time)
+	// as it is written, for the caller for lease, as ClaimOutbound would
+	// claim it then (now tells the time): each lane's first pending item,
+	// due, when the lane held no pending item before, and the items of
+	// this transaction that follow it in the lane, MaxChain in all, up to
+	// the first not due. Other work is left to the claims. Handed returns,
+	// after Commit, the work so claimed, as ClaimOutbound returns it: a
+	// dispatcher carries it out without a claim of its own.
+	HandOff(now func() time.Time, lease time.Duration)
 	Handed() []Outbound
 	// UpdateOutbound records an attempt: its status, attempts, next try
 	// and error; the item's claim ends.

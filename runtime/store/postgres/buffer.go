@@ -437,7 +437,7 @@ func (t *Tx) flush() error {
 		a.add(87, r.ChannelID, r.MID, r.ContactID, r.OutboxID, sqlrow.Nanos(r.At))
 	}
 	var inserted []store.Outbound // for the hand-off
-	if t.hand.on {
+	if t.hand.now != nil {
 		inserted = slices.Clone(b.outbox)
 	}
 	b.drop()

@@ -14,15 +14,15 @@ import (
 // claimed (see store.Tx.HandOff). A flush claims a lane's leading items as
 // it inserts them, where the statement finds no pending item of the lane.
 type handoff struct {
-	on         bool
-	now, until time.Time
-	handed     []store.Outbound
-	marks      map[string]int // len(handed) at each savepoint
+	now    func() time.Time // nil: no hand-off
+	lease  time.Duration
+	handed []store.Outbound
+	marks  map[string]int // len(handed) at each savepoint
 }
 
 // HandOff implements store.Tx.
-func (t *Tx) HandOff(now, until time.Time) {
-	t.hand.on, t.hand.now, t.hand.until = true, now, until
+func (t *Tx) HandOff(now func() time.Time, lease time.Duration) {
+	t.hand.now, t.hand.lease = now, lease
 }
 
 // Handed implements store.Tx.
@@ -42,12 +42,14 @@ func (t *Tx) Handed() []store.Outbound {
 // the hand-off's lease for the leading ones, 0 for the others.
 func (h *handoff) claims(work []store.Outbound) []int64 {
 	out := make([]int64, len(work))
-	if !h.on {
+	if h.now == nil {
 		return out
 	}
-	for i, lead := range store.Leading(work, h.now) {
+	now := h.now()
+	until := sqlrow.Nanos(now.Add(h.lease))
+	for i, lead := range store.Leading(work, now) {
 		if lead {
-			out[i] = sqlrow.Nanos(h.until)
+			out[i] = until
 		}
 	}
 	return out

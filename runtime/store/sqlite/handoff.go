@@ -12,16 +12,17 @@ import (
 // store.Tx.HandOff). The claims are made as ClaimOutbound's are, in memory,
 // once the commit went through.
 type handoff struct {
-	on         bool
-	now, until time.Time
-	lanes      [][2]string    // of the items enqueued, in order, once each
-	enqueued   map[int64]bool // the items enqueued
-	handed     []store.Outbound
+	now      func() time.Time // nil: no hand-off
+	lease    time.Duration
+	until    time.Time      // of the claims lead found
+	lanes    [][2]string    // of the items enqueued, in order, once each
+	enqueued map[int64]bool // the items enqueued
+	handed   []store.Outbound
 }
 
 // HandOff implements store.Tx.
-func (t *Tx) HandOff(now, until time.Time) {
-	t.hand.on, t.hand.now, t.hand.until = true, now, until
+func (t *Tx) HandOff(now func() time.Time, lease time.Duration) {
+	t.hand.now, t.hand.lease = now, lease
 }
 
 // Handed implements store.Tx.
@@ -29,7 +30,7 @@ func (t *Tx) Handed() []store.Outbound { return t.hand.handed }
 
 // enqueued notes an item enqueued under a hand-off.
 func (h *handoff) enqueue(o *store.Outbound) {
-	if !h.on {
+	if h.now == nil {
 		return
 	}
 	if h.enqueued == nil {
@@ -51,6 +52,8 @@ func (h *handoff) enqueue(o *store.Outbound) {
 func (t *Tx) lead() error {
 	h := &t.hand
 	h.handed = nil
+	now := h.now()
+	h.until = now.Add(h.lease)
 	for _, l := range h.lanes {
 		rows, err := t.stmt("lane_after").QueryContext(t.ctx, l[0], l[1], 0, store.MaxChain)
 		pending, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
@@ -58,7 +61,7 @@ func (t *Tx) lead() error {
 			return err
 		}
 		for _, o := range pending {
-			if !h.enqueued[o.ID] || o.NextAt.After(h.now) || t.db.claims.held(o.ID, h.now) {
+			if !h.enqueued[o.ID] || o.NextAt.After(now) || t.db.claims.held(o.ID, now) {
 				break
 			}
 			h.handed = append(h.handed, o)

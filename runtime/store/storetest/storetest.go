@@ -1000,7 +1000,7 @@ func handOff(t *testing.T, open Open) {
 	}
 
 	tx = begin(t, s)
-	tx.HandOff(t0, t0.Add(time.Minute))
+	tx.HandOff(func() time.Time { return t0 }, time.Minute)
 	behind := add("busy", "message", 1, t0) // the lane holds an item already
 	f1, f2, f3 := add("free", "message", 2, t0), add("free", "message", 2, t0), add("free", "http", 2, t0)
 	l1 := add("late", "message", 3, t0)

@@ -1,0 +1,174 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/flowd/flowd/runtime/store"
+)
+
+// A running dispatcher (Run) takes the outbox work the engine's commits
+// hand off: a transaction whose turns send a contact a message claims it
+// as it commits, where a claim would take it (store.Tx.HandOff), and gives
+// it straight to the dispatcher of its process, which carries it out with
+// no claim of its own: one transaction less for each commit, and no wait
+// for one. Work that cannot go at once (its lane is busy, it is not due)
+// is left to the claims, as is all of it while the dispatcher has more in
+// hand than workers to carry it out.
+
+// handOffs is the work handed off to one running dispatcher and not yet
+// started.
+type handOffs struct {
+	lease time.Duration // of the claims the commits make
+	limit int           // items in hand past which the commits hand off none
+	wake  chan struct{} // a value when work was handed off (coalesced)
+
+	mu     sync.Mutex
+	queue  []store.Outbound // as store.Tx.Handed returns it: a lane's items together
+	closed bool
+}
+
+// open reports whether a transaction beginning now may hand work off.
+func (h *handOffs) open() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.closed && len(h.queue) < h.limit
+}
+
+// put takes work a commit handed off; false when the dispatcher stopped
+// meanwhile.
+func (h *handOffs) put(work []store.Outbound) bool {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return false
+	}
+	h.queue = append(h.queue, work...)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// release ends the claims of work handed off to a dispatcher that
+// stopped before it took it, as an item that goes back untried: the
+// claims of this process or another take it at once, not after the lease.
+func (e *Engine) release(work []store.Outbound) {
+	err := e.claimTx(context.Background(), func(tx store.Tx) error {
+		for i := range work {
+			if err := tx.UpdateOutbound(&work[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		slog.Warn("outbox: work handed off to a dispatcher that stopped waits for its lease", "items", len(work), "err", err)
+	}
+}
+
+// take returns at most n lanes' chains of the work in hand.
+func (h *handOffs) take(n int) [][]store.Outbound {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := chains(h.queue)
+	if len(out) > n {
+		out = out[:n]
+	}
+	taken := 0
+	for _, c := range out {
+		taken += len(c)
+	}
+	out = cloneChains(out)
+	h.queue = append(h.queue[:0], h.queue[taken:]...)
+	return out
+}
+
+// cloneChains copies chains out of the queue they share.
+func cloneChains(cs [][]store.Outbound) [][]store.Outbound {
+	out := make([][]store.Outbound, len(cs))
+	for i, c := range cs {
+		out[i] = append([]store.Outbound(nil), c...)
+	}
+	return out
+}
+
+// receiveHandOffs has the engine's commits hand their outbox work off to
+// the dispatcher that calls it, claimed for lease, until stop; at most
+// limit items wait for it. One dispatcher of an engine receives them.
+func (e *Engine) receiveHandOffs(lease time.Duration, limit int) (h *handOffs, stop func()) {
+	h = &handOffs{lease: lease, limit: limit, wake: make(chan struct{}, 1)}
+	if !e.handOff.CompareAndSwap(nil, h) {
+		h.closed = true // another dispatcher receives them
+	}
+	return h, func() {
+		h.mu.Lock()
+		h.closed = true
+		h.mu.Unlock()
+		e.handOff.CompareAndSwap(h, nil)
+	}
+}
+
+// A lane is a contact's outbox lane, whose items go one at a time.
+type lane struct{ contact, name string }
+
+// maxBehind bounds the lanes the engine remembers as holding work that was
+// not handed off: past it, it forgets them all, and the dispatcher's
+// polling finds their work.
+const maxBehind = 4096
+
+// behind are the lanes in which a commit of this process left pending
+// work to the claims, as the lane was busy: an outcome recorded in one of
+// them wakes the dispatcher to claim it.
+type behind struct {
+	mu    sync.Mutex
+	lanes map[lane]bool
+}
+
+func (b *behind) add(l lane) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lanes == nil || len(b.lanes) >= maxBehind {
+		b.lanes = map[lane]bool{}
+	}
+	b.lanes[l] = true
+}
+
+// holds reports whether work was left behind in l. A lane stays so
+// until the engine forgets them all: more may wait than one claim takes.
+func (b *behind) holds(l lane) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lanes[l]
+}
+
+// wantsClaim reports whether a committed transaction leaves the dispatcher
+// work to claim: without a dispatcher receiving hand-offs, any it queued
+// or whose outcome let a lane go on; with one, work it did not hand off,
+// a retry it set, or an outcome in a lane that holds work left behind.
+func (e *Engine) wantsClaim(tx *watchTx, handed []store.Outbound) bool {
+	if !tx.receiving {
+		return tx.outbox
+	}
+	want := tx.retry
+	gone := map[int64]bool{}
+	for _, o := range handed {
+		gone[o.ID] = true
+	}
+	for _, o := range tx.enqueued {
+		if !gone[o.id] {
+			e.behind.add(o.lane)
+			want = true
+		}
+	}
+	for _, l := range tx.outcomes {
+		if e.behind.holds(l) {
+			want = true
+		}
+	}
+	return want
+}
