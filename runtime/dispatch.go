@@ -67,6 +67,10 @@ type Dispatcher struct {
 	// another may take it (this one died); 0 is ClaimLease. It must
 	// outlast the slowest executor's call.
 	Lease time.Duration
+	// Poll is how often Run looks for work due when nothing woke it: the
+	// work of a process that died, a retry another process set; 0 is a
+	// second.
+	Poll time.Duration
 }
 
 // DefaultMaxAttempts is how often the dispatcher tries a delivery.
@@ -159,8 +163,10 @@ func unanswered(outs []Event, errs []error) []Event {
 // own contacts), and hands their outcomes to submit together (a Writer's
 // SubmitAll, which shares commits). It looks again when the engine queued work or
 // recorded an outcome, when a worker comes free while work was left
-// unclaimed, when a retry falls due, and at least every second; when ctx
-// ends it waits for the workers under way.
+// unclaimed, when a retry falls due, and at least every Poll; it takes
+// the work the engine's commits hand it off (see handoff.go) as it comes.
+// When ctx ends it carries out the work handed off and waits for the
+// workers under way.
 func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.Context, []Event) []error) {
 	if workers <= 0 {
 		workers = 1
@@ -202,12 +208,10 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 			<-free
 			slots++
 		}
-		if slots > 0 {
-			for _, chain := range handed.take(slots) {
-				start(chain)
-			}
+		wait := d.Poll
+		if wait <= 0 {
+			wait = time.Second
 		}
-		wait := time.Second
 		if look && slots > 0 {
 			limit := min(slots, maxDispatch)
 			due, err := d.claim(ctx, limit)
@@ -224,6 +228,14 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 				if at, ok, err := d.next(ctx); err == nil && ok {
 					wait = min(wait, max(time.Until(at), time.Millisecond))
 				}
+			}
+		}
+		// the work handed off after what a claim asked for: under load it
+		// comes all the time, and would starve the claims (retries, work a
+		// dead process left)
+		if slots > 0 {
+			for _, chain := range handed.take(slots) {
+				start(chain)
 			}
 		}
 		timer := time.NewTimer(wait)

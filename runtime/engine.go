@@ -127,10 +127,9 @@ type Engine struct {
 	// timerWake is when the timer loop will look next (Unix nanoseconds;
 	// 0: it is looking): a timer added for later need not wake it.
 	timerWake atomic.Int64
-	// handOff is the running dispatcher's hand-offs, if one receives them;
-	// behind, the lanes whose work was left to the claims (handoff.go)
+	// handOff is the running dispatcher's hand-offs, if one receives them
+	// (handoff.go)
 	handOff atomic.Pointer[handOffs]
-	behind  behind
 }
 
 // What a subscriber is woken for.
@@ -214,16 +213,12 @@ type watchTx struct {
 	m              *interpreter.Machine // the transaction's turns run on it
 	starting       int                  // runs it started, for MaxRuns
 	timers, outbox bool
-	// with a dispatcher receiving hand-offs (see handoff.go): whether this
-	// transaction hands work off, the pending work it queued, the lanes of
-	// the outcomes it recorded, and whether one is to be tried again
-	receiving, handing bool
-	enqueued           []enqueued
-	outcomes           []lane
-	retry              bool
-	soonest            time.Time // of the timers added
-	watched            bool      // some contact's activity has a subscriber
-	touched            []string  // then, the contacts whose activity grew
+	// whether this transaction hands its outbox work off (handoff.go), and
+	// whether an outcome it recorded has its item tried again
+	handing, retry bool
+	soonest        time.Time // of the timers added
+	watched        bool      // some contact's activity has a subscriber
+	touched        []string  // then, the contacts whose activity grew
 	// what the batch did up front (see Engine.upFront): the inbound
 	// de-duplication keys it recorded, and whether each was seen before,
 	// in the order its events come; the timers it deleted, and whether
@@ -250,27 +245,14 @@ func (w *watchTx) AddTimer(t *store.Timer) error {
 
 func (w *watchTx) Enqueue(o *store.Outbound) error {
 	w.outbox = true
-	err := w.Tx.Enqueue(o)
-	if err == nil && w.receiving && o.Status == store.OutPending {
-		w.enqueued = append(w.enqueued, enqueued{o.ID, lane{o.ContactID, o.Lane}})
-	}
-	return err
-}
-
-// An enqueued item is one a transaction queued.
-type enqueued struct {
-	id   int64
-	lane lane
+	return w.Tx.Enqueue(o)
 }
 
 // UpdateOutbound notes an outcome: the contact's next item of the lane
 // may go now.
 func (w *watchTx) UpdateOutbound(o *store.Outbound) error {
 	w.outbox = true
-	if w.receiving {
-		w.outcomes = append(w.outcomes, lane{o.ContactID, o.Lane})
-		w.retry = w.retry || o.Status == store.OutPending
-	}
+	w.retry = w.retry || o.Status == store.OutPending
 	return w.Tx.UpdateOutbound(o)
 }
 
@@ -542,19 +524,27 @@ func (e *Engine) handleAll(ctx context.Context, evs []Event) (errs []error, err 
 // process may hold locks; a contact found only while its event is handled
 // (a new identity, a webhook's lookup) is locked then, by newTurn.
 //
-// An outbox item's outcome with no answer for a run takes no lock: it
-// changes the item's row only, which its claim keeps to this process, and
-// waiting behind the contact's next turn would only hold its commit up.
+// An outbox item's outcome with no answer for a run takes no lock unless
+// the transaction hands work off: it changes the item's row only, which
+// its claim keeps to this process, and waiting behind the contact's next
+// turn would only hold its commit up. Handing work off, it hands off the
+// lane's next items, which a turn of the contact may be queueing: the
+// lock puts one after the other, so that the later one sees the earlier's
+// (see Engine.wantsClaim).
 func (e *Engine) lockContacts(tx store.Tx, evs []Event) error {
 	if e.exclusive {
 		return nil // no other writer: nothing to wait for
+	}
+	handing := false
+	if w, ok := tx.(*watchTx); ok {
+		handing = w.handing
 	}
 	ids := make([]string, 0, len(evs))
 	var addrs []store.Address
 	for _, ev := range evs {
 		if in, ok := ev.(Inbound); ok {
 			addrs = append(addrs, in.From)
-		} else if o, ok := ev.(outcome); ok && o.result == nil {
+		} else if o, ok := ev.(outcome); ok && o.result == nil && !handing {
 			continue
 		} else if id := ev.contact(); id != "" {
 			ids = append(ids, id)
@@ -606,12 +596,9 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	tx := &watchTx{Tx: stx, watched: e.actWatched.Load() > 0, m: m}
 	ho := e.handOff.Load()
-	if ho != nil {
-		tx.receiving = true
-		if ho.open() {
-			stx.HandOff(e.cfg.Now, ho.lease)
-			tx.handing = true
-		}
+	if ho != nil && ho.open() {
+		stx.HandOff(e.cfg.Now, ho.lease)
+		tx.handing = true
 	}
 	if err := fn(tx); err != nil {
 		e.cache.abort()
@@ -626,13 +613,12 @@ func (e *Engine) inTx(ctx context.Context, fn func(store.Tx) error) error {
 	if wakeAt := e.timerWake.Load(); tx.timers && (wakeAt == 0 || tx.soonest.UnixNano() < wakeAt) {
 		e.notify(WakeTimers) // sooner than the timer loop will look
 	}
-	var handed []store.Outbound
 	if tx.handing {
-		if handed = stx.Handed(); len(handed) > 0 && !ho.put(handed) {
+		if handed := stx.Handed(); len(handed) > 0 && !ho.put(handed) {
 			go e.release(handed) // after this transaction's locks
 		}
 	}
-	if tx.outbox && e.wantsClaim(tx, handed) {
+	if e.wantsClaim(tx) {
 		e.notify(WakeOutbox)
 	}
 	if len(tx.touched) > 0 {

@@ -16,7 +16,9 @@ import (
 // no claim of its own: one transaction less for each commit, and no wait
 // for one. Work that cannot go at once (its lane is busy, it is not due)
 // is left to the claims, as is all of it while the dispatcher has more in
-// hand than workers to carry it out.
+// hand than workers to carry it out. An outcome that ends its item hands
+// off the lane's next items in turn, so that a contact's replies queued
+// while the last one was on its way need no claim either.
 
 // handOffs is the work handed off to one running dispatcher and not yet
 // started.
@@ -113,62 +115,14 @@ func (e *Engine) receiveHandOffs(lease time.Duration, limit int) (h *handOffs, s
 	}
 }
 
-// A lane is a contact's outbox lane, whose items go one at a time.
-type lane struct{ contact, name string }
-
-// maxBehind bounds the lanes the engine remembers as holding work that was
-// not handed off: past it, it forgets them all, and the dispatcher's
-// polling finds their work.
-const maxBehind = 4096
-
-// behind are the lanes in which a commit of this process left pending
-// work to the claims, as the lane was busy: an outcome recorded in one of
-// them wakes the dispatcher to claim it.
-type behind struct {
-	mu    sync.Mutex
-	lanes map[lane]bool
-}
-
-func (b *behind) add(l lane) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.lanes == nil || len(b.lanes) >= maxBehind {
-		b.lanes = map[lane]bool{}
-	}
-	b.lanes[l] = true
-}
-
-// holds reports whether work was left behind in l. A lane stays so
-// until the engine forgets them all: more may wait than one claim takes.
-func (b *behind) holds(l lane) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.lanes[l]
-}
-
 // wantsClaim reports whether a committed transaction leaves the dispatcher
-// work to claim: without a dispatcher receiving hand-offs, any it queued
-// or whose outcome let a lane go on; with one, work it did not hand off,
-// a retry it set, or an outcome in a lane that holds work left behind.
-func (e *Engine) wantsClaim(tx *watchTx, handed []store.Outbound) bool {
-	if !tx.receiving {
-		return tx.outbox
-	}
-	want := tx.retry
-	gone := map[int64]bool{}
-	for _, o := range handed {
-		gone[o.ID] = true
-	}
-	for _, o := range tx.enqueued {
-		if !gone[o.id] {
-			e.behind.add(o.lane)
-			want = true
-		}
-	}
-	for _, l := range tx.outcomes {
-		if e.behind.holds(l) {
-			want = true
-		}
-	}
-	return want
+// work to claim: any it queued, or whose outcome let a lane go on, unless
+// it handed its work off. Then what it queued behind a busy lane needs no
+// claim: the lane's outcome, which the contact's lock keeps off this
+// transaction, either came first, and this one found the lane free, or
+// comes after, and hands the work off in turn. Its own outcomes handed off
+// their lanes' next items, save one to be tried again, which a claim takes
+// when it falls due.
+func (e *Engine) wantsClaim(tx *watchTx) bool {
+	return tx.outbox && (!tx.handing || tx.retry)
 }

@@ -150,7 +150,8 @@ tag add "fired"
 
 // A delivered message's outcome commits while another process holds its
 // contact's lock (running the contact's next turn, say): it changes only the
-// item's row, which its claim keeps to this process.
+// item's row, which its claim keeps to this process. (Under Run, whose
+// commits hand work off, it takes the lock: see Engine.lockContacts.)
 func TestOutcomeTakesNoContactLock(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.Database(t)

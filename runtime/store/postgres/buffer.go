@@ -125,10 +125,11 @@ func init() {
 		FROM (SELECT count(*) AS n FROM (SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k) l) l`
 	queries["numbers"] = `SELECT nextval('contact_numbers') FROM generate_series(1, $1)`
 	// each UPDATE and DELETE names its rows' keys with "= ANY" too, so that
-	// it probes an index (see withLatest); an outbox item handed off (see
-	// HandOff) is claimed where its lane has no pending item, found in the
-	// lane's order, so that the plan probes the lane (NOT EXISTS walked
-	// all the items due)
+	// it probes an index (see withLatest). An outbox item handed off (see
+	// HandOff) is claimed where its lane has no pending item but those whose
+	// outcomes ended them ($98), found in the lane's order, so that the plan
+	// probes the lane (NOT EXISTS walked all the items due); nx hands off
+	// the items behind the outcomes that ended theirs ($94, $95)
 	queries["flush"] = `WITH
 		dt1 AS (DELETE FROM timers WHERE run_id = ANY($1::bigint[])),
 		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s AND t.run_id = ANY($2::bigint[])),
@@ -174,7 +175,7 @@ func init() {
 		ob AS (INSERT INTO outbox (id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created, claimed_until)
 			SELECT id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created,
 				CASE WHEN claim > 0 AND (SELECT p.id FROM outbox p WHERE p.contact_id = u.contact_id AND p.lane = u.lane AND p.status = 'pending'
-					ORDER BY p.contact_id, p.lane, p.id LIMIT 1) IS NULL THEN claim ELSE 0 END
+					AND p.id <> ALL($98::bigint[]) ORDER BY p.contact_id, p.lane, p.id LIMIT 1) IS NULL THEN claim ELSE 0 END
 			FROM unnest($65::bigint[], $66::text[], $67::text[], $68::text[], $69::bigint[], $70::bigint[], $71::bytea[], $72::text[],
 				$73::integer[], $74::bigint[], $75::text[], $76::bigint[], $93::bigint[])
 				AS u(id, contact_id, lane, kind, run_id, seq, payload, status, attempts, next_at, err, created, claim)
@@ -185,8 +186,18 @@ func init() {
 			FROM unnest($83::bigint[], $84::text[], $85::integer[], $86::bigint[], $87::text[]) AS u(i, s, a, n, e) WHERE o.id = u.i AND o.id = ANY($83::bigint[])),
 		re AS (INSERT INTO receipts (channel_id, mid, contact_id, outbox_id, at)
 			SELECT * FROM unnest($88::text[], $89::text[], $90::text[], $91::bigint[], $92::bigint[])
-			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at)
-		SELECT (SELECT count(*) FROM ru), ARRAY(SELECT id FROM ob WHERE claimed_until > 0)`
+			ON CONFLICT (channel_id, mid) DO UPDATE SET contact_id = excluded.contact_id, outbox_id = excluded.outbox_id, at = excluded.at),
+		nx AS (UPDATE outbox c SET claimed_until = ($96::bigint[])[1]
+			WHERE c.id = ANY(ARRAY(SELECT q.id FROM unnest($94::text[], $95::text[]) AS f(c, l)
+				CROSS JOIN LATERAL (SELECT p.id, bool_and(p.next_at <= ($97::bigint[])[1] AND p.claimed_until <= ($97::bigint[])[1]) OVER (ORDER BY p.id) AS go
+					FROM (SELECT p.id, p.next_at, p.claimed_until, p.run_id, p.lane FROM outbox p
+						WHERE p.contact_id = f.c AND p.lane = f.l AND p.status = 'pending' AND p.id <> ALL($83::bigint[])
+						ORDER BY p.contact_id, p.lane, p.id LIMIT ` + fmt.Sprint(store.MaxChain) + `) p
+					WHERE NOT EXISTS (SELECT FROM unnest($6::bigint[], $7::text[]) AS w(r, l) WHERE w.r = p.run_id AND w.l = p.lane)) q
+				WHERE q.go))
+			RETURNING ` + claimedCols + `)
+		SELECT ` + claimedCols + `, false, 0::bigint, NULL::bigint[] FROM nx c
+		UNION ALL SELECT 0, '', '', '', 0, 0, ''::bytea, '', 0, 0, '', 0, true, (SELECT count(*) FROM ru), ARRAY(SELECT id FROM ob WHERE claimed_until > 0)`
 }
 
 // sequences are the sequences new rows take their ids from, in the
@@ -424,9 +435,19 @@ func (t *Tx) flush() error {
 		a.add(64, o.ID, o.ContactID, o.Lane, o.Kind, o.RunID, int64(o.Seq), payload, o.Status, int64(o.Attempts),
 			sqlrow.Nanos(o.NextAt), o.Err, sqlrow.Nanos(o.Created))
 	}
-	for _, c := range t.hand.claims(b.outbox) {
+	now, until := t.hand.clock()
+	for _, c := range t.hand.claims(b.outbox, now, until) {
 		a.add(92, c)
 	}
+	freed, ended := t.hand.freed(b.outUpdates)
+	for _, l := range freed {
+		a.add(93, l[0], l[1])
+	}
+	for _, id := range ended {
+		a.add(97, id)
+	}
+	a.add(95, sqlrow.Nanos(until))
+	a.add(96, sqlrow.Nanos(now))
 	for _, tm := range b.timers {
 		a.add(76, tm.ID, tm.ContactID, tm.Kind, tm.RunID, int64(tm.Seq), sqlrow.Nanos(tm.At))
 	}
@@ -443,10 +464,27 @@ func (t *Tx) flush() error {
 	b.drop()
 	var n int64
 	var handed []int64
-	if err := t.stmt("flush").QueryRowContext(t.ctx, a.values()...).Scan(&n, pq.Array(&handed)); err != nil {
+	var next []store.Outbound // the items an outcome let go, handed off
+	rows, err := t.stmt("flush").QueryContext(t.ctx, a.values()...)
+	for err == nil && rows.Next() {
+		var summary bool
+		var o store.Outbound
+		o, err = sqlrow.ScanOutbound(extra{rows, []any{&summary, &n, pq.Array(&handed)}})
+		if !summary {
+			next = append(next, o)
+		}
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if rows != nil {
+		rows.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("flush: %w", classify(err))
 	}
 	t.hand.took(inserted, handed)
+	t.hand.let(next)
 	if n != updates {
 		return fmt.Errorf("flush: %d of %d runs updated, the others moved on: %w", n, updates, store.ErrConflict)
 	}
@@ -504,7 +542,7 @@ func (a *flushArgs) values() []any {
 const flushTypes = "i" + "ii" + "ss" + "is" + "sssssi" +
 	"biisisisisssssisis" + "s" +
 	"iissssxxsiixisiii" + "ssi" + "iissisx" + "siiii" + "isssiixsiisi" + "issiii" +
-	"isiis" + "sssii" + "i"
+	"isiis" + "sssii" + "i" + "ss" + "i" + "i" + "i"
 
 // column is one parameter's values as an array pq encodes.
 func column(typ byte, vals []any) any {

@@ -38,21 +38,60 @@ func (t *Tx) Handed() []store.Outbound {
 	return store.Chain(heads, next)
 }
 
+// clock is the time of a flush, and the end of the claims it makes.
+func (h *handoff) clock() (now, until time.Time) {
+	if h.now == nil {
+		return time.Time{}, time.Time{}
+	}
+	now = h.now()
+	return now, now.Add(h.lease)
+}
+
 // claims are the flush's claimed_until values for the items it inserts:
 // the hand-off's lease for the leading ones, 0 for the others.
-func (h *handoff) claims(work []store.Outbound) []int64 {
+func (h *handoff) claims(work []store.Outbound, now, until time.Time) []int64 {
 	out := make([]int64, len(work))
 	if h.now == nil {
 		return out
 	}
-	now := h.now()
-	until := sqlrow.Nanos(now.Add(h.lease))
 	for i, lead := range store.Leading(work, now) {
 		if lead {
-			out[i] = until
+			out[i] = sqlrow.Nanos(until)
 		}
 	}
 	return out
+}
+
+// freed are the lanes whose outcomes the flush records all end their
+// items (delivered, failed): their next items may go, and the flush hands
+// them off; ended are the items those outcomes end, which hold back no new
+// item of their lanes.
+func (h *handoff) freed(outcomes []store.Outbound) (lanes [][2]string, ended []int64) {
+	if h.now == nil {
+		return nil, nil
+	}
+	free := map[[2]string]bool{}
+	for _, o := range outcomes {
+		l := [2]string{o.ContactID, o.Lane}
+		was, seen := free[l]
+		free[l] = (was || !seen) && o.Status != store.OutPending
+		if !seen {
+			lanes = append(lanes, l)
+		}
+		if o.Status != store.OutPending {
+			ended = append(ended, o.ID)
+		}
+	}
+	return slices.DeleteFunc(lanes, func(l [2]string) bool { return !free[l] }), ended
+}
+
+// let notes the items the flush handed off behind the outcomes it
+// recorded: each lane's together, in order of id.
+func (h *handoff) let(next []store.Outbound) {
+	slices.SortFunc(next, func(a, b store.Outbound) int {
+		return cmp.Or(strings.Compare(a.ContactID, b.ContactID), strings.Compare(a.Lane, b.Lane), cmp.Compare(a.ID, b.ID))
+	})
+	h.handed = append(h.handed, next...)
 }
 
 // took notes the items of work the flush claimed (ids), each lane's

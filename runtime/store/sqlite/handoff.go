@@ -15,9 +15,12 @@ type handoff struct {
 	now      func() time.Time // nil: no hand-off
 	lease    time.Duration
 	until    time.Time      // of the claims lead found
-	lanes    [][2]string    // of the items enqueued, in order, once each
+	lanes    [][2]string    // of the items enqueued and the outcomes, in order, once each
 	enqueued map[int64]bool // the items enqueued
-	handed   []store.Outbound
+	// freed are the lanes of the outcomes recorded: true while each
+	// ended its item (delivered, failed), which lets the next items go
+	freed  map[[2]string]bool
+	handed []store.Outbound
 }
 
 // HandOff implements store.Tx.
@@ -37,7 +40,24 @@ func (h *handoff) enqueue(o *store.Outbound) {
 		h.enqueued = map[int64]bool{}
 	}
 	h.enqueued[o.ID] = true
-	lane := [2]string{o.ContactID, o.Lane}
+	h.note([2]string{o.ContactID, o.Lane})
+}
+
+// outcome notes an outcome recorded under a hand-off.
+func (h *handoff) outcome(o *store.Outbound) {
+	if h.now == nil {
+		return
+	}
+	if h.freed == nil {
+		h.freed = map[[2]string]bool{}
+	}
+	l := [2]string{o.ContactID, o.Lane}
+	was, seen := h.freed[l]
+	h.freed[l] = (was || !seen) && o.Status != store.OutPending
+	h.note(l)
+}
+
+func (h *handoff) note(lane [2]string) {
 	for _, l := range h.lanes {
 		if l == lane {
 			return
@@ -47,8 +67,9 @@ func (h *handoff) enqueue(o *store.Outbound) {
 }
 
 // lead finds, before the commit, the items the hand-off claims: each
-// lane's pending items from its first on, as long as they are this
-// transaction's, due and not claimed, MaxChain at most.
+// lane's pending items from its first on, as long as they are due, not
+// claimed and this transaction's (any, in a lane its outcomes freed),
+// MaxChain at most.
 func (t *Tx) lead() error {
 	h := &t.hand
 	h.handed = nil
@@ -61,7 +82,7 @@ func (t *Tx) lead() error {
 			return err
 		}
 		for _, o := range pending {
-			if !h.enqueued[o.ID] || o.NextAt.After(now) || t.db.claims.held(o.ID, now) {
+			if !h.enqueued[o.ID] && !h.freed[l] || o.NextAt.After(now) || t.db.claims.held(o.ID, now) {
 				break
 			}
 			h.handed = append(h.handed, o)

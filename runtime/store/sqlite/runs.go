@@ -236,11 +236,13 @@ func (t *Tx) DueOutbound(now time.Time, limit int) ([]store.Outbound, error) {
 	if err := t.flush(&t.outbox); err != nil {
 		return nil, err
 	}
-	rows, err := t.stmt("due_outbound").QueryContext(t.ctx, sqlrow.Nanos(now), limit)
-	due, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
 	// a claimed item is left to its claimer, and the contact's later items
-	// of its lane wait behind it: the query gives only the first of each
-	return slices.DeleteFunc(due, func(o store.Outbound) bool { return t.db.claims.held(o.ID, now) }), err
+	// of its lane wait behind it: the query gives only the first of each,
+	// claimed or not, so it takes as many more as there are claims
+	rows, err := t.stmt("due_outbound").QueryContext(t.ctx, sqlrow.Nanos(now), limit+t.db.claims.size())
+	due, err := sqlrow.Collect(rows, err, sqlrow.ScanOutbound)
+	due = slices.DeleteFunc(due, func(o store.Outbound) bool { return t.db.claims.held(o.ID, now) })
+	return due[:min(len(due), limit)], err
 }
 
 // NextOutbound implements store.Tx.
@@ -319,6 +321,7 @@ func (t *Tx) UpdateOutbound(o *store.Outbound) error {
 	_, err := t.exec("update_outbound", o.Status, o.Attempts, sqlrow.Nanos(o.NextAt), o.Err, o.ID)
 	if err == nil {
 		t.db.claims.release(o.ID)
+		t.hand.outcome(o)
 	}
 	return err
 }

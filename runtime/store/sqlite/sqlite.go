@@ -303,6 +303,13 @@ func (c *claims) held(id int64, now time.Time) bool {
 	return ok && now.Before(until)
 }
 
+// size is how many claims there are, held or ended.
+func (c *claims) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.until)
+}
+
 // live is how many claims hold at now; it forgets those that ended.
 func (c *claims) live(now time.Time) int {
 	c.mu.Lock()

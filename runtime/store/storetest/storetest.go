@@ -47,6 +47,7 @@ func Exercise(t *testing.T, open Open) {
 			{"Erase", erase},
 			{"Claims", claims},
 			{"HandOff", handOff},
+			{"ClaimsPastClaimed", claimsPastClaimed},
 			{"Locks", locks},
 			{"ConcurrentWriters", concurrentWriters},
 			{"Savepoints", savepoints},
@@ -980,6 +981,35 @@ func claims(t *testing.T, open Open) {
 	same(t, "due after reopening", want, ids(tx.DueOutbound(t0.Add(time.Minute), 10)))
 }
 
+// claimsPastClaimed: a claim of n items takes n, however many lanes are
+// claimed already (their heads are due, and held).
+func claimsPastClaimed(t *testing.T, open Open) {
+	s := inTx(t, open, func(tx store.Tx) {
+		for i := range 5 {
+			must(t, tx.Enqueue(&store.Outbound{ContactID: fmt.Sprint("p", i), Lane: "message", Kind: "send_message",
+				Payload: []byte("{}"), Status: store.OutPending, NextAt: t0, Created: t0}))
+		}
+	})
+	defer s.Close()
+	taken := map[int64]bool{}
+	for _, n := range []int{3, 1, 1} {
+		tx := begin(t, s)
+		got, err := tx.ClaimOutbound(t0, t0.Add(time.Minute), n)
+		must(t, err)
+		must(t, tx.Commit())
+		want := min(n, 5-len(taken))
+		if len(got) != want {
+			t.Errorf("claimed %d of %d items with %d claimed already; want %d", len(got), n, len(taken), want)
+		}
+		for _, o := range got {
+			if taken[o.ID] {
+				t.Errorf("item %d claimed twice", o.ID)
+			}
+			taken[o.ID] = true
+		}
+	}
+}
+
 // handOff: a transaction that hands its work off claims, as it commits,
 // what a claim would take of it, and nothing else.
 func handOff(t *testing.T, open Open) {
@@ -1049,7 +1079,6 @@ func handOff(t *testing.T, open Open) {
 	same(t, "claimed while the hand-off's lease lasts: the lanes handed wait behind it", []int64{before.ID, behind.ID}, ids)
 	must(t, tx.Commit())
 	tx = begin(t, s)
-	defer tx.Rollback()
 	again, err := tx.ClaimOutbound(t0.Add(time.Minute), t0.Add(2*time.Minute), 100)
 	must(t, err)
 	ids = ids[:0]
@@ -1059,6 +1088,50 @@ func handOff(t *testing.T, open Open) {
 	if !slices.Contains(ids, f1.ID) || !slices.Contains(ids, l1.ID) {
 		t.Errorf("claimed once the hand-off's lease ended: %v; want the items handed, taken over", ids)
 	}
+	must(t, tx.Rollback())
+
+	// an outcome that ends its item hands off the lane's next items; one
+	// to be tried again holds its lane
+	later := t0.Add(time.Hour)
+	tx = begin(t, s)
+	tx.HandOff(func() time.Time { return later }, time.Minute)
+	before.Status, before.Attempts = store.OutDelivered, 1
+	must(t, tx.UpdateOutbound(before))
+	first := &store.Outbound{ID: long[0], ContactID: "long", Lane: "message", Kind: "send_message", RunID: 4, Payload: []byte("{}"),
+		Status: store.OutDelivered, Attempts: 1, NextAt: t0, Created: t0}
+	must(t, tx.UpdateOutbound(first))
+	f1.Attempts, f1.NextAt = 1, later.Add(time.Minute)
+	must(t, tx.UpdateOutbound(f1))
+	must(t, tx.Commit())
+	got = got[:0]
+	for _, o := range tx.Handed() {
+		got = append(got, o.ID)
+	}
+	want = append([]int64{behind.ID}, long[1:1+store.MaxChain]...)
+	same(t, "handed after the outcomes: the next items of each lane they freed, MaxChain at most", want, slices.Sorted(slices.Values(got)))
+	tx = begin(t, s)
+	claimed, err = tx.ClaimOutbound(later, later.Add(time.Minute), 100)
+	must(t, err)
+	for _, o := range claimed {
+		if slices.Contains(got, o.ID) || o.ContactID == "free" && o.Lane == "message" {
+			t.Errorf("claimed item %d of %s after the outcomes; want it handed off, or behind its lane's retry", o.ID, o.ContactID)
+		}
+	}
+	must(t, tx.Rollback())
+
+	// an item queued in the transaction that records the outcome ahead of
+	// it goes with it
+	tx = begin(t, s)
+	tx.HandOff(func() time.Time { return later }, time.Minute)
+	behind.Status, behind.Attempts = store.OutDelivered, 1
+	must(t, tx.UpdateOutbound(behind))
+	after := add("busy", "message", 1, later)
+	must(t, tx.Commit())
+	got = got[:0]
+	for _, o := range tx.Handed() {
+		got = append(got, o.ID)
+	}
+	same(t, "handed with the outcome ahead of it", []int64{after.ID}, got)
 }
 
 // withdrawals and recorded attempts of the same items in one transaction

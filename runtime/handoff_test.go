@@ -1,0 +1,98 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowd/flowd/runtime"
+)
+
+// A running dispatcher that never polls still delivers every reply: a
+// commit that queues a message hands it off, or, when the contact's
+// previous message is still on its way, that message's outcome hands it
+// off. Contacts answer as soon as their question arrives, so that their
+// answers' replies are queued while the question's outcome commits.
+func TestRunNeedsNoPolling(t *testing.T) {
+	ctx := context.Background()
+	st, err := openTestStore(t, filepath.Join(t.TempDir(), "flowd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := runtime.New(ctx, st, compile(t, `flow "Ask"
+trigger conversation opened by contact
+
+send "one"
+ask "two?" save Answer timeout 1h
+send "three"
+`), runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := &awaitedChannel{waiting: map[string]chan struct{}{}}
+	w := e.NewWriter(0)
+	defer w.Close()
+	running, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		(&runtime.Dispatcher{Engine: e, Channel: ch, Poll: time.Hour}).Run(running, 8, w.SubmitAll)
+	}()
+	defer func() { stop(); <-stopped }()
+
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				contact := fmt.Sprint("c", g, "_", i)
+				for _, turn := range [][2]string{{"hi", "two?"}, {"yes", "three"}} {
+					arrived := ch.await(contact, turn[1])
+					if err := w.Submit(ctx, msg(contact, turn[0])); err != nil {
+						t.Error(err)
+						return
+					}
+					select {
+					case <-arrived:
+					case <-time.After(10 * time.Second):
+						t.Errorf("%s: no %q within 10 s of %q, with no polling", contact, turn[1], turn[0])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// awaitedChannel delivers at once, and tells who awaits a text that it
+// arrived.
+type awaitedChannel struct {
+	mu      sync.Mutex
+	waiting map[string]chan struct{} // contact and text
+}
+
+func (c *awaitedChannel) await(contact, text string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan struct{})
+	c.waiting[contact+"\x00"+text] = ch
+	return ch
+}
+
+func (c *awaitedChannel) Deliver(_ context.Context, _, contact string, m runtime.OutMessage) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := contact + "\x00" + strings.TrimSpace(m.Message.Text)
+	if ch, ok := c.waiting[key]; ok {
+		close(ch)
+		delete(c.waiting, key)
+	}
+	return "", nil
+}
