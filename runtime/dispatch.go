@@ -196,10 +196,15 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	}
 	defer func() {
 		// the work handed off is claimed: carried out before Run returns,
-		// it is not left waiting for the claims' lease
+		// it is not left waiting for the claims' lease (past the slots,
+		// with no slot to give back)
 		stop()
 		for _, chain := range handed.take(math.MaxInt) {
-			start(chain)
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				d.submit(work, d.carryChain(work, chain), submit)
+			}()
 		}
 	}()
 	look, starved := true, false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -95,4 +96,86 @@ func (c *awaitedChannel) Deliver(_ context.Context, _, contact string, m runtime
 		delete(c.waiting, key)
 	}
 	return "", nil
+}
+
+// A dispatcher that stops carries out the work handed off to it first,
+// more of it than it has workers free, and then returns: none of it waits
+// for its claim's lease.
+func TestRunStopsWithWorkInHand(t *testing.T) {
+	ctx := context.Background()
+	st, err := openTestStore(t, filepath.Join(t.TempDir(), "flowd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := runtime.New(ctx, st, compile(t, `flow "Hello"
+trigger conversation opened by contact
+
+send "hello"
+`), runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := &gatedChannel{gate: make(chan struct{}), started: make(chan struct{}, 10)}
+	w := e.NewWriter(0)
+	defer w.Close()
+	running, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		(&runtime.Dispatcher{Engine: e, Channel: ch, Poll: time.Hour}).Run(running, 1, w.SubmitAll)
+	}()
+	if err := w.Submit(ctx, msg("a", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	<-ch.started // the one worker holds a's message
+	for _, c := range []string{"b", "c"} {
+		if err := w.Submit(ctx, msg(c, "hi")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	close(ch.gate)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10 s of its end")
+	}
+	if got := slices.Sorted(slices.Values(ch.delivered())); !slices.Equal(got, []string{"a: hello", "b: hello"}) {
+		t.Errorf("delivered %q before Run returned; want a's and b's", got)
+	}
+	// c's came while the dispatcher had b's in hand and no worker free: it
+	// was left to the claims, and the next one takes it at once
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	left, err := tx.ClaimOutbound(time.Now(), time.Now().Add(time.Minute), 10)
+	if err != nil || len(left) != 1 || left[0].ContactID != "c" {
+		t.Errorf("claimed after Run returned: %+v, %v; want c's message alone", left, err)
+	}
+}
+
+// gatedChannel holds each delivery until the gate opens.
+type gatedChannel struct {
+	gate    chan struct{}
+	started chan struct{}
+	mu      sync.Mutex
+	got     []string
+}
+
+func (c *gatedChannel) Deliver(_ context.Context, _, contact string, m runtime.OutMessage) (string, error) {
+	c.started <- struct{}{}
+	<-c.gate
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, contact+": "+m.Message.Text)
+	return "", nil
+}
+
+func (c *gatedChannel) delivered() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.got...)
 }
