@@ -129,7 +129,9 @@ func init() {
 	// HandOff) is claimed where its lane has no pending item but those whose
 	// outcomes ended them ($98), found in the lane's order, so that the plan
 	// probes the lane (NOT EXISTS walked all the items due); nx hands off
-	// the items behind the outcomes that ended theirs ($94, $95)
+	// the items behind the outcomes that ended theirs ($94, $95), checking
+	// each row again as it updates it, so that a claim another transaction
+	// made meanwhile stays its
 	queries["flush"] = `WITH
 		dt1 AS (DELETE FROM timers WHERE run_id = ANY($1::bigint[])),
 		dt2 AS (DELETE FROM timers t USING unnest($2::bigint[], $3::bigint[]) AS d(r, s) WHERE t.run_id = d.r AND t.seq = d.s AND t.run_id = ANY($2::bigint[])),
@@ -195,6 +197,7 @@ func init() {
 						ORDER BY p.contact_id, p.lane, p.id LIMIT ` + fmt.Sprint(store.MaxChain) + `) p
 					WHERE NOT EXISTS (SELECT FROM unnest($6::bigint[], $7::text[]) AS w(r, l) WHERE w.r = p.run_id AND w.l = p.lane)) q
 				WHERE q.go))
+				AND c.status = 'pending' AND c.claimed_until <= ($97::bigint[])[1]
 			RETURNING ` + claimedCols + `)
 		SELECT ` + claimedCols + `, false, 0::bigint, NULL::bigint[] FROM nx c
 		UNION ALL SELECT 0, '', '', '', 0, 0, ''::bytea, '', 0, 0, '', 0, true, (SELECT count(*) FROM ru), ARRAY(SELECT id FROM ob WHERE claimed_until > 0)`
