@@ -185,14 +185,19 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 	// the workers' own context outlives ctx: an item under way finishes
 	// and its outcome is recorded before Run returns
 	work := context.WithoutCancel(ctx)
-	start := func(chain []store.Outbound) {
-		slots--
+	carry := func(chain []store.Outbound, slot bool) {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			defer func() { free <- struct{}{} }()
+			if slot {
+				defer func() { free <- struct{}{} }()
+			}
 			d.submit(work, d.carryChain(work, chain), submit)
 		}()
+	}
+	start := func(chain []store.Outbound) {
+		slots--
+		carry(chain, true)
 	}
 	defer func() {
 		// the work handed off is claimed: carried out before Run returns,
@@ -200,11 +205,7 @@ func (d *Dispatcher) Run(ctx context.Context, workers int, submit func(context.C
 		// with no slot to give back)
 		stop()
 		for _, chain := range handed.take(math.MaxInt) {
-			running.Add(1)
-			go func() {
-				defer running.Done()
-				d.submit(work, d.carryChain(work, chain), submit)
-			}()
+			carry(chain, false)
 		}
 	}()
 	look, starved := true, false

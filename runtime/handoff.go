@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,25 +78,15 @@ func (e *Engine) release(work []store.Outbound) {
 func (h *handOffs) take(n int) [][]store.Outbound {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := chains(h.queue)
-	if len(out) > n {
-		out = out[:n]
-	}
 	taken := 0
-	for _, c := range out {
+	for i, c := range chains(h.queue) {
+		if i == n {
+			break
+		}
 		taken += len(c)
 	}
-	out = cloneChains(out)
-	h.queue = append(h.queue[:0], h.queue[taken:]...)
-	return out
-}
-
-// cloneChains copies chains out of the queue they share.
-func cloneChains(cs [][]store.Outbound) [][]store.Outbound {
-	out := make([][]store.Outbound, len(cs))
-	for i, c := range cs {
-		out[i] = append([]store.Outbound(nil), c...)
-	}
+	out := chains(slices.Clone(h.queue[:taken])) // the queue's array is used again
+	h.queue = slices.Delete(h.queue, 0, taken)
 	return out
 }
 

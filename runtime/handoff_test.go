@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowd/flowd/runtime"
+	"github.com/flowd/flowd/runtime/store"
 )
 
 // A running dispatcher that never polls still delivers every reply: a
@@ -20,31 +21,15 @@ import (
 // answers' replies are queued while the question's outcome commits.
 func TestRunNeedsNoPolling(t *testing.T) {
 	ctx := context.Background()
-	st, err := openTestStore(t, filepath.Join(t.TempDir(), "flowd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	e, err := runtime.New(ctx, st, compile(t, `flow "Ask"
+	ch := &awaitedChannel{waiting: map[string]chan struct{}{}}
+	r := runDispatcher(t, `flow "Ask"
 trigger conversation opened by contact
 
 send "one"
 ask "two?" save Answer timeout 1h
 send "three"
-`), runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := &awaitedChannel{waiting: map[string]chan struct{}{}}
-	w := e.NewWriter(0)
-	defer w.Close()
-	running, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		(&runtime.Dispatcher{Engine: e, Channel: ch, Poll: time.Hour}).Run(running, 8, w.SubmitAll)
-	}()
-	defer func() { stop(); <-stopped }()
+`, ch, 8)
+	w := r.w
 
 	var wg sync.WaitGroup
 	for g := range 16 {
@@ -70,6 +55,47 @@ send "three"
 		}()
 	}
 	wg.Wait()
+}
+
+// A dispatching engine is an engine on a fresh test store, with a Writer
+// and a running dispatcher that never polls.
+type dispatching struct {
+	st      store.Store
+	w       *runtime.Writer
+	stop    context.CancelFunc // ends Run
+	stopped chan struct{}      // closed once Run returned
+}
+
+// runDispatcher starts an engine running the flow src, and its dispatcher
+// with workers on ch; the test's end stops them.
+func runDispatcher(t *testing.T, src string, ch runtime.Channel, workers int) *dispatching {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openTestStore(t, filepath.Join(t.TempDir(), "flowd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := runtime.New(ctx, st, compile(t, src), runtime.Config{})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	running, stop := context.WithCancel(ctx)
+	d := &dispatching{st: st, w: e.NewWriter(0), stop: stop, stopped: make(chan struct{})}
+	go func() {
+		defer close(d.stopped)
+		(&runtime.Dispatcher{Engine: e, Channel: ch, Poll: time.Hour}).Run(running, workers, d.w.SubmitAll)
+	}()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-d.stopped:
+		case <-time.After(10 * time.Second): // the test says why
+		}
+		d.w.Close()
+		st.Close()
+	})
+	return d
 }
 
 // awaitedChannel delivers at once, and tells who awaits a text that it
@@ -103,28 +129,13 @@ func (c *awaitedChannel) Deliver(_ context.Context, _, contact string, m runtime
 // for its claim's lease.
 func TestRunStopsWithWorkInHand(t *testing.T) {
 	ctx := context.Background()
-	st, err := openTestStore(t, filepath.Join(t.TempDir(), "flowd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	e, err := runtime.New(ctx, st, compile(t, `flow "Hello"
+	ch := &gatedChannel{gate: make(chan struct{}), started: make(chan struct{}, 10)}
+	r := runDispatcher(t, `flow "Hello"
 trigger conversation opened by contact
 
 send "hello"
-`), runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := &gatedChannel{gate: make(chan struct{}), started: make(chan struct{}, 10)}
-	w := e.NewWriter(0)
-	defer w.Close()
-	running, stop := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		(&runtime.Dispatcher{Engine: e, Channel: ch, Poll: time.Hour}).Run(running, 1, w.SubmitAll)
-	}()
+`, ch, 1)
+	w := r.w
 	if err := w.Submit(ctx, msg("a", "hi")); err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +145,10 @@ send "hello"
 			t.Fatal(err)
 		}
 	}
-	stop()
+	r.stop()
 	close(ch.gate)
 	select {
-	case <-stopped:
+	case <-r.stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return within 10 s of its end")
 	}
@@ -146,7 +157,7 @@ send "hello"
 	}
 	// c's came while the dispatcher had b's in hand and no worker free: it
 	// was left to the claims, and the next one takes it at once
-	tx, err := st.Begin(ctx)
+	tx, err := r.st.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,11 +180,14 @@ type Tx interface {
 	// HandOff has the work this transaction enqueues from now on claimed
 	// as it is written, for the caller for lease, as ClaimOutbound would
 	// claim it then (now tells the time): each lane's first pending item,
-	// due, when the lane held no pending item before, and the items of
-	// this transaction that follow it in the lane, MaxChain in all, up to
-	// the first not due. Other work is left to the claims. Handed returns,
-	// after Commit, the work so claimed, as ClaimOutbound returns it: a
-	// dispatcher carries it out without a claim of its own.
+	// due, when the lane held no pending item but those this transaction's
+	// outcomes end, and the items of this transaction that follow it in the
+	// lane, MaxChain in all, up to the first not due. So are the pending
+	// items of the lanes its outcomes free (see Freed), from the first on,
+	// while due and unclaimed. Other work is left to the claims. Handed
+	// returns, after Commit, the work so claimed, each lane's items
+	// together and in order: a dispatcher carries it out without a claim
+	// of its own.
 	HandOff(now func() time.Time, lease time.Duration)
 	Handed() []Outbound
 	// UpdateOutbound records an attempt: its status, attempts, next try
@@ -293,20 +296,46 @@ func Chain(heads, next []Outbound) []Outbound {
 	return out
 }
 
+// A Lane is a contact's lane of outbox work, whose items go one at a time,
+// in order.
+type Lane struct{ Contact, Name string }
+
+// LaneOf is the lane of an outbox item.
+func LaneOf(o Outbound) Lane { return Lane{o.ContactID, o.Lane} }
+
+// Freed are the lanes whose outcomes, recorded by one transaction, all
+// end their items (delivered, failed): their next items may go, and a
+// hand-off claims them; ended are the items those outcomes end. An item to
+// be tried again still holds its lane.
+func Freed(outcomes []Outbound) (lanes []Lane, ended []int64) {
+	free := map[Lane]bool{}
+	for _, o := range outcomes {
+		l := LaneOf(o)
+		was, seen := free[l]
+		free[l] = (was || !seen) && o.Status != OutPending
+		if !seen {
+			lanes = append(lanes, l)
+		}
+		if o.Status != OutPending {
+			ended = append(ended, o.ID)
+		}
+	}
+	return slices.DeleteFunc(lanes, func(l Lane) bool { return !free[l] }), ended
+}
+
 // Leading reports which of work, enqueued by one transaction in order of
 // id, a hand-off claims if their lanes held no pending item before (see
 // Tx.HandOff): in each lane, the pending items up to the first not due at
 // now, MaxChain in all. Items not pending (withdrawn meanwhile, queued)
 // neither go nor hold the others back.
 func Leading(work []Outbound, now time.Time) []bool {
-	type lane struct{ contact, name string }
-	taken := map[lane]int{} // -1: stopped
+	taken := map[Lane]int{} // -1: stopped
 	lead := make([]bool, len(work))
 	for i, o := range work {
 		if o.Status != OutPending {
 			continue
 		}
-		k := lane{o.ContactID, o.Lane}
+		k := LaneOf(o)
 		n := taken[k]
 		if n < 0 || n == MaxChain || o.NextAt.After(now) {
 			taken[k] = -1

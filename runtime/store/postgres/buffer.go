@@ -444,7 +444,7 @@ func (t *Tx) flush() error {
 	}
 	freed, ended := t.hand.freed(b.outUpdates)
 	for _, l := range freed {
-		a.add(93, l[0], l[1])
+		a.add(93, l.Contact, l.Name)
 	}
 	for _, id := range ended {
 		a.add(97, id)
@@ -486,8 +486,7 @@ func (t *Tx) flush() error {
 	if err != nil {
 		return fmt.Errorf("flush: %w", classify(err))
 	}
-	t.hand.took(inserted, handed)
-	t.hand.let(next)
+	t.hand.took(inserted, handed, next)
 	if n != updates {
 		return fmt.Errorf("flush: %d of %d runs updated, the others moved on: %w", n, updates, store.ErrConflict)
 	}

@@ -26,17 +26,7 @@ func (t *Tx) HandOff(now func() time.Time, lease time.Duration) {
 }
 
 // Handed implements store.Tx.
-func (t *Tx) Handed() []store.Outbound {
-	var heads, next []store.Outbound
-	for i, o := range t.hand.handed {
-		if i > 0 && o.ContactID == t.hand.handed[i-1].ContactID && o.Lane == t.hand.handed[i-1].Lane {
-			next = append(next, o)
-		} else {
-			heads = append(heads, o)
-		}
-	}
-	return store.Chain(heads, next)
-}
+func (t *Tx) Handed() []store.Outbound { return t.hand.handed }
 
 // clock is the time of a flush, and the end of the claims it makes.
 func (h *handoff) clock() (now, until time.Time) {
@@ -63,52 +53,29 @@ func (h *handoff) claims(work []store.Outbound, now, until time.Time) []int64 {
 }
 
 // freed are the lanes whose outcomes the flush records all end their
-// items (delivered, failed): their next items may go, and the flush hands
-// them off; ended are the items those outcomes end, which hold back no new
-// item of their lanes.
-func (h *handoff) freed(outcomes []store.Outbound) (lanes [][2]string, ended []int64) {
+// items, and the items they end (see store.Freed); none without a
+// hand-off.
+func (h *handoff) freed(outcomes []store.Outbound) ([]store.Lane, []int64) {
 	if h.now == nil {
 		return nil, nil
 	}
-	free := map[[2]string]bool{}
-	for _, o := range outcomes {
-		l := [2]string{o.ContactID, o.Lane}
-		was, seen := free[l]
-		free[l] = (was || !seen) && o.Status != store.OutPending
-		if !seen {
-			lanes = append(lanes, l)
-		}
-		if o.Status != store.OutPending {
-			ended = append(ended, o.ID)
-		}
-	}
-	return slices.DeleteFunc(lanes, func(l [2]string) bool { return !free[l] }), ended
+	return store.Freed(outcomes)
 }
 
-// let notes the items the flush handed off behind the outcomes it
-// recorded: each lane's together, in order of id.
-func (h *handoff) let(next []store.Outbound) {
+// took notes the items of work the flush claimed as it inserted them
+// (ids), and those it claimed behind the outcomes it recorded (next).
+func (h *handoff) took(work []store.Outbound, ids []int64, next []store.Outbound) {
+	for _, o := range work {
+		if slices.Contains(ids, o.ID) {
+			next = append(next, o)
+		}
+	}
+	// each lane's together, in order: a lane's items are this flush's,
+	// inserted or behind an outcome, never both
 	slices.SortFunc(next, func(a, b store.Outbound) int {
 		return cmp.Or(strings.Compare(a.ContactID, b.ContactID), strings.Compare(a.Lane, b.Lane), cmp.Compare(a.ID, b.ID))
 	})
 	h.handed = append(h.handed, next...)
-}
-
-// took notes the items of work the flush claimed (ids), each lane's
-// together, in order of id.
-func (h *handoff) took(work []store.Outbound, ids []int64) {
-	if len(ids) == 0 {
-		return
-	}
-	start := len(h.handed)
-	for _, o := range work {
-		if slices.Contains(ids, o.ID) {
-			h.handed = append(h.handed, o)
-		}
-	}
-	slices.SortStableFunc(h.handed[start:], func(a, b store.Outbound) int {
-		return cmp.Or(strings.Compare(a.ContactID, b.ContactID), strings.Compare(a.Lane, b.Lane))
-	})
 }
 
 // drop forgets the handed items that a later change in the transaction

@@ -183,7 +183,7 @@ func (t *Tx) Commit() error {
 		t.tx.Rollback()
 		return err
 	}
-	if len(t.hand.lanes) > 0 {
+	if len(t.hand.lanes)+len(t.hand.outcomes) > 0 {
 		if err := t.lead(); err != nil {
 			t.tx.Rollback()
 			return err
